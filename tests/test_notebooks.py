@@ -1,0 +1,28 @@
+"""Every chapter runs top to bottom with papermill, from a fresh kernel, with the CI parameters.
+
+Chapters run in order (a chapter may use what an earlier one built); the executed notebooks stay in
+runs/pytest/ for inspection. The chapters' own cells carry their tests (fastcore's test_eq and friends).
+"""
+from pathlib import Path
+
+import pytest
+
+from rlhf_course.book import chapter_notebooks, known_flags, load_params, notebook_parameters, run_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = chapter_notebooks(ROOT / "nbs")
+
+
+def test_every_chapter_has_one_parameters_cell():
+    import nbformat
+    for nb_path in CHAPTERS:
+        nb = nbformat.read(nb_path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{nb_path.name}: {len(tagged)} parameters cells"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_chapter_runs(nb_path):
+    cfg = load_params(ROOT / "params" / "ci.yaml")
+    run_notebook(nb_path, ROOT / "runs" / "pytest" / nb_path.name, notebook_parameters(cfg, nb_path),
+                 flags=cfg["flags"], cwd=ROOT / "nbs", known=known_flags(ROOT / "settings.ini"), progress=False)
