@@ -289,8 +289,13 @@ class DataCollatorRLHF:
         return {"prompt": _pad(seqs, self.pad_token_id, left=True, length=self.pad_to),
                 "prompt_att_mask": _pad([[1] * len(s) for s in seqs], 0, left=True, length=self.pad_to)}
 
-# %% ../nbs/01_data.ipynb #b221c155
+# %% ../nbs/01_data.ipynb #190bcb06
 CACHE_VERSION = 1
+
+def _code_fingerprint() -> str:
+    "This module's own source: editing how datasets are built must not reuse caches built by the old code."
+    path = globals().get("__file__")
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else "notebook"
 
 def tokenizer_fingerprint(tokenizer) -> str:
     "Hash of everything about a tokenizer that changes token ids."
@@ -311,7 +316,7 @@ def source_fingerprint(spec: SourceSpec) -> list:
 def cache_key(data_path, sft_only_data_path, data_split, phase, seed, tokenizer, max_prompt_len, max_seq_len,
               mask_prompt) -> str:
     "A hash of every option that shapes a phase dataset."
-    parts = {"version": CACHE_VERSION, "sources": [source_fingerprint(parse_source(s)) for s in data_path],
+    parts = {"version": CACHE_VERSION, "code": _code_fingerprint(), "sources": [source_fingerprint(parse_source(s)) for s in data_path],
              "sft_only": [source_fingerprint(parse_source(s)) for s in sft_only_data_path],
              "split": parse_split(data_split), "phase": phase, "seed": seed, "tokenizer": tokenizer_fingerprint(tokenizer),
              "max_prompt_len": max_prompt_len, "max_seq_len": max_seq_len, "terminator": tokenizer.eos_token_id,
