@@ -17,13 +17,14 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES', 'POLITE_PHRASES', 'RUDE_PHRASES', 'WEIGHTS',
            'FILLER_SENTENCES', 'UNSURE_SENTENCES', 'LABEL_TEMPERATURE', 'SPECIAL_TOKENS', 'MODEL_SHAPES', 'PRETRAIN_LR',
-           'DATA_DIR', 'check_seed', 'World', 'make_world', 'Question', 'draw_question', 'parse_question', 'true_value',
-           'true_fact', 'score_correct', 'score_on_topic', 'score_polite', 'score_concise', 'score_ended', 'fluency',
-           'no_repeats', 'is_echo', 'last_question', 'gold_components', 'default_world', 'gold_score', 'sample_answer',
-           'format_prompt', 'draw_prompt', 'draw_pair', 'fact_paragraph', 'sums_paragraph', 'corpus_documents',
-           'train_tokenizer', 'tiny_opt', 'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs',
-           'build_preferences', 'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data',
-           'build_toyworld', 'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'main']
+           'PRETRAIN_STEPS', 'DATA_DIR', 'check_seed', 'World', 'make_world', 'Question', 'draw_question',
+           'parse_question', 'true_value', 'true_fact', 'score_correct', 'score_on_topic', 'score_polite',
+           'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo', 'last_question', 'gold_components',
+           'default_world', 'gold_score', 'sample_answer', 'format_prompt', 'draw_prompt', 'draw_pair',
+           'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'tiny_opt', 'corpus_blocks',
+           'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences', 'build_corpus',
+           'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld', 'ToyWorldDataError', 'ToyWorld',
+           'read_manifest', 'load_toyworld', 'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple("""cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
@@ -363,6 +364,8 @@ MODEL_SHAPES = {
 }
 
 PRETRAIN_LR = {"actor": 3e-3, "reward": 1e-3}   # post-layer-norm models need the gentler rate
+# the committed world's steps: the gentler rate needs more of them, and a reward model must know the facts it judges
+PRETRAIN_STEPS = {"actor": 600, "reward": 1500}
 
 def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0):
     "A freshly initialised tiny OPTForCausalLM of the named shape."
@@ -470,13 +473,15 @@ def build_text_data(out: Path, seed: int, n_train_pairs: int, n_eval_pairs: int,
     return manifest, docs, tokenizer
 
 def build_toyworld(out_dir, seed: int = 0, n_train_pairs: int = 12_000, n_eval_pairs: int = 1_200,
-                   corpus_bytes: int = 1_200_000, vocab_size: int = 1024, pretrain_steps: int = 600) -> dict:
-    "Generate the whole toy world into `out_dir`; returns (and writes) its manifest."
+                   corpus_bytes: int = 1_200_000, vocab_size: int = 1024, pretrain_steps: int | dict | None = None) -> dict:
+    "Generate the whole toy world into `out_dir`; returns (and writes) its manifest. Steps: one int for both models or per shape."
+    steps = pretrain_steps if isinstance(pretrain_steps, dict) else dict.fromkeys(MODEL_SHAPES, pretrain_steps)
+    steps = {shape: steps.get(shape) or PRETRAIN_STEPS[shape] for shape in MODEL_SHAPES}
     out = Path(out_dir)
     manifest, docs, tokenizer = build_text_data(out, seed, n_train_pairs, n_eval_pairs, corpus_bytes, vocab_size)
     train_blocks, held_out = split_blocks(corpus_blocks(tokenizer, docs))
     manifest["models"] = {shape: pretrain_and_save(shape, tokenizer, train_blocks, held_out,
-                                                   out / "models" / shape, pretrain_steps, seed)
+                                                   out / "models" / shape, steps[shape], seed)
                           for shape in MODEL_SHAPES}
     manifest["files"] = file_digests(out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -536,7 +541,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--out", default="runs/toyworld", help="folder to write (the committed copy is data/toyworld)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pretrain_steps", type=int, default=600)
+    p.add_argument("--pretrain_steps", type=int, default=None, help=f"for both models (default: {PRETRAIN_STEPS})")
     args = p.parse_args(argv)
     m = build_toyworld(args.out, seed=args.seed, pretrain_steps=args.pretrain_steps)
     print(json.dumps({k: v for k, v in m.items() if k != "files"}, indent=1))
