@@ -5,17 +5,19 @@
 # %% ../nbs/90_book.ipynb #3cf1da7a
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 
 # %% auto #0
-__all__ = ['CHAPTER_PATTERN', 'chapter_notebooks', 'cell_directives', 'skip_reason', 'known_flags', 'leave_out_cells',
-           'BookError', 'load_params', 'declared_parameters', 'notebook_parameters', 'source_cell_number',
-           'run_notebook', 'run_book', 'main']
+__all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'chapter_notebooks', 'cell_directives', 'skip_reason', 'known_flags',
+           'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'notebook_parameters',
+           'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d_.*\.ipynb$")
@@ -112,6 +114,15 @@ def _failure_message(nb_path: Path, out_path: Path, err) -> str:
     return (f"{nb_path.name}: cell {cell} (`{first_line.strip()[:80]}`) raised {err.ename}: "
             f"{str(err.evalue)[:500]}\n  full traceback in {out_path}")
 
+LAUNCHER_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
+
+@contextmanager
+def without_launcher_env():
+    "Hide torch.distributed launcher variables from kernels started inside: a chapter makes its own world of one."
+    saved = {k: os.environ.pop(k) for k in LAUNCHER_VARIABLES if k in os.environ}
+    try: yield
+    finally: os.environ.update(saved)
+
 def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cwd=None, known=None,
                  progress: bool = True) -> float:
     "Execute one notebook with papermill; returns its wall time in seconds, raises BookError naming the cell that broke."
@@ -124,15 +135,17 @@ def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cw
     nbformat.write(nb, filtered)
     t0 = time.time()
     try:
-        papermill.execute_notebook(str(filtered), str(out_path), parameters=parameters or {}, kernel_name="python3", language="python",
-                                   cwd=str(cwd or nb_path.parent), progress_bar=progress and {"desc": nb_path.name, "leave": False})
+        with without_launcher_env():
+            papermill.execute_notebook(str(filtered), str(out_path), parameters=parameters or {}, kernel_name="python3",
+                                       language="python", cwd=str(cwd or nb_path.parent),
+                                       progress_bar=progress and {"desc": nb_path.name, "leave": False})
     except papermill.PapermillExecutionError as err:
         raise BookError(_failure_message(nb_path, out_path, err)) from None
     finally:
         filtered.unlink(missing_ok=True)
     return time.time() - t0
 
-# %% ../nbs/90_book.ipynb #e44cad50
+# %% ../nbs/90_book.ipynb #2ca6e9b4
 def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict:
     "Execute the chapters with one parameter file; returns {notebook: seconds}."
     import json
@@ -149,7 +162,7 @@ def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict
         (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     return timings
 
-# %% ../nbs/90_book.ipynb #0d7d8d84
+# %% ../nbs/90_book.ipynb #e14fc905
 def main(argv=None):
     "Execute the book's chapters with papermill."
     import argparse
@@ -164,5 +177,5 @@ def main(argv=None):
     except BookError as e: sys.exit(f"book failed: {e}")
     print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
 
-# %% ../nbs/90_book.ipynb #6b3acb40
+# %% ../nbs/90_book.ipynb #226862fd
 if __name__ == "__main__" and "ipykernel" not in sys.modules: main()
