@@ -1,10 +1,12 @@
 """Steps 1 and 2 with 2 CPU ranks under ZeRO-2 and ZeRO-3 follow the single-process run.
 
 Every run sees the same global batches: the seeded DistributedSampler order does not depend on the number of ranks,
-and 2 ranks x 4 rows = 1 process x 8 rows. What may differ: each rank averages the loss over its own tokens, and the
-all-reduce then averages the two ranks' means, while one process averages over all tokens of the 8 rows at once; the
-gradients (and so the next steps) differ by that weighting and by the order of float additions. On these batches the
-two ways of averaging differ by a few percent at most, so we allow 5% relative per step over 10 optimizer steps.
+and 2 ranks x 4 rows = 1 process x 8 rows. The SFT loss is normalised by the global batch's token count (chapter 03)
+and the reward loss averages equal numbers of pairs per rank, so the maths is the same; what remains is the order of
+float additions in the all-reduce and in ZeRO's partitioned gradient-norm clipping. Measured on 2026-11-28: at most
+1e-4 relative over 10 optimizer steps. Clipping differences compound (chapter 02 measured 1e-2 between ZeRO stages
+after 30 steps), so we allow 2e-3 over 10 steps: a real bug (a rank's share counted twice, a loss averaged per rank
+instead of per token) moves the loss by several percent.
 """
 import json
 import os
@@ -17,7 +19,7 @@ import pytest
 from rlhf_course.toyworld import load_toyworld
 
 ROOT = Path(__file__).resolve().parent.parent
-TOLERANCE = 0.05
+TOLERANCE = 2e-3
 
 
 @pytest.fixture(scope="module")
