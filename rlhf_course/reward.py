@@ -155,13 +155,10 @@ def reward_datasets(args, tokenizer):
 def train_reward(args) -> dict:
     "Step 2: train the reward model on comparisons; returns its figures (also saved as results.json)."
     from rlhf_course.data import DataCollatorReward
-    from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, print_rank_0, quiet_deepspeed, set_random_seed
-    from rlhf_course.sft import MetricsLog, check_train_args, init_engine, make_loader, prepare_model, run_epochs, uses_toyworld
-    rank, world_size, device = init_distributed()
-    quiet_deepspeed()
-    check_train_args(args, world_size, device)
-    set_random_seed(args.seed)
-    tokenizer = load_hf_tokenizer(args.model_name_or_path)
+    from rlhf_course.ds_utils import print_rank_0
+    from rlhf_course.sft import (MetricsLog, init_engine, make_loader, prepare_model, run_epochs, save_run_outputs,
+                                 start_run, uses_toyworld)
+    rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = reward_datasets(args, tokenizer)
     model = create_reward_model(args.model_name_or_path, tokenizer, args.dropout)
     model.base = prepare_model(model.base, args)
@@ -180,9 +177,7 @@ def train_reward(args) -> dict:
     save_reward_model(engine, tokenizer, args.output_dir)
     results = {"train_s": round(train_s, 1), "optimizer_steps": steps, "train_pairs": len(train_ds), "world_size": world_size,
                "eval": metrics, "label_gold_agreement": label_gold_agreement(gold)}
-    if rank == 0:
-        log.save(Path(args.output_dir) / "metrics.jsonl")
-        (Path(args.output_dir) / "results.json").write_text(json.dumps(results, indent=1))
+    save_run_outputs(args.output_dir, log, results, rank)
     print_rank_0(f"step 2 done in {train_s:.0f}s: " + json.dumps(metrics))
     return results
 

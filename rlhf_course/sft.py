@@ -17,7 +17,8 @@ import torch
 __all__ = ['held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'bootstrap_ci', 'add_data_args', 'add_train_args',
            'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model', 'init_engine',
            'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics', 'run_epochs', 'sft_loss', 'sft_datasets',
-           'sft_eval', 'uses_toyworld', 'gold_report', 'summarize_gold', 'train_sft', 'sample_table', 'main']
+           'sft_eval', 'uses_toyworld', 'gold_report', 'summarize_gold', 'start_run', 'save_run_outputs', 'train_sft',
+           'sample_table', 'main']
 
 # %% ../nbs/03_sft.ipynb #ce9b5677
 def held_out_prompts(n: int, world_dir=None) -> list[str]:
@@ -246,18 +247,29 @@ def summarize_gold(before: dict, after: dict) -> dict:
             "finished": {"base": before["sampled"]["finished"], "sft": after["sampled"]["finished"]},
             "prompts": len(before["prompts"])}
 
-# %% ../nbs/03_sft.ipynb #ae1b0f0f
-def train_sft(args) -> dict:
-    "Step 1: fine-tune on prompt + chosen answers; returns the measured figures (also saved as results.json)."
-    from transformers import AutoModelForCausalLM
-    from rlhf_course.data import DataCollatorSFT
-    from rlhf_course.ds_utils import (create_hf_model, init_distributed, load_hf_tokenizer, print_rank_0, quiet_deepspeed,
-                                      save_hf_format, set_random_seed)
+# %% ../nbs/03_sft.ipynb #9d960095
+def start_run(args):
+    "What every step does first: join the process group, refuse bad flags, seed, load the tokenizer."
+    from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed, set_random_seed
     rank, world_size, device = init_distributed()
     quiet_deepspeed()
     check_train_args(args, world_size, device)
     set_random_seed(args.seed)
-    tokenizer = load_hf_tokenizer(args.model_name_or_path)
+    return rank, world_size, device, load_hf_tokenizer(args.model_name_or_path)
+
+def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
+    "metrics.jsonl and results.json beside the checkpoint (rank 0 writes)."
+    if rank != 0: return
+    log.save(Path(output_dir) / "metrics.jsonl")
+    (Path(output_dir) / "results.json").write_text(json.dumps(results, indent=1))
+
+# %% ../nbs/03_sft.ipynb #f1c4f43a
+def train_sft(args) -> dict:
+    "Step 1: fine-tune on prompt + chosen answers; returns the measured figures (also saved as results.json)."
+    from transformers import AutoModelForCausalLM
+    from rlhf_course.data import DataCollatorSFT
+    from rlhf_course.ds_utils import create_hf_model, print_rank_0, save_hf_format
+    rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = sft_datasets(args, tokenizer)
     model = prepare_model(create_hf_model(AutoModelForCausalLM, args.model_name_or_path, tokenizer, dropout=args.dropout), args)
     collate = DataCollatorSFT(tokenizer.pad_token_id)
@@ -275,9 +287,7 @@ def train_sft(args) -> dict:
     results = {"train_s": round(train_s, 1), "optimizer_steps": steps, "train_rows": len(train_ds), "world_size": world_size,
                "final_eval": log.records[-1], "gold": summarize_gold(before, after) if before else None,
                "samples": sample_table(before, after) if before else None}
-    if rank == 0:
-        log.save(Path(args.output_dir) / "metrics.jsonl")
-        (Path(args.output_dir) / "results.json").write_text(json.dumps(results, indent=1))
+    save_run_outputs(args.output_dir, log, results, rank)
     print_rank_0(f"step 1 done in {train_s:.0f}s: " + json.dumps({k: results[k] for k in ("final_eval", "gold")}))
     return results
 
@@ -287,10 +297,10 @@ def sample_table(before: dict, after: dict, n: int = 6) -> list[dict]:
              "sft": (after["sampled"]["answers"][i], float(after["sampled"]["scores"][i]))}
             for i, p in enumerate(before["prompts"][:n])]
 
-# %% ../nbs/03_sft.ipynb #de0686bd
+# %% ../nbs/03_sft.ipynb #7ad79bfb
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.sft --model_name_or_path ... --output_dir ...`"
     train_sft(parse_args(argv))
 
-# %% ../nbs/03_sft.ipynb #571c7c30
+# %% ../nbs/03_sft.ipynb #60aff596
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
