@@ -8,8 +8,9 @@ from __future__ import annotations
 import torch
 
 # %% auto #0
-__all__ = ['action_mask_and_ended', 'last_action_index', 'compute_rewards', 'gae_advantages_and_returns', 'masked_mean',
-           'masked_whiten', 'actor_loss_fn', 'critic_loss_fn', 'AdaptiveKLController', 'FixedKLController']
+__all__ = ['action_mask_and_ended', 'masked_mean', 'gather_log_probs', 'masked_entropy', 'last_action_index', 'compute_rewards',
+           'gae_advantages_and_returns', 'masked_whiten', 'actor_loss_fn', 'critic_loss_fn', 'AdaptiveKLController',
+           'FixedKLController']
 
 # %% ../nbs/05_ppo.ipynb #fe590553
 def action_mask_and_ended(answer_ids: torch.Tensor, eos_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -20,7 +21,22 @@ def action_mask_and_ended(answer_ids: torch.Tensor, eos_token_id: int) -> tuple[
     positions = torch.arange(answer_ids.shape[1], device=answer_ids.device)
     return (positions[None, :] <= first_eos[:, None]).long(), ended
 
-# %% ../nbs/05_ppo.ipynb #1d66d827
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Mean of `x` over the entries where `mask` is 1 (every loss here averages over actions only)."
+    return (x * mask).sum() / mask.sum().clamp(min=1)
+
+# %% ../nbs/05_ppo.ipynb #e00f9115
+def gather_log_probs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    "log p(tokens[:, t+1] | tokens[:, :t+1]) for every t: (B, L, V), (B, L) -> (B, L-1)."
+    log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    return log_probs.gather(-1, tokens[:, 1:, None]).squeeze(-1)
+
+def masked_entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Mean entropy of the next-token distributions at the masked positions (logits (B, A, V), mask (B, A))."
+    log_p = torch.log_softmax(logits.float(), dim=-1)
+    return masked_mean(-(log_p.exp() * log_p).sum(-1), mask)
+
+# %% ../nbs/05_ppo.ipynb #686ce430
 def last_action_index(action_mask: torch.Tensor) -> torch.Tensor:
     "(B, A) -> (B,) index of each row's last action."
     return action_mask.sum(dim=1).long() - 1
@@ -32,7 +48,7 @@ def compute_rewards(log_probs, ref_log_probs, reward_score, action_mask, ended, 
     final = reward_score.clamp(-clip_reward_value, clip_reward_value) - truncation_penalty * (~ended).float()
     return rewards.scatter_add(1, last_action_index(action_mask)[:, None], final[:, None].to(rewards.dtype))
 
-# %% ../nbs/05_ppo.ipynb #c983e886
+# %% ../nbs/05_ppo.ipynb #9a1b331f
 def gae_advantages_and_returns(rewards, values, action_mask, gamma: float = 1.0, lam: float = 0.95):
     "(B, A) advantages and returns by GAE; zero beyond each row's last action."
     values, rewards = values * action_mask, rewards * action_mask
@@ -44,17 +60,14 @@ def gae_advantages_and_returns(rewards, values, action_mask, gamma: float = 1.0,
         advantages[:, t] = next_adv
     return advantages, (advantages + values) * action_mask
 
-# %% ../nbs/05_ppo.ipynb #146298ab
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return (x * mask).sum() / mask.sum().clamp(min=1)
-
+# %% ../nbs/05_ppo.ipynb #9f3984f6
 def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     "Mean 0, variance 1 over the masked entries; masked-out entries become 0."
     mean = masked_mean(x, mask)
     var = masked_mean((x - mean) ** 2, mask)
     return (x - mean) * torch.rsqrt(var + eps) * mask
 
-# %% ../nbs/05_ppo.ipynb #b07b55dc
+# %% ../nbs/05_ppo.ipynb #55b4306c
 def actor_loss_fn(log_probs, old_log_probs, advantages, action_mask, clip_range: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
     "Clipped surrogate loss over actions, and the fraction of actions where the clip was active."
     ratio = torch.exp(log_probs - old_log_probs)
@@ -62,13 +75,13 @@ def actor_loss_fn(log_probs, old_log_probs, advantages, action_mask, clip_range:
     loss = masked_mean(torch.maximum(unclipped, clipped), action_mask)
     return loss, masked_mean((clipped > unclipped).float(), action_mask)
 
-# %% ../nbs/05_ppo.ipynb #3c6e2381
+# %% ../nbs/05_ppo.ipynb #d5383217
 def critic_loss_fn(values, old_values, returns, action_mask, clip_range_value: float = 0.2) -> torch.Tensor:
     "Clipped value loss over actions."
     clipped = old_values + (values - old_values).clamp(-clip_range_value, clip_range_value)
     return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), action_mask)
 
-# %% ../nbs/05_ppo.ipynb #1646b225
+# %% ../nbs/05_ppo.ipynb #6bf878af
 class AdaptiveKLController:
     "Ziegler et al.'s proportional controller of the KL coefficient."
     def __init__(self, init_kl_coef: float, target: float, horizon: int):
