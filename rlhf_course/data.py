@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'RmStatic', 'FullHhRlhf',
-           'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets', 'WebGptComparisons', 'StanfordShp', 'ZhihuKol',
-           'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec', 'parse_source', 'get_raw_dataset', 'read_row',
-           'drop_reason', 'parse_split', 'phase_indices', 'blend_indices', 'tokenize_row', 'DataCollatorSFT',
-           'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint', 'source_fingerprint', 'cache_key',
-           'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split', 'default_cache_dir',
-           'create_prompt_dataset', 'describe_stats', 'get_unsupervised_data']
+__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'get_train_data', 'get_eval_data',
+           'RmStatic', 'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets', 'WebGptComparisons',
+           'StanfordShp', 'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec', 'parse_source',
+           'get_raw_dataset', 'read_row', 'drop_reason', 'parse_split', 'phase_indices', 'blend_indices',
+           'tokenize_row', 'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint',
+           'source_fingerprint', 'cache_key', 'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split',
+           'default_cache_dir', 'create_prompt_dataset', 'describe_stats', 'get_unsupervised_data']
 
 # %% ../nbs/01_data.ipynb #aa1e02e6
 class DataError(ValueError):
@@ -64,7 +64,7 @@ def _load_hub(name: str, config=None) -> dict:
 def _raw_splits(self) -> tuple:
     "(train, eval) `datasets.Dataset`s of this source, loaded once."
     if self._splits is None:
-        names = ["train"] + [s for s in ("test", "validation", "eval") if s]
+        names = ["train", "test", "validation", "eval"]
         splits = (_load_local_splits(Path(self.local_path), names) if self.local_path
                   else _load_hub(self.hub_name, getattr(self, "hub_config", None)))
         eval_name = next((s for s in (self.eval_split, "eval", "validation", "test") if s and s in splits), None)
@@ -74,9 +74,16 @@ def _raw_splits(self) -> tuple:
         else: self._splits = (splits["train"], splits[eval_name])
     return self._splits
 
-PromptRawDataset._raw_splits = _raw_splits
-PromptRawDataset.get_train_data = lambda self: self._raw_splits()[0]
-PromptRawDataset.get_eval_data = lambda self: self._raw_splits()[1]
+def get_train_data(self):
+    "The source's train split (a `datasets.Dataset`)."
+    return self._raw_splits()[0]
+
+def get_eval_data(self):
+    "The source's eval split: its own test/validation split, or 10% carved off train."
+    return self._raw_splits()[1]
+
+# methods added to the class defined above, so each can sit next to its explanation
+PromptRawDataset._raw_splits, PromptRawDataset.get_train_data, PromptRawDataset.get_eval_data = _raw_splits, get_train_data, get_eval_data
 
 # %% ../nbs/01_data.ipynb #8a3f0823
 def _human(text: str) -> str: return f" Human: {text.strip()} Assistant:"
