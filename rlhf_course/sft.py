@@ -57,13 +57,13 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
 
 # %% ../nbs/03_sft.ipynb #bcd64bdb
 def gold_eval(model, tokenizer, prompts: list[str], seed: int = 0, **generate_kwargs) -> dict:
-    "Gold scores of generated answers: {'scores': array, 'mean', 'answers', 'finished'}."
+    "Gold scores of generated answers: {'scores': array, 'mean', 'answers', 'ended' (per answer), 'finished' (share)}."
     from rlhf_course.toyworld import gold_score
     torch.manual_seed(seed)
     answers = generate_answers(model, tokenizer, prompts, **generate_kwargs)
     scores = np.array([gold_score(p, a, finished=f) for p, (a, f) in zip(prompts, answers)])
     return {"scores": scores, "mean": float(scores.mean()), "answers": [a for a, _ in answers],
-            "finished": float(np.mean([f for _, f in answers]))}
+            "ended": [f for _, f in answers], "finished": float(np.mean([f for _, f in answers]))}
 
 # %% ../nbs/03_sft.ipynb #1b1cd090
 def bootstrap_ci(diffs, n_boot: int = 4000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
