@@ -14,8 +14,9 @@ import torch
 # %% auto #0
 __all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
-           'check_lengths', 'check_step3_args', 'toyworld_steps12', 'frozen_stage', 'init_frozen', 'eval_config',
-           'load_actor', 'train_config', 'load_critic', 'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average']
+           'check_lengths', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage', 'init_frozen',
+           'eval_config', 'load_actor', 'train_config', 'load_critic', 'DeepSpeedRLHFEngine', 'merged_parameters',
+           'moving_average']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
 def add_step3_data_args(p):
@@ -44,7 +45,7 @@ def add_model_args(p, role: str, lr: float):
 
 # %% ../nbs/06_rlhf_engine.ipynb #27074de0
 def add_ppo_args(p):
-    p.add_argument("--per_device_generation_batch_size", type=int, default=16)
+    p.add_argument("--per_device_generation_batch_size", type=int, default=32)
     p.add_argument("--per_device_training_batch_size", type=int, default=16)
     p.add_argument("--generation_batches", type=int, default=1, help="rollout batches collected before training on them")
     p.add_argument("--ppo_epochs", type=int, default=1)
@@ -53,7 +54,7 @@ def add_ppo_args(p):
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top_k", type=int, default=0)
     p.add_argument("--top_p", type=float, default=1.0)
-    p.add_argument("--kl_ctl", type=float, default=0.1, help="KL coefficient beta (the initial one with --adaptive_kl)")
+    p.add_argument("--kl_ctl", type=float, default=0.2, help="KL coefficient beta (the initial one with --adaptive_kl); DeepSpeed-Chat: 0.1")
     p.add_argument("--adaptive_kl", action="store_true", help="Ziegler et al.'s controller towards --kl_target")
     p.add_argument("--kl_target", type=float, default=6.0)
     p.add_argument("--kl_horizon", type=int, default=10000)
@@ -152,12 +153,23 @@ def check_step3_args(args, world_size: int, device):
         check_ds_args(getattr(args, f"{role}_zero_stage"), args.offload, args.dtype, None,
                       args.per_device_training_batch_size, args.gradient_accumulation_steps, world_size, device=device)
 
-# %% ../nbs/06_rlhf_engine.ipynb #c0e7910e
-def toyworld_steps12(output_dir, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 4, dtype: str = "fp32") -> tuple[Path, Path]:
+# %% ../nbs/06_rlhf_engine.ipynb #44501cea
+def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str) -> Path:
+    "A folder keyed by the settings, the toy world and the code of steps 1-2: chapters share it, edits invalidate it."
+    import hashlib, tempfile
+    from rlhf_course import data, reward, sft
+    from rlhf_course.toyworld import load_toyworld
+    parts = [repr((seed, sft_epochs, rm_epochs, dtype)), (load_toyworld().root / "manifest.json").read_text()]
+    parts += [Path(m.__file__).read_text() for m in (data, sft, reward)]
+    key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "rlhf_course" / f"steps12-{key}"
+
+# %% ../nbs/06_rlhf_engine.ipynb #104fbfd0
+def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 8, dtype: str = "fp32") -> tuple[Path, Path]:
     "Train steps 1 and 2 on the toy world (no gold evaluation) unless `output_dir` has them; (actor, reward) paths."
     from rlhf_course import reward, sft
     from rlhf_course.toyworld import load_toyworld
-    out, world = Path(output_dir), load_toyworld()
+    out, world = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype)), load_toyworld()
     common = ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--seed", str(seed), "--dtype", dtype]
     if not (out / "actor" / "config.json").is_file():
         sft.train_sft(sft.parse_args(["--model_name_or_path", str(world.actor), "--output_dir", str(out / "actor"),
@@ -167,7 +179,7 @@ def toyworld_steps12(output_dir, seed: int = 1234, sft_epochs: int = 2, rm_epoch
                                                "--num_train_epochs", str(rm_epochs), *common]))
     return out / "actor", out / "reward"
 
-# %% ../nbs/06_rlhf_engine.ipynb #132cec48
+# %% ../nbs/06_rlhf_engine.ipynb #a5200abf
 def frozen_stage(trained_stage: int, offload: bool = False) -> int:
     "ZeRO stage for a frozen model: 3 with a ZeRO-3 twin or weight offload, else 0 (ZeRO-1/2 need an optimizer)."
     return 3 if trained_stage == 3 or offload else 0
@@ -180,7 +192,7 @@ def init_frozen(model, args, stage: int, offload: bool = False):
     engine.eval()
     return engine
 
-# %% ../nbs/06_rlhf_engine.ipynb #ac276a03
+# %% ../nbs/06_rlhf_engine.ipynb #c7c04a89
 def eval_config(args, stage: int, offload: bool = False) -> dict:
     from rlhf_course.ds_utils import get_eval_ds_config
     return get_eval_ds_config(offload, args.dtype, stage, args.per_device_training_batch_size)
@@ -195,7 +207,7 @@ def load_actor(path, tokenizer, args, trainable: bool, stage: int, offload: bool
     model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dropout=view.dropout)
     return prepare_model(model, view) if trainable else model
 
-# %% ../nbs/06_rlhf_engine.ipynb #47a84b3a
+# %% ../nbs/06_rlhf_engine.ipynb #3c05f39c
 def train_config(view) -> dict:
     from rlhf_course.ds_utils import get_train_ds_config
     return get_train_ds_config(view.offload, view.dtype, view.zero_stage, None, view.per_device_train_batch_size,
@@ -211,7 +223,7 @@ def load_critic(path, tokenizer, args, trainable: bool, stage: int):
     if trainable: model.base = prepare_model(model.base, view)
     return model
 
-# %% ../nbs/06_rlhf_engine.ipynb #b5ba09b4
+# %% ../nbs/06_rlhf_engine.ipynb #dfa1c830
 class DeepSpeedRLHFEngine:
     "Actor, reference, critic, reward model and optional EMA actor, each in its DeepSpeed engine."
     def __init__(self, actor_model_name_or_path, critic_model_name_or_path, tokenizer, num_total_iters: int, args):
@@ -231,7 +243,7 @@ class DeepSpeedRLHFEngine:
         self.reward = init_frozen(load_critic(critic_model_name_or_path, tokenizer, args, False, frozen_stage(c_stage)),
                                   args, frozen_stage(c_stage))
 
-# %% ../nbs/06_rlhf_engine.ipynb #51130097
+# %% ../nbs/06_rlhf_engine.ipynb #a98dd8c4
 def merged_parameters(module) -> dict:
     "Name -> weight as a plain model names it, LoRA updates merged in (no copies for plain weights)."
     from peft.tuners.lora import LoraLayer
@@ -244,7 +256,7 @@ def merged_parameters(module) -> dict:
             for adapter in layer.active_adapters: out[f"{name}.weight"] = out[f"{name}.weight"] + layer.get_delta_weight(adapter)
     return out
 
-# %% ../nbs/06_rlhf_engine.ipynb #bd46de2c
+# %% ../nbs/06_rlhf_engine.ipynb #da5d2bde
 @torch.no_grad()
 def moving_average(model, model_ema, beta: float = 0.992):
     "model_ema <- beta * model_ema + (1 - beta) * model, by parameter name; correct under ZeRO-3 and with LoRA."

@@ -162,7 +162,7 @@ def train_on(self, exps: list[dict], generator) -> dict:
                 a, c = self.trainer.train_rlhf(mb)
                 if self.ptx is not None: losses["ptx_loss"].append(self.ptx_step())
             except NonFiniteLossError as e:
-                raise NonFiniteLossError(f"step {self.step}, PPO epoch {epoch}, training batch {i}: {e}; stopped before "
+                raise NonFiniteLossError(f"step {self.step + 1}, PPO epoch {epoch}, training batch {i}: {e}; stopped before "
                                          f"the update; {self.kept_checkpoint()}") from e
             losses["actor_loss"].append(a.item()); losses["critic_loss"].append(c.item())
             if self.engine.actor_ema is not None: moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
