@@ -367,9 +367,9 @@ def print_chat_reply(plan: PipelinePlan):
     actor = plan.output_dir / "actor"
     if not actor.exists(): actor.symlink_to(Path(STEP_DIRS[3]) / "actor", target_is_directory=True)
     question = "What does the fox eat?" if plan.actor.toy else "What can you help me with?"
-    session, t0 = ChatSession(actor), time.time()
-    reply = session.reply(question)
-    print(f"\nchat (python chat.py --path {actor}):\nHuman: {question}\nAssistant:{reply}\n(first reply in {time.time() - t0:.2f}s)")
+    t0 = time.time()
+    reply = ChatSession(actor).reply(question)
+    print(f"\nchat (python chat.py --path {actor}):\nHuman: {question}\nAssistant:{reply}\n(model loaded and first reply in {time.time() - t0:.2f}s)")
 
 def main(argv=None):
     "`python train.py [--actor-model 1.3b --reward-model 350m --deployment-type single_gpu ...]`"
