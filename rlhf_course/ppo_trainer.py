@@ -118,7 +118,7 @@ DeepSpeedPPOTrainer.compute_targets = compute_targets
 # %% ../nbs/07_ppo_trainer.ipynb #e6afa567
 def all_finite(*losses: torch.Tensor) -> bool:
     "Whether every loss is finite on every rank."
-    ok = torch.tensor(float(all(torch.isfinite(l).all().item() for l in losses)))
+    ok = torch.tensor(float(all(torch.isfinite(l).all().item() for l in losses)), device=losses[0].device)   # NCCL: GPU tensors
     if torch.distributed.is_initialized(): torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
     return bool(ok.item())
 
