@@ -5,6 +5,7 @@
 # %% ../nbs/90_book.ipynb #3cf1da7a
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -15,9 +16,10 @@ from pathlib import Path
 import nbformat
 
 # %% auto #0
-__all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'chapter_notebooks', 'cell_directives', 'skip_reason', 'known_flags',
-           'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'notebook_parameters',
-           'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book', 'main']
+__all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'RESULTS_MARKER', 'chapter_notebooks', 'cell_directives', 'skip_reason',
+           'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'notebook_parameters',
+           'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book', 'results_table_markdown',
+           'render_readme', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d_.*\.ipynb$")
@@ -162,7 +164,37 @@ def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict
         (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     return timings
 
-# %% ../nbs/90_book.ipynb #e14fc905
+# %% ../nbs/90_book.ipynb #df9f1b07
+def results_table_markdown(results: dict) -> str:
+    "One run's results.json (train.py's schema) as a markdown table: wall times, reward model, gold scores."
+    f = lambda x: "–" if x is None else f"{x:.3f}"
+    s, rm, g = results["steps"], results["reward_model"], results["gold"]
+    walls = " / ".join(f"{s[k]['wall_s']:.0f}" if k in s else "–" for k in ("1", "2", "3"))
+    ci = g.get("ppo_minus_sft_ci95")
+    return "\n".join([
+        "| measure | of | value |", "|---|---|---|",
+        f"| wall time (s) | steps 1 / 2 / 3 | {walls} |",
+        f"| reward model accuracy | against the labels / the gold order | {f(rm['accuracy'])} / {f(rm['gold_accuracy'])} |",
+        f"| gold score, sampled (T=1) | base / SFT / PPO / EMA | {' / '.join(f(g[k]) for k in ('base', 'sft', 'ppo', 'ema'))} |",
+        f"| gold score, greedy | base / SFT / PPO / EMA | {' / '.join(f(g['greedy'][k]) for k in ('base', 'sft', 'ppo', 'ema'))} |",
+        f"| PPO − SFT, sampled | mean [95% bootstrap CI], {g.get('prompts')} prompts | "
+        + (f"{g['ppo'] - g['sft']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |" if ci else "– |")])
+
+# %% ../nbs/90_book.ipynb #6d240708
+RESULTS_MARKER = re.compile(r"<!-- results: (\S+)(?: ([\w.]+))? -->")
+
+def render_readme(index_path, root) -> str:
+    "README.md's text: the index notebook's markdown cells, results markers filled from the files they name."
+    nb = nbformat.read(index_path, as_version=4)
+    text = "\n\n".join(c.source.strip() for c in nb.cells if c.cell_type == "markdown") + "\n"
+    def fill(m):
+        data = json.loads((Path(root) / m.group(1)).read_text())   # PATH, then an optional dotted KEY inside it
+        for key in (m.group(2) or "").split("."):
+            if key: data = data[key]
+        return results_table_markdown(data)
+    return RESULTS_MARKER.sub(fill, text)
+
+# %% ../nbs/90_book.ipynb #41743430
 def main(argv=None):
     "Execute the book's chapters with papermill."
     import argparse
@@ -172,10 +204,13 @@ def main(argv=None):
     p.add_argument("--nbs", default="nbs", help="folder of the chapter notebooks")
     p.add_argument("--only", nargs="*", help="run only chapters whose names start with these (e.g. 00 03)")
     p.add_argument("--flags", nargs="*", help="cell flags to run, overriding the parameter file's (gpu, multigpu)")
+    p.add_argument("--readme", action="store_true", help="only rewrite README.md from nbs/index.ipynb")
     args = p.parse_args(argv)
+    if args.readme:
+        Path("README.md").write_text(render_readme(Path(args.nbs) / "index.ipynb", ".")); print("README.md written"); return
     try: timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
     except BookError as e: sys.exit(f"book failed: {e}")
     print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
 
-# %% ../nbs/90_book.ipynb #226862fd
+# %% ../nbs/90_book.ipynb #02a37daa
 if __name__ == "__main__" and "ipykernel" not in sys.modules: main()

@@ -24,11 +24,10 @@ def format_turn(question: str) -> str:
 class ChatSession:
     "A multi-turn chat with a causal-LM checkpoint: `reply(question)`, `clear()`, `history`."
     def __init__(self, path, max_new_tokens: int = 64, do_sample: bool = False, device=None, stream=None):
-        from transformers import AutoModelForCausalLM
-        from rlhf_course.ds_utils import check_model_path, load_hf_tokenizer
-        path = check_model_path(path)
+        from transformers import AutoModelForCausalLM, AutoTokenizer   # not DeepSpeed: chat starts in a second or two
+        if not (Path(path) / "config.json").is_file(): raise FileNotFoundError(f"--path {path}: no model checkpoint there")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.tokenizer = load_hf_tokenizer(path)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
         self.max_new_tokens, self.do_sample, self.stream, self.history = max_new_tokens, do_sample, stream, ""
 
