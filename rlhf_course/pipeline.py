@@ -139,6 +139,7 @@ def launcher_command(deployment: str, num_gpus=None, num_nodes=None, hostfile=No
         if hostfile is None: raise ValueError("--deployment-type multi_node needs --hostfile")
         hosts = read_hostfile(hostfile)
         cmd += ["--hostfile", str(hostfile), "--num_nodes", str(num_nodes or len(hosts))]
+        if len(hosts) == 1: cmd += ["--no_ssh_check", "--master_addr", "127.0.0.1"]   # one host: this one, no ssh needed
         if num_gpus: cmd += ["--num_gpus", str(num_gpus)]
     if master_port: cmd += ["--master_port", str(master_port)]
     return cmd

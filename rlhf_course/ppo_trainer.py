@@ -103,7 +103,7 @@ def experience_stats(exp: dict, eos_token_id: int) -> dict:
     return {"reward": exp["rewards"].mean().item(), "kl": kl.mean().item(), "answer_len": lengths.mean().item(),
             "ended": exp["ended"].float().mean().item(), "empty": int(empty.sum().item())}
 
-# %% ../nbs/07_ppo_trainer.ipynb #8f4a9784
+# %% ../nbs/07_ppo_trainer.ipynb #b49385e7
 @torch.no_grad()
 def compute_targets(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "Advantages (optionally whitened) and returns of an experience batch, (B, A) each."
@@ -115,7 +115,7 @@ def compute_targets(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 DeepSpeedPPOTrainer.compute_targets = compute_targets
 
-# %% ../nbs/07_ppo_trainer.ipynb #e6afa567
+# %% ../nbs/07_ppo_trainer.ipynb #95bccadd
 def all_finite(*losses: torch.Tensor) -> bool:
     "Whether every loss is finite on every rank."
     ok = torch.tensor(float(all(torch.isfinite(l).all().item() for l in losses)), device=losses[0].device)   # NCCL: GPU tensors
@@ -125,7 +125,7 @@ def all_finite(*losses: torch.Tensor) -> bool:
 class NonFiniteLossError(FloatingPointError):
     "A loss was NaN or infinite; nothing was applied to the weights."
 
-# %% ../nbs/07_ppo_trainer.ipynb #f077216b
+# %% ../nbs/07_ppo_trainer.ipynb #98871874
 def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One clipped policy update and one clipped value update on an experience batch; returns both losses."
     advantages, returns = self.compute_targets(exp)
@@ -143,7 +143,7 @@ def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 DeepSpeedPPOTrainer.train_rlhf = train_rlhf
 
-# %% ../nbs/07_ppo_trainer.ipynb #960e17d1
+# %% ../nbs/07_ppo_trainer.ipynb #9a6d29ca
 def update_kl(self, n_rollouts: int) -> float:
     "Feed the batch's measured KL to the controller (the adaptive one moves, the fixed one does not)."
     return self.kl_ctl.update(self.last_stats.get("kl", 0.0), n_rollouts)
@@ -156,7 +156,7 @@ def eval(self):
 
 DeepSpeedPPOTrainer.update_kl, DeepSpeedPPOTrainer.train, DeepSpeedPPOTrainer.eval = update_kl, train, eval
 
-# %% ../nbs/07_ppo_trainer.ipynb #9c579a6b
+# %% ../nbs/07_ppo_trainer.ipynb #fbf4817a
 class DeepSpeedPPOTrainerUnsupervised(DeepSpeedPPOTrainer):
     "PPO plus the pretraining loss on `--unsupervised_dataset_name` text (ptx)."
     def train_unsupervised(self, inputs: dict, unsup_coef: float) -> torch.Tensor:

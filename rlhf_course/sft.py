@@ -15,10 +15,10 @@ import torch
 
 # %% auto #0
 __all__ = ['held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'bootstrap_ci', 'add_data_args', 'add_train_args',
-           'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model', 'init_engine',
-           'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics', 'run_epochs', 'sft_loss', 'sft_datasets',
-           'sft_eval', 'uses_toyworld', 'gold_report', 'summarize_gold', 'start_run', 'save_run_outputs', 'train_sft',
-           'sample_table', 'main']
+           'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model',
+           'match_partitioned_dtype', 'init_engine', 'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics',
+           'run_epochs', 'sft_loss', 'sft_datasets', 'sft_eval', 'uses_toyworld', 'gold_report', 'summarize_gold',
+           'start_run', 'save_run_outputs', 'train_sft', 'sample_table', 'main']
 
 # %% ../nbs/03_sft.ipynb #ce9b5677
 def held_out_prompts(n: int, world_dir=None) -> list[str]:
@@ -138,8 +138,17 @@ def prepare_model(model, args):
                                       only_optimize_lora_parameters)
     if args.gradient_checkpointing: enable_gradient_checkpointing(model)
     if args.lora_dim > 0:
-        model = convert_linear_layer_to_lora(model, args.lora_module_name, args.lora_dim)
+        model = match_partitioned_dtype(convert_linear_layer_to_lora(model, args.lora_module_name, args.lora_dim))
         if args.only_optimize_lora: model = only_optimize_lora_parameters(model)
+    return model
+
+def match_partitioned_dtype(model):
+    "Under ZeRO-3 the weights were partitioned (and cast to bf16/fp16) while loading; adapters added later must match."
+    dtypes = {p.dtype for p in model.parameters() if hasattr(p, "ds_id")}
+    if len(dtypes) == 1:
+        dtype = dtypes.pop()
+        for p in model.parameters():
+            if not hasattr(p, "ds_id") and p.dtype != dtype: p.data = p.data.to(dtype)
     return model
 
 # %% ../nbs/03_sft.ipynb #a939fd9b

@@ -17,7 +17,7 @@ import torch
 __all__ = ['HELD_OUT_BLOCK', 'training_batches', 'learned_rewards', 'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss',
            'ptx_rows', 'ptx_batches', 'save_checkpoints', 'step3_setup', 'count_iters', 'Step3Run', 'train_on',
            'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint', 'iteration', 'run_loop', 'final_eval',
-           'summarize_step3', 'finish', 'example_answers', 'train_step3', 'main']
+           'summarize_step3', 'finish', 'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -270,13 +270,22 @@ def finish(self, train_s: float) -> dict:
     ev = self.final_eval()
     records = [r for r in self.log.records if "kl" in r]
     tail = records[-5:]
+    samples = self.step * self.args.per_device_generation_batch_size * self.world_size
     results = {"train_s": round(train_s, 1), "eval_s": round(time.time() - t0, 1), "rollout_batches": self.step,
-               "world_size": self.world_size, "gold": summarize_step3(ev) if ev else None,
+               "world_size": self.world_size, "samples_per_s": round(samples / max(train_s, 1e-9), 2),
+               "peak_gpu_mem_gb": peak_gpu_memory_gb(), "gold": summarize_step3(ev) if ev else None,
                "kl_final": float(np.mean([r["kl"] for r in tail])) if tail else None,
                "reward_final": float(np.mean([r["reward"] for r in tail])) if tail else None,
                "samples": example_answers(ev) if ev else None, "config": vars(self.args)}
     save_run_outputs(self.args.output_dir, self.log, results, self.rank)
     return results
+
+def peak_gpu_memory_gb() -> float | None:
+    "The largest peak of allocated GPU memory over the ranks (GiB); None on the CPU."
+    if not torch.cuda.is_available(): return None
+    peak = torch.tensor(torch.cuda.max_memory_allocated() / 2**30, device="cuda")
+    if torch.distributed.is_initialized(): torch.distributed.all_reduce(peak, op=torch.distributed.ReduceOp.MAX)
+    return round(peak.item(), 3)
 
 def example_answers(ev: dict, n: int = 8) -> list[dict]:
     "The first `n` prompts with each model's sampled answer, gold score and learned reward."

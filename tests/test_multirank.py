@@ -60,7 +60,7 @@ def test_two_ranks_follow_one(module, model, split, small_prefs, tmp_path):
 
 def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
     """Step 3 under the `deepspeed` launcher with 2 CPU ranks: actor ZeRO-3 (so reference and EMA too), critic ZeRO-2,
-    ptx on. Generation must be synced across ranks (else a rank waits forever in a ZeRO-3 gather); losses finite;
+    ptx, 2 PPO epochs over 2 generation batches, the adaptive KL controller. Generation must be synced across ranks (else a rank waits forever in a ZeRO-3 gather); losses finite;
     the EMA, updated inside a ZeRO-3 gather, must have moved away from the SFT weights."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -72,13 +72,15 @@ def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
            "--actor_zero_stage", "3", "--critic_zero_stage", "2", "--max_steps", "4", "--eval_interval", "2",
            "--per_device_generation_batch_size", "4", "--per_device_training_batch_size", "2", "--max_prompt_seq_len", "64",
            "--max_answer_seq_len", "16", "--enable_ema", "--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1",
+           "--ppo_epochs", "2", "--generation_batches", "2", "--adaptive_kl", "--kl_target", "0.5", "--kl_horizon", "100",
            "--n_gold_prompts", "8", "--n_gold_prompts_during", "8", "--output_dir", str(tmp_path / "out")]
     r = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-4000:]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["world_size"] == 2 and results["rollout_batches"] == 4
-    steps = [m for m in map(json.loads, (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()) if "actor_loss" in m]
-    assert len(steps) == 4
+    records = [m for m in map(json.loads, (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()) if "reward" in m]
+    steps = [m for m in records if "actor_loss" in m]
+    assert [m["step"] for m in records] == [1, 2, 3, 4] and [m["step"] for m in steps] == [2, 4]   # learn every 2 batches
     for m in steps:
         for k in ("actor_loss", "critic_loss", "ptx_loss", "reward", "kl"): assert torch.isfinite(torch.tensor(m[k])), (k, m)
     sft = dict(AutoModelForCausalLM.from_pretrained(actor).named_parameters())
@@ -86,3 +88,24 @@ def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
     moved = max((ema[n] - sft[n]).abs().max().item() for n in sft)
     print(f"step 3, 2 ranks: largest EMA weight change {moved:.2e}; losses {[round(m['actor_loss'], 4) for m in steps]}")
     assert moved > 1e-6, "the EMA did not move under ZeRO-3"
+
+
+def test_multi_node_with_a_one_host_hostfile(tmp_path):
+    """`train.py --deployment-type multi_node --hostfile H` with H = 'localhost slots=2': DeepSpeed's launcher reads
+    the hostfile and starts 2 ranks here (without the ssh check it would need for real nodes); step 3 only, from
+    the cached steps 1-2."""
+    import shutil
+    from rlhf_course.rlhf_engine import toyworld_steps12
+    actor, reward = toyworld_steps12()
+    out = tmp_path / "out"
+    shutil.copytree(actor, out / "sft"); shutil.copytree(reward, out / "reward")
+    (tmp_path / "hostfile").write_text("localhost slots=2\n")
+    cmd = [sys.executable, "train.py", "--deployment-type", "multi_node", "--hostfile", str(tmp_path / "hostfile"), "--step", "3",
+           "--output-dir", str(out), "--no-chat", "--dtype", "fp32", "--max_steps", "2", "--per_device_generation_batch_size", "8",
+           "--per_device_training_batch_size", "8", "--n_gold_prompts", "8", "--n_gold_prompts_during", "8"]
+    r = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "--hostfile" in r.stdout and "--no_ssh_check" in r.stdout
+    results = json.loads((out / "rlhf" / "results.json").read_text())
+    assert results["world_size"] == 2 and results["rollout_batches"] == 2
+    assert json.loads((out / "results.json").read_text())["config"]["deployment_type"] == "multi_node"
