@@ -16,9 +16,10 @@ __all__ = ['format_turn', 'ChatSession', 'reply', 'TokenStreamer', 'chat_parser'
 
 # %% ../nbs/10_chat.ipynb #aabc0350
 def format_turn(question: str) -> str:
-    "One user turn in the training format."
+    "One user turn in the training format (chapter 00's `format_prompt`); an empty message is refused."
+    from rlhf_course.toyworld import format_prompt
     if not question.strip(): raise ValueError("empty message: type a question, 'clear' or 'quit'")
-    return f" Human: {question.strip()} Assistant:"
+    return format_prompt(question.strip())
 
 # %% ../nbs/10_chat.ipynb #b43fedaf
 class ChatSession:

@@ -83,14 +83,16 @@ DEPLOYMENTS = ("cpu", "single_gpu", "single_node", "multi_node")
 
 # %% ../nbs/09_pipeline.ipynb #05d5b0c3
 def zero_stage_for(size: str, deployment: str, override: int | None, flag: str) -> int:
-    "The table's ZeRO stage (or the user's), refusing sizes that cannot train on the deployment."
+    "The table's ZeRO stage (or the user's, checked), refusing sizes that cannot train on the deployment."
+    from rlhf_course.ds_utils import check_zero_stage
+    if override is not None: return check_zero_stage(override, flag)
     if deployment == "cpu": stage = 0
     else:
         stage = DEFAULTS[size].zero[DEPLOYMENTS.index(deployment) - 1]
         if stage is None:
             raise ValueError(f"a {size} model does not fit one GPU's training state; use --deployment-type single_node "
                              "or multi_node")
-    return stage if override is None else override
+    return stage
 
 # %% ../nbs/09_pipeline.ipynb #6d095c27
 def pipeline_parser():
@@ -254,9 +256,11 @@ def check_checkpoint(path: Path, what: str, value_head: bool = False):
     if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")): raise ValueError(f"{what}: {path} has no weights")
     if value_head and not (path / "value_head.safetensors").is_file(): raise ValueError(f"{what}: {path} has no value head")
 
-def check_step3_inputs(plan: PipelinePlan):
-    if 1 not in plan.steps: check_checkpoint(plan.output_dir / "sft", "step 3 needs the step-1 actor")
-    if 2 not in plan.steps: check_checkpoint(plan.output_dir / "reward", "step 3 needs the step-2 reward model", value_head=True)
+def check_step3_inputs(plan: PipelinePlan, about_to_run: bool = False):
+    "Before launching anything: the checkpoints of steps not run now. Just before step 3: both."
+    if about_to_run or 1 not in plan.steps: check_checkpoint(plan.output_dir / "sft", "step 3 needs the step-1 actor")
+    if about_to_run or 2 not in plan.steps:
+        check_checkpoint(plan.output_dir / "reward", "step 3 needs the step-2 reward model", value_head=True)
 
 # %% ../nbs/09_pipeline.ipynb #c0855c70
 def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
@@ -353,7 +357,7 @@ def run(argv=None) -> dict:
     plan.output_dir.mkdir(parents=True, exist_ok=True)
     t0, walls = time.time(), {}
     for step in plan.steps:
-        if step == 3: check_step3_inputs(PipelinePlan(**{**plan.__dict__, "steps": [3]}))   # steps 1-2 made them loadable?
+        if step == 3: check_step3_inputs(plan, about_to_run=True)   # did steps 1-2 leave loadable checkpoints?
         walls[step] = {k: v for k, v in run_step(plan, step, args.force).items() if k != "options"}
     results = pipeline_results(plan, walls, time.time() - t0)
     (plan.output_dir / "results.json").write_text(json.dumps(results, indent=1))

@@ -15,7 +15,7 @@ import torch
 __all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage', 'init_frozen',
-           'eval_config', 'load_actor', 'train_config', 'load_critic', 'DeepSpeedRLHFEngine', 'merged_parameters',
+           'eval_config', 'train_config', 'load_actor', 'load_critic', 'DeepSpeedRLHFEngine', 'merged_parameters',
            'moving_average']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
@@ -186,9 +186,7 @@ def frozen_stage(trained_stage: int, offload: bool = False) -> int:
 
 def init_frozen(model, args, stage: int, offload: bool = False):
     import deepspeed
-    from rlhf_course.ds_utils import get_eval_ds_config
-    config = get_eval_ds_config(offload, args.dtype, stage, args.per_device_training_batch_size)
-    engine, *_ = deepspeed.initialize(model=model.requires_grad_(False), config=config)
+    engine, *_ = deepspeed.initialize(model=model.requires_grad_(False), config=eval_config(args, stage, offload))
     engine.eval()
     return engine
 
@@ -197,6 +195,12 @@ def eval_config(args, stage: int, offload: bool = False) -> dict:
     from rlhf_course.ds_utils import get_eval_ds_config
     return get_eval_ds_config(offload, args.dtype, stage, args.per_device_training_batch_size)
 
+def train_config(view) -> dict:
+    from rlhf_course.ds_utils import get_train_ds_config
+    return get_train_ds_config(view.offload, view.dtype, view.zero_stage, None, view.per_device_train_batch_size,
+                               view.gradient_accumulation_steps)
+
+# %% ../nbs/06_rlhf_engine.ipynb #cdf4a156
 def load_actor(path, tokenizer, args, trainable: bool, stage: int, offload: bool = False):
     "The SFT checkpoint as the actor (trainable, LoRA as asked) or as a frozen copy (reference, EMA)."
     from transformers import AutoModelForCausalLM
@@ -207,12 +211,7 @@ def load_actor(path, tokenizer, args, trainable: bool, stage: int, offload: bool
     model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dropout=view.dropout)
     return prepare_model(model, view) if trainable else model
 
-# %% ../nbs/06_rlhf_engine.ipynb #3c05f39c
-def train_config(view) -> dict:
-    from rlhf_course.ds_utils import get_train_ds_config
-    return get_train_ds_config(view.offload, view.dtype, view.zero_stage, None, view.per_device_train_batch_size,
-                               view.gradient_accumulation_steps)
-
+# %% ../nbs/06_rlhf_engine.ipynb #348cb2f1
 def load_critic(path, tokenizer, args, trainable: bool, stage: int):
     "The step-2 reward model as the critic (trainable) or as the frozen reward."
     from rlhf_course.reward import create_reward_model
@@ -223,7 +222,7 @@ def load_critic(path, tokenizer, args, trainable: bool, stage: int):
     if trainable: model.base = prepare_model(model.base, view)
     return model
 
-# %% ../nbs/06_rlhf_engine.ipynb #dfa1c830
+# %% ../nbs/06_rlhf_engine.ipynb #124422da
 class DeepSpeedRLHFEngine:
     "Actor, reference, critic, reward model and optional EMA actor, each in its DeepSpeed engine."
     def __init__(self, actor_model_name_or_path, critic_model_name_or_path, tokenizer, num_total_iters: int, args):
@@ -243,7 +242,7 @@ class DeepSpeedRLHFEngine:
         self.reward = init_frozen(load_critic(critic_model_name_or_path, tokenizer, args, False, frozen_stage(c_stage)),
                                   args, frozen_stage(c_stage))
 
-# %% ../nbs/06_rlhf_engine.ipynb #a98dd8c4
+# %% ../nbs/06_rlhf_engine.ipynb #7eb13101
 def merged_parameters(module) -> dict:
     "Name -> weight as a plain model names it, LoRA updates merged in (no copies for plain weights)."
     from peft.tuners.lora import LoraLayer
@@ -256,7 +255,7 @@ def merged_parameters(module) -> dict:
             for adapter in layer.active_adapters: out[f"{name}.weight"] = out[f"{name}.weight"] + layer.get_delta_weight(adapter)
     return out
 
-# %% ../nbs/06_rlhf_engine.ipynb #da5d2bde
+# %% ../nbs/06_rlhf_engine.ipynb #4a46f59a
 @torch.no_grad()
 def moving_average(model, model_ema, beta: float = 0.992):
     "model_ema <- beta * model_ema + (1 - beta) * model, by parameter name; correct under ZeRO-3 and with LoRA."

@@ -256,15 +256,15 @@ def summarize_gold(before: dict, after: dict) -> dict:
             "finished": {"base": before["sampled"]["finished"], "sft": after["sampled"]["finished"]},
             "prompts": len(before["prompts"])}
 
-# %% ../nbs/03_sft.ipynb #9d960095
-def start_run(args):
-    "What every step does first: join the process group, refuse bad flags, seed, load the tokenizer."
+# %% ../nbs/03_sft.ipynb #25d27fbc
+def start_run(args, check=None, model_path=None):
+    "What every step does first: join the process group, refuse bad flags (`check`), seed, load the tokenizer."
     from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed, set_random_seed
     rank, world_size, device = init_distributed()
     quiet_deepspeed()
-    check_train_args(args, world_size, device)
+    (check or check_train_args)(args, world_size, device)
     set_random_seed(args.seed)
-    return rank, world_size, device, load_hf_tokenizer(args.model_name_or_path)
+    return rank, world_size, device, load_hf_tokenizer(model_path or args.model_name_or_path)
 
 def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
     "metrics.jsonl and results.json beside the checkpoint (rank 0 writes)."

@@ -17,7 +17,8 @@ import torch
 __all__ = ['HELD_OUT_BLOCK', 'training_batches', 'learned_rewards', 'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss',
            'ptx_rows', 'ptx_batches', 'save_checkpoints', 'step3_setup', 'count_iters', 'Step3Run', 'train_on',
            'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint', 'iteration', 'run_loop', 'final_eval',
-           'summarize_step3', 'finish', 'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
+           'summarize_step3', 'finish', 'save_eval_answers', 'peak_gpu_memory_gb', 'example_answers', 'train_step3',
+           'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -76,12 +77,13 @@ def heldout_lm_loss(model, blocks: torch.Tensor, batch_size: int = 32) -> float:
     model.train(was_training)
     return torch.stack(losses).mean().item()
 
-# %% ../nbs/08_step3.ipynb #0f7f91d8
-def ptx_rows(args, tokenizer) -> list[dict]:
+# %% ../nbs/08_step3.ipynb #cb6680a5
+def ptx_rows(args, tokenizer, toyworld_rows=None) -> list[dict]:
     "Pretraining rows for ptx: the toy world's training corpus ('toyworld'), or `--unsupervised_dataset_name` text."
     from rlhf_course.data import get_unsupervised_data
     block = args.max_prompt_seq_len + args.max_answer_seq_len
-    if args.unsupervised_dataset_name == "toyworld": return toyworld_corpus_split(tokenizer, block)[0]
+    if args.unsupervised_dataset_name == "toyworld":
+        return toyworld_rows if toyworld_rows is not None else toyworld_corpus_split(tokenizer, block)[0]
     return list(get_unsupervised_data(args.unsupervised_dataset_name, tokenizer, block, args.unsupervised_dataset_config_name))
 
 def ptx_batches(rows, args, tokenizer):
@@ -105,18 +107,13 @@ def save_checkpoints(engine, tokenizer, output_dir, step: int):
     if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(args.actor_zero_stage))
     if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": step}))
 
-# %% ../nbs/08_step3.ipynb #0808125c
+# %% ../nbs/08_step3.ipynb #d3e49e7f
 def step3_setup(args):
-    "Process group, checks, seed, tokenizer, prompt loader."
+    "Chapter 03's start_run with step 3's checks, then the prompt loader."
     from rlhf_course.data import DataCollatorRLHF, create_prompt_dataset
-    from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed, set_random_seed
     from rlhf_course.rlhf_engine import check_step3_args
-    from rlhf_course.sft import make_loader
-    rank, world_size, device = init_distributed()
-    quiet_deepspeed()
-    check_step3_args(args, world_size, device)
-    set_random_seed(args.seed)
-    tokenizer = load_hf_tokenizer(args.actor_model_name_or_path)
+    from rlhf_course.sft import make_loader, start_run
+    rank, world_size, device, tokenizer = start_run(args, check_step3_args, args.actor_model_name_or_path)
     prompts, _ = create_prompt_dataset(args.data_path, args.data_split, 3, tokenizer, args.max_prompt_seq_len,
                                        args.max_prompt_seq_len + args.max_answer_seq_len, args.seed, args.data_output_path)
     loader = make_loader(prompts, args.per_device_generation_batch_size, DataCollatorRLHF(tokenizer.pad_token_id), True, args.seed)
@@ -143,10 +140,12 @@ class Step3Run:
         self.engine = DeepSpeedRLHFEngine(args.actor_model_name_or_path, args.critic_model_name_or_path, self.tokenizer, iters, args)
         use_ptx = args.unsupervised_dataset_name is not None
         self.trainer = (DeepSpeedPPOTrainerUnsupervised if use_ptx else DeepSpeedPPOTrainer)(engine=self.engine, args=args)
-        self.ptx = ptx_batches(ptx_rows(args, self.tokenizer), args, self.tokenizer) if use_ptx else None
         self.toyworld = uses_toyworld(args)
+        corpus = (toyworld_corpus_split(self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len)
+                  if self.toyworld or args.unsupervised_dataset_name == "toyworld" else (None, None))   # tokenised once
+        self.ptx = ptx_batches(ptx_rows(args, self.tokenizer, corpus[0]), args, self.tokenizer) if use_ptx else None
         self.eval_prompts = held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
-        self.held_out = toyworld_corpus_split(self.tokenizer, HELD_OUT_BLOCK)[1] if self.toyworld else None
+        self.held_out = corpus[1] if self.toyworld else None
         self.log, self.step, self.saved_step = MetricsLog(), 0, None
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
 
@@ -278,7 +277,15 @@ def finish(self, train_s: float) -> dict:
                "reward_final": float(np.mean([r["reward"] for r in tail])) if tail else None,
                "samples": example_answers(ev) if ev else None, "config": vars(self.args)}
     save_run_outputs(self.args.output_dir, self.log, results, self.rank)
+    if ev and self.rank == 0: save_eval_answers(ev, self.eval_prompts, Path(self.args.output_dir) / "eval_answers.jsonl")
     return results
+
+def save_eval_answers(ev: dict, prompts: list[str], path: Path):
+    "One JSON line per model and held-out prompt: its sampled answer, gold score and learned reward."
+    lines = [json.dumps({"model": name, "prompt": p, "answer": e["sampled"]["answers"][i], "gold": float(e["sampled"]["scores"][i]),
+                         "reward": float(e["sampled"]["reward"][i]), "ended": bool(e["sampled"]["ended"][i])})
+             for name, e in ev.items() for i, p in enumerate(prompts)]
+    path.write_text("\n".join(lines) + "\n")
 
 def peak_gpu_memory_gb() -> float | None:
     "The largest peak of allocated GPU memory over the ranks (GiB); None on the CPU."
@@ -311,7 +318,8 @@ def train_step3(args) -> dict:
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.step3 --actor_model_name_or_path ... --critic_model_name_or_path ...`"
     from rlhf_course.rlhf_engine import parse_step3_args
-    train_step3(parse_step3_args(argv))
+    try: train_step3(parse_step3_args(argv))
+    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"rlhf_course.step3: error: {e}") from None
 
 # %% ../nbs/08_step3.ipynb #8cd6578f
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
