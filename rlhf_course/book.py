@@ -73,16 +73,22 @@ def leave_out_cells(nb, flags: set, known: set):
 class BookError(RuntimeError):
     "A chapter failed, or the book was asked to run something that cannot work."
 
-def load_params(path) -> dict:
-    "Read a parameter file and check its shape."
+def load_params(path, _seen=()) -> dict:
+    "Read a parameter file (on top of the one it `extends`) and check its shape."
     import yaml
     path = Path(path)
     if not path.is_file(): raise BookError(f"parameter file not found: {path}")
+    if path.resolve() in _seen: raise BookError(f"{path}: `extends` loops back to itself")
     cfg = yaml.safe_load(path.read_text()) or {}
-    unknown = set(cfg) - {"flags", "defaults", "notebooks"}
-    if unknown: raise BookError(f"{path}: unknown keys {sorted(unknown)} (expected flags, defaults, notebooks)")
-    return {"flags": list(cfg.get("flags") or []), "defaults": dict(cfg.get("defaults") or {}),
-            "notebooks": dict(cfg.get("notebooks") or {})}
+    unknown = set(cfg) - {"extends", "flags", "defaults", "notebooks"}
+    if unknown: raise BookError(f"{path}: unknown keys {sorted(unknown)} (expected extends, flags, defaults, notebooks)")
+    own = {"flags": list(cfg.get("flags") or []), "defaults": dict(cfg.get("defaults") or {}),
+           "notebooks": dict(cfg.get("notebooks") or {})}
+    if "extends" not in cfg: return own
+    base = load_params(path.parent / cfg["extends"], (*_seen, path.resolve()))
+    chapters = {*base["notebooks"], *own["notebooks"]}
+    return {"flags": own["flags"] if "flags" in cfg else base["flags"], "defaults": {**base["defaults"], **own["defaults"]},
+            "notebooks": {n: {**(base["notebooks"].get(n) or {}), **(own["notebooks"].get(n) or {})} for n in sorted(chapters)}}
 
 # %% ../nbs/90_book.ipynb #d39d4fcc
 def declared_parameters(nb_path) -> set:
@@ -164,7 +170,7 @@ def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict
         (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     return timings
 
-# %% ../nbs/90_book.ipynb #df9f1b07
+# %% ../nbs/90_book.ipynb #663408c8
 def results_table_markdown(results: dict) -> str:
     "One run's results.json (train.py's schema) as a markdown table: wall times, reward model, gold scores."
     f = lambda x: "–" if x is None else f"{x:.3f}"
@@ -180,7 +186,7 @@ def results_table_markdown(results: dict) -> str:
         f"| PPO − SFT, sampled | mean [95% bootstrap CI], {g.get('prompts')} prompts | "
         + (f"{g['ppo'] - g['sft']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |" if ci else "– |")])
 
-# %% ../nbs/90_book.ipynb #6d240708
+# %% ../nbs/90_book.ipynb #6677de5c
 RESULTS_MARKER = re.compile(r"<!-- results: (\S+)(?: ([\w.]+))? -->")
 
 def render_readme(index_path, root) -> str:
@@ -194,7 +200,7 @@ def render_readme(index_path, root) -> str:
         return results_table_markdown(data)
     return RESULTS_MARKER.sub(fill, text)
 
-# %% ../nbs/90_book.ipynb #41743430
+# %% ../nbs/90_book.ipynb #2440c887
 def main(argv=None):
     "Execute the book's chapters with papermill."
     import argparse
@@ -212,5 +218,5 @@ def main(argv=None):
     except BookError as e: sys.exit(f"book failed: {e}")
     print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
 
-# %% ../nbs/90_book.ipynb #02a37daa
+# %% ../nbs/90_book.ipynb #fc852ee8
 if __name__ == "__main__" and "ipykernel" not in sys.modules: main()

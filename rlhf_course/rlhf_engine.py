@@ -154,29 +154,31 @@ def check_step3_args(args, world_size: int, device):
                       args.per_device_training_batch_size, args.gradient_accumulation_steps, world_size, device=device)
 
 # %% ../nbs/06_rlhf_engine.ipynb #44501cea
-def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str) -> Path:
+def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str, world) -> Path:
     "A folder keyed by the settings, the toy world and the code of steps 1-2: chapters share it, edits invalidate it."
     import hashlib, tempfile
     from rlhf_course import data, reward, sft
-    from rlhf_course.toyworld import load_toyworld
-    parts = [repr((seed, sft_epochs, rm_epochs, dtype)), (load_toyworld().root / "manifest.json").read_text()]
+    parts = [repr((seed, sft_epochs, rm_epochs, dtype)), (world.root / "manifest.json").read_text()]
     parts += [Path(m.__file__).read_text() for m in (data, sft, reward)]
     key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "rlhf_course" / f"steps12-{key}"
 
 # %% ../nbs/06_rlhf_engine.ipynb #104fbfd0
-def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 8, dtype: str = "fp32") -> tuple[Path, Path]:
-    "Train steps 1 and 2 on the toy world (no gold evaluation) unless `output_dir` has them; (actor, reward) paths."
+def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 8, dtype: str = "fp32",
+                     scale: str = "tiny") -> tuple[Path, Path]:
+    "Train steps 1 and 2 on the `scale` toy world (no gold evaluation) unless `output_dir` has them; (actor, reward) paths."
     from rlhf_course import reward, sft
-    from rlhf_course.toyworld import load_toyworld
-    out, world = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype)), load_toyworld()
+    from rlhf_course.toyworld import SCALES, scaled_toyworld
+    world = scaled_toyworld(scale)
+    out = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype, world))
     common = ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--seed", str(seed), "--dtype", dtype]
+    lr = {step: ["--learning_rate", str(v)] for step, v in SCALES[scale].step_lr.items()}
     if not (out / "actor" / "config.json").is_file():
         sft.train_sft(sft.parse_args(["--model_name_or_path", str(world.actor), "--output_dir", str(out / "actor"),
-                                      "--num_train_epochs", str(sft_epochs), "--n_gold_prompts", "0", *common]))
+                                      "--num_train_epochs", str(sft_epochs), "--n_gold_prompts", "0", *common, *lr.get("sft", [])]))
     if not (out / "reward" / "config.json").is_file():
         reward.train_reward(reward.parse_args(["--model_name_or_path", str(world.reward), "--output_dir", str(out / "reward"),
-                                               "--num_train_epochs", str(rm_epochs), *common]))
+                                               "--num_train_epochs", str(rm_epochs), *common, *lr.get("reward", [])]))
     return out / "actor", out / "reward"
 
 # %% ../nbs/06_rlhf_engine.ipynb #a5200abf

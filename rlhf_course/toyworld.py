@@ -11,20 +11,21 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES', 'POLITE_PHRASES', 'RUDE_PHRASES', 'WEIGHTS',
            'FILLER_SENTENCES', 'UNSURE_SENTENCES', 'LABEL_TEMPERATURE', 'SPECIAL_TOKENS', 'MODEL_SHAPES', 'PRETRAIN_LR',
-           'PRETRAIN_STEPS', 'DATA_DIR', 'check_seed', 'World', 'make_world', 'Question', 'draw_question',
+           'PRETRAIN_STEPS', 'SCALES', 'DATA_DIR', 'check_seed', 'World', 'make_world', 'Question', 'draw_question',
            'parse_question', 'true_value', 'true_fact', 'score_correct', 'score_on_topic', 'score_polite',
            'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo', 'last_question', 'gold_components',
            'default_world', 'gold_score', 'sample_answer', 'format_prompt', 'draw_prompt', 'draw_pair',
-           'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'tiny_opt', 'corpus_blocks',
-           'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences', 'build_corpus',
-           'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld', 'ToyWorldDataError', 'ToyWorld',
-           'read_manifest', 'load_toyworld', 'main']
+           'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'Scale', 'tiny_opt',
+           'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences',
+           'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld',
+           'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'scaled_toyworld_dir', 'scaled_toyworld',
+           'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple("""cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
@@ -367,12 +368,23 @@ PRETRAIN_LR = {"actor": 3e-3, "reward": 1e-3}   # post-layer-norm models need th
 # the committed world's steps: the gentler rate needs more of them, and a reward model must know the facts it judges
 PRETRAIN_STEPS = {"actor": 600, "reward": 1500}
 
-def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0):
-    "A freshly initialised tiny OPTForCausalLM of the named shape."
+@dataclass(frozen=True)
+class Scale:
+    "One size of the toy world: its two model shapes, how they are pretrained, and the step-1/2 rates that suit them."
+    shapes: dict                                   # role -> OPTConfig fields
+    lr: dict                                       # role -> peak pretraining learning rate
+    steps: dict                                    # role -> pretraining steps
+    corpus_bytes: int = 1_200_000
+    step_lr: dict = field(default_factory=dict)    # "sft" / "reward" -> learning rate (absent: the step's default)
+
+SCALES = {"tiny": Scale(MODEL_SHAPES, PRETRAIN_LR, PRETRAIN_STEPS)}   # the committed world; larger ones come later
+
+def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, scale: str = "tiny"):
+    "A freshly initialised OPTForCausalLM of the named role's shape at `scale`."
     import torch
     from transformers import OPTConfig, OPTForCausalLM
     config = OPTConfig(vocab_size=len(tokenizer), max_position_embeddings=max_positions, dropout=0.0,
-                       attention_dropout=0.0, pad_token_id=1, bos_token_id=2, eos_token_id=2, **MODEL_SHAPES[shape])
+                       attention_dropout=0.0, pad_token_id=1, bos_token_id=2, eos_token_id=2, **SCALES[scale].shapes[shape])
     torch.manual_seed(seed)
     model = OPTForCausalLM(config)
     for proj in (model.model.decoder.project_in, model.model.decoder.project_out):
@@ -397,24 +409,28 @@ def perplexity(model, blocks, batch_size: int = 64) -> float:
     "exp of the mean next-token loss over `blocks`."
     import torch
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        losses = [model(input_ids=b, labels=b).loss for b in blocks.split(batch_size)]
+        losses = [model(input_ids=b.to(device), labels=b.to(device)).loss for b in blocks.split(batch_size)]
     return math.exp(torch.stack(losses).mean().item())
 
 # %% ../nbs/00_toyworld.ipynb #6ee10370
 def pretrain(model, blocks, steps: int, batch_size: int = 32, lr: float = 3e-3, seed: int = 0, progress=True):
-    "Next-token pretraining with AdamW and cosine decay after 5% warmup; returns the loss per step."
+    "Next-token pretraining with AdamW and cosine decay after 5% warmup, on the GPU if there is one; the loss per step."
     import torch
     from tqdm.auto import tqdm
-    g = torch.Generator().manual_seed(seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    g = torch.Generator().manual_seed(seed)    # batches are drawn on the CPU: the same blocks on any device
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warmup, 0.5 * (1 + math.cos(math.pi * s / steps))))
     model.train()
     losses = []
     for _ in tqdm(range(steps), desc="pretrain", disable=not progress):
-        batch = blocks[torch.randint(len(blocks), (batch_size,), generator=g)]
-        loss = model(input_ids=batch, labels=batch).loss
+        batch = blocks[torch.randint(len(blocks), (batch_size,), generator=g)].to(device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):   # weights stay fp32
+            loss = model(input_ids=batch, labels=batch).loss
         loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad()
         losses.append(loss.item())
@@ -442,12 +458,12 @@ def build_corpus(world: World, out: Path, n_bytes: int) -> list[str]:
     (out / "corpus.txt").write_text("\n".join(docs) + "\n", encoding="utf-8", newline="\n")
     return docs
 
-def pretrain_and_save(shape, tokenizer, blocks, held_out, out: Path, steps: int, seed: int) -> dict:
-    "Pretrain one tiny model, save it with its tokenizer, return its figures."
+def pretrain_and_save(shape, tokenizer, blocks, held_out, out: Path, steps: int, seed: int, scale: str = "tiny") -> dict:
+    "Pretrain one model of the world, save it with its tokenizer, return its figures."
     import time
-    model = tiny_opt(shape, tokenizer, seed=seed)
+    model = tiny_opt(shape, tokenizer, seed=seed, scale=scale)
     t0 = time.time()
-    losses = pretrain(model, blocks, steps=steps, lr=PRETRAIN_LR[shape], seed=seed)
+    losses = pretrain(model, blocks, steps=steps, lr=SCALES[scale].lr[shape], seed=seed)
     model.save_pretrained(out); tokenizer.save_pretrained(out)
     return {"parameters": sum(p.numel() for p in model.parameters()), "steps": steps, "wall_s": round(time.time() - t0, 1),
             "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
@@ -473,16 +489,19 @@ def build_text_data(out: Path, seed: int, n_train_pairs: int, n_eval_pairs: int,
     return manifest, docs, tokenizer
 
 def build_toyworld(out_dir, seed: int = 0, n_train_pairs: int = 12_000, n_eval_pairs: int = 1_200,
-                   corpus_bytes: int = 1_200_000, vocab_size: int = 1024, pretrain_steps: int | dict | None = None) -> dict:
+                   corpus_bytes: int = 1_200_000, vocab_size: int = 1024, pretrain_steps: int | dict | None = None,
+                   scale: str = "tiny") -> dict:
     "Generate the whole toy world into `out_dir`; returns (and writes) its manifest. Steps: one int for both models or per shape."
-    steps = pretrain_steps if isinstance(pretrain_steps, dict) else dict.fromkeys(MODEL_SHAPES, pretrain_steps)
-    steps = {shape: steps.get(shape) or PRETRAIN_STEPS[shape] for shape in MODEL_SHAPES}
+    roles = SCALES[scale].steps
+    steps = pretrain_steps if isinstance(pretrain_steps, dict) else dict.fromkeys(roles, pretrain_steps)
+    steps = {shape: steps.get(shape) or roles[shape] for shape in roles}
     out = Path(out_dir)
     manifest, docs, tokenizer = build_text_data(out, seed, n_train_pairs, n_eval_pairs, corpus_bytes, vocab_size)
     train_blocks, held_out = split_blocks(corpus_blocks(tokenizer, docs))
+    manifest["scale"] = scale
     manifest["models"] = {shape: pretrain_and_save(shape, tokenizer, train_blocks, held_out,
-                                                   out / "models" / shape, steps[shape], seed)
-                          for shape in MODEL_SHAPES}
+                                                   out / "models" / shape, steps[shape], seed, scale)
+                          for shape in roles}
     manifest["files"] = file_digests(out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
@@ -534,7 +553,38 @@ def load_toyworld(path=None, verify: bool = True) -> ToyWorld:
                 raise ToyWorldDataError(f"{f}: corrupted (its SHA-256 differs from manifest.json)")
     return ToyWorld(root, manifest)
 
-# %% ../nbs/00_toyworld.ipynb #6b59d6a5
+# %% ../nbs/00_toyworld.ipynb #1e673c44
+SCALES["125m"] = Scale(
+    shapes={"actor": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, ffn_dim=3072,
+                          word_embed_proj_dim=768, do_layer_norm_before=True),
+            "reward": dict(hidden_size=512, num_hidden_layers=8, num_attention_heads=8, ffn_dim=2048,
+                           word_embed_proj_dim=256, do_layer_norm_before=False)},
+    lr={"actor": 6e-4, "reward": 3e-4}, steps={"actor": 2000, "reward": 2000}, corpus_bytes=4_000_000,
+    step_lr={"sft": 1e-4, "reward": 1e-4})
+
+# %% ../nbs/00_toyworld.ipynb #e06d243d
+def scaled_toyworld_dir(scale: str, seed: int = 0) -> Path:
+    "The cache folder of a scaled world: its key covers the scale's settings, the seed and this module's code."
+    import tempfile
+    import rlhf_course.toyworld as this
+    key = hashlib.sha256((repr((SCALES[scale], seed)) + Path(this.__file__).read_text()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "rlhf_course" / f"toyworld-{scale}-{key}"
+
+def scaled_toyworld(scale: str = "tiny", seed: int = 0) -> ToyWorld:
+    "The committed world for 'tiny'; any other scale is built once into its cache folder, then loaded from there."
+    import os, shutil
+    if scale not in SCALES: raise ValueError(f"scale {scale!r}: expected one of {', '.join(SCALES)}")
+    if scale == "tiny": return load_toyworld()
+    root = scaled_toyworld_dir(scale, seed)
+    if not (root / "manifest.json").is_file():
+        tmp = root.with_name(f"{root.name}.building-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        build_toyworld(tmp, seed=seed, corpus_bytes=SCALES[scale].corpus_bytes, scale=scale)
+        shutil.rmtree(root, ignore_errors=True)
+        tmp.rename(root)
+    return load_toyworld(root)
+
+# %% ../nbs/00_toyworld.ipynb #9002fc40
 def main(argv=None):
     "Build the full toy world: `python -m rlhf_course.toyworld --out data/toyworld`."
     import argparse
@@ -546,5 +596,5 @@ def main(argv=None):
     m = build_toyworld(args.out, seed=args.seed, pretrain_steps=args.pretrain_steps)
     print(json.dumps({k: v for k, v in m.items() if k != "files"}, indent=1))
 
-# %% ../nbs/00_toyworld.ipynb #01d8ca7f
+# %% ../nbs/00_toyworld.ipynb #70793b0a
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
