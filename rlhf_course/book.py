@@ -16,10 +16,10 @@ from pathlib import Path
 import nbformat
 
 # %% auto #0
-__all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'RESULTS_MARKER', 'chapter_notebooks', 'cell_directives', 'skip_reason',
-           'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'notebook_parameters',
-           'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book', 'results_table_markdown',
-           'render_readme', 'main']
+__all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives',
+           'skip_reason', 'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters',
+           'notebook_parameters', 'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book',
+           'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d_.*\.ipynb$")
@@ -186,18 +186,33 @@ def results_table_markdown(results: dict) -> str:
         f"| PPO − SFT, sampled | mean [95% bootstrap CI], {g.get('prompts')} prompts | "
         + (f"{g['ppo'] - g['sft']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |" if ci else "– |")])
 
-# %% ../nbs/90_book.ipynb #6677de5c
-RESULTS_MARKER = re.compile(r"<!-- results: (\S+)(?: ([\w.]+))? -->")
+# %% ../nbs/90_book.ipynb #1260df61
+def gpu_book_table_markdown(book: dict) -> str:
+    "A GPU run of the book (results/gpu/book_*.json): step-3 gold figures per run, then the chapters' wall times."
+    rows = ["| step-3 run | gold sampled SFT → PPO [95% CI of the gain] | greedy SFT → PPO | learned reward | KL | samples/s |",
+            "|---|---|---|---|---|---|"]
+    for name, r in book["step3"].items():
+        g, ci = r["gold"], r["gold"]["ppo_minus_sft_ci95"]
+        rows.append(f"| {name} | {g['sft']:.3f} → {g['ppo']:.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] | {g['greedy']['sft']:.3f} → "
+                    f"{g['greedy']['ppo']:.3f} | {g['learned_reward']['sft']:.2f} → {g['learned_reward']['ppo']:.2f} | "
+                    f"{r['kl_final']:.2f} | {r['samples_per_s']:.1f} |")
+    walls = book["chapter_wall_s"]
+    rows += ["", "| chapter | " + " | ".join(n[:2] for n in walls) + " | total |", "|---" * (len(walls) + 2) + "|",
+             "| wall time (s) | " + " | ".join(f"{v:.0f}" for v in walls.values()) + f" | {sum(walls.values()):.0f} |"]
+    return "\n".join(rows)
+
+RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book): (\S+)(?: ([\w.]+))? -->")
+RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown}
 
 def render_readme(index_path, root) -> str:
     "README.md's text: the index notebook's markdown cells, results markers filled from the files they name."
     nb = nbformat.read(index_path, as_version=4)
     text = "\n\n".join(c.source.strip() for c in nb.cells if c.cell_type == "markdown") + "\n"
     def fill(m):
-        data = json.loads((Path(root) / m.group(1)).read_text())   # PATH, then an optional dotted KEY inside it
-        for key in (m.group(2) or "").split("."):
+        data = json.loads((Path(root) / m.group(2)).read_text())   # PATH, then an optional dotted KEY inside it
+        for key in (m.group(3) or "").split("."):
             if key: data = data[key]
-        return results_table_markdown(data)
+        return RENDERERS[m.group(1)](data)
     return RESULTS_MARKER.sub(fill, text)
 
 # %% ../nbs/90_book.ipynb #2440c887
