@@ -22,7 +22,7 @@ __all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'RESULTS_MARKER', 'RENDERERS
            'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
-CHAPTER_PATTERN = re.compile(r"^\d\d_.*\.ipynb$")
+CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
 
 def chapter_notebooks(nbs_dir, only=None) -> list[Path]:
     "The chapter notebooks in `nbs_dir`, in order; `only` keeps those whose names start with one of its prefixes."

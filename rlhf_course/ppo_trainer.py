@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .rollout import Sampling, rollout_engine_for
 from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended, actor_loss_fn,
                              compute_rewards, critic_loss_fn, gae_advantages_and_returns, gather_log_probs,
                              last_action_index, masked_entropy, masked_mean, masked_whiten)
@@ -54,6 +55,7 @@ class DeepSpeedPPOTrainer:
         self.kl_ctl = (AdaptiveKLController(args.kl_ctl, args.kl_target, args.kl_horizon) if args.adaptive_kl
                        else FixedKLController(args.kl_ctl))
         self.synced_gpus = self._world_size() > 1 and args.actor_zero_stage == 3
+        self.rollout = rollout_engine_for(engine.actor, args.rollout_engine)   # None: Hugging Face generate()
         self.last_stats = {}
 
     def _world_size(self) -> int:
@@ -62,7 +64,12 @@ class DeepSpeedPPOTrainer:
 # %% ../nbs/07_ppo_trainer.ipynb #1c56a31b
 @torch.no_grad()
 def _generate_sequence(self, prompts: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
-    "Sampled answers, (B, P+A)."
+    "Sampled answers, (B, P+A): chapter 06b's engine when it is on, else generate()."
+    if self.rollout is not None:
+        sampling = Sampling(temperature=self.args.temperature, top_k=self.args.top_k, top_p=self.args.top_p)
+        seq, _ = self.rollout.generate(prompts, prompt_mask, self.args.max_answer_seq_len, sampling,
+                                       self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+        return seq
     self.actor_model.eval()
     seq = self.actor_model.module.generate(
         input_ids=prompts, attention_mask=prompt_mask, max_new_tokens=self.args.max_answer_seq_len,

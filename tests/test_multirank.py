@@ -90,6 +90,25 @@ def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
     assert moved > 1e-6, "the EMA did not move under ZeRO-3"
 
 
+def test_step3_two_ranks_zero3_with_the_rollout_engine(tmp_path):
+    """Chapter 06b's engine under ZeRO-3 on 2 CPU ranks: each rank gathers the actor once per rollout and then decodes
+    on its own (no collective per token, so no hang even when ranks stop at different lengths); losses finite."""
+    import torch
+    from rlhf_course.ds_utils import free_port
+    from rlhf_course.rlhf_engine import toyworld_steps12
+    actor, reward = toyworld_steps12()
+    cmd = ["deepspeed", "--num_gpus", "2", "--master_port", str(free_port()), "--module", "rlhf_course.step3",
+           "--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward), "--rollout_engine", "fast",
+           "--actor_zero_stage", "3", "--critic_zero_stage", "2", "--max_steps", "2", "--eval_interval", "0",
+           "--per_device_generation_batch_size", "4", "--per_device_training_batch_size", "2", "--max_prompt_seq_len", "64",
+           "--max_answer_seq_len", "16", "--n_gold_prompts", "0", "--output_dir", str(tmp_path / "out")]
+    r = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-4000:]
+    steps = [m for m in map(json.loads, (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()) if "actor_loss" in m]
+    assert [m["step"] for m in steps] == [1, 2]
+    for m in steps: assert torch.isfinite(torch.tensor([m["actor_loss"], m["critic_loss"], m["kl"]])).all(), m
+
+
 def test_multi_node_with_a_one_host_hostfile(tmp_path):
     """`train.py --deployment-type multi_node --hostfile H` with H = 'localhost slots=2': DeepSpeed's launcher reads
     the hostfile and starts 2 ranks here (without the ssh check it would need for real nodes); step 3 only, from

@@ -1,0 +1,52 @@
+"""Shared by the benchmarks: model shapes with random weights, the card and its peak figures, JSON output."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+
+# OPT configs by the size they stand for; "tiny-*" are the CPU smoke-test stand-ins (same code path, seconds to run).
+SHAPES = {
+    "opt-1.3b": dict(hidden_size=2048, num_hidden_layers=24, num_attention_heads=32, ffn_dim=8192, word_embed_proj_dim=2048,
+                     do_layer_norm_before=True, vocab_size=50272, max_position_embeddings=2048),
+    "opt-350m": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096, word_embed_proj_dim=512,
+                     do_layer_norm_before=False, vocab_size=50272, max_position_embeddings=2048),
+    "tiny-actor": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, ffn_dim=128, word_embed_proj_dim=64,
+                       do_layer_norm_before=True, vocab_size=1024, max_position_embeddings=512),
+    "tiny-reward": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, ffn_dim=128, word_embed_proj_dim=32,
+                        do_layer_norm_before=False, vocab_size=1024, max_position_embeddings=512),
+}
+
+# Dense peak figures per card (bytes/s of HBM, bf16 FLOP/s without sparsity), from the vendors' data sheets.
+PEAKS = {"H200": (4.8e12, 989e12), "H100 PCIe": (2.0e12, 756e12), "H100": (3.35e12, 989e12), "A100": (2.0e12, 312e12)}
+
+def random_opt(shape: str, dtype=torch.bfloat16, device="cpu", seed: int = 0):
+    "An OPTForCausalLM of the named shape with random weights (OPT's own init), in `dtype` on `device`."
+    from transformers import OPTConfig, OPTForCausalLM
+    torch.manual_seed(seed)
+    config = OPTConfig(dropout=0.0, attention_dropout=0.0, pad_token_id=1, bos_token_id=2, eos_token_id=2, **SHAPES[shape])
+    with torch.device(device): model = OPTForCausalLM(config)
+    return model.to(dtype).eval()
+
+def card() -> dict:
+    "The accelerator's name and peak figures (None where unknown, e.g. on the CPU)."
+    if not torch.cuda.is_available(): return {"name": "cpu", "peak_bytes_per_s": None, "peak_bf16_flops": None}
+    name = torch.cuda.get_device_name()
+    peak = next((v for k, v in PEAKS.items() if k in name), (None, None))
+    return {"name": name, "memory_gib": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1),
+            "peak_bytes_per_s": peak[0], "peak_bf16_flops": peak[1]}
+
+def synced_time() -> float:
+    if torch.cuda.is_available(): torch.cuda.synchronize()
+    return time.perf_counter()
+
+def write_results(path, results: dict) -> None:
+    import transformers
+    results = {"date": date.today().isoformat(), "card": card(), "torch": torch.__version__,
+               "transformers": transformers.__version__, **results}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {path}")
