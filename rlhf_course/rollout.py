@@ -182,7 +182,7 @@ class RolloutEngine:
         self.use_cuda_graph = self.device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
         if self.use_cuda_graph and self.device.type != "cuda": raise ValueError("use_cuda_graph needs the model on a GPU")
         self.window_step, self.check_every = window_step, check_every
-        self.buffers, self.slots, self.graphs, self.pool = None, {}, {}, None
+        self.buffers, self.slots, self.graphs, self.pool, self.weight_ptrs = None, {}, {}, None, None
         self.stats = {"captures": 0, "capture_s": 0.0, "rollouts": 0}
 
 # %% ../nbs/06b_rollout.ipynb #f6db810c
@@ -218,14 +218,14 @@ RolloutEngine._buffers, RolloutEngine._windows = _buffers, _windows
 
 # %% ../nbs/06b_rollout.ipynb #198d0176
 def _graph(self, w, cache, state, window, sampling, eos, pad):
-    "The decode step for this window, captured once (again if the weights moved); replaying it runs one step."
+    "The decode step for this window, captured on first use; replaying it runs one step."
     import time
     key = (id(cache), window, sampling, eos, pad)
-    ptrs = tuple(t.data_ptr() for t in w.values())
-    if key in self.graphs and self.graphs[key][1] == ptrs: return self.graphs[key][0]
+    if key in self.graphs: return self.graphs[key]
     t0 = time.time()
-    live = (cache.k, cache.v, cache.valid, state.token, state.position, state.slot, state.step, state.finished,
-            state.tokens, state.logprobs)
+    # the warm-up runs this very step: the replay after capture redoes it, rewriting the same cache slot, so only the
+    # small state tensors need restoring (not the cache)
+    live = (cache.valid, state.token, state.position, state.slot, state.step, state.finished, state.tokens, state.logprobs)
     saved = [t.clone() for t in live]
     side = torch.cuda.Stream(); side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side): decode_step(w, self.shape, cache, state, window, sampling, eos, pad)   # warm-up run
@@ -234,11 +234,16 @@ def _graph(self, w, cache, state, window, sampling, eos, pad):
     with torch.cuda.graph(graph, pool=self.pool): decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     self.pool = graph.pool()
     for t, s in zip(live, saved): t.copy_(s)            # the warm-up ran a real step: undo it
-    self.graphs[key] = (graph, ptrs)
+    self.graphs[key] = graph
     self.stats["captures"] += 1; self.stats["capture_s"] += time.time() - t0
     return graph
 
-RolloutEngine._graph = _graph
+def _forget_graphs_if_weights_moved(self, w):
+    "A graph replays fixed addresses: if any weight now lives elsewhere, drop the graphs (they are re-captured)."
+    ptrs = tuple(t.data_ptr() for t in w.values())
+    if ptrs != self.weight_ptrs: self.graphs, self.weight_ptrs = {}, ptrs
+
+RolloutEngine._graph, RolloutEngine._forget_graphs_if_weights_moved = _graph, _forget_graphs_if_weights_moved
 
 # %% ../nbs/06b_rollout.ipynb #8926f946
 def _start(self, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
@@ -256,6 +261,7 @@ def generate(self, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling
     if P + max_new_tokens > self.shape.max_positions:
         raise ValueError(f"prompt {P} + answer {max_new_tokens} tokens exceed the model's {self.shape.max_positions} positions")
     w = self.weights()
+    if self.use_cuda_graph: self._forget_graphs_if_weights_moved(w)
     cache, state = self._buffers(B, P, max_new_tokens)
     prompts, prompt_mask = prompts.to(self.device), prompt_mask.to(self.device)
     self._start(w, cache, state, prompts, prompt_mask, sampling, eos, pad)
