@@ -8,16 +8,17 @@ from pathlib import Path
 
 import torch
 
+from rlhf_course.toyworld import MODEL_SHAPES
+
 # OPT configs by the size they stand for; "tiny-*" are the CPU smoke-test stand-ins (same code path, seconds to run).
 SHAPES = {
     "opt-1.3b": dict(hidden_size=2048, num_hidden_layers=24, num_attention_heads=32, ffn_dim=8192, word_embed_proj_dim=2048,
                      do_layer_norm_before=True, vocab_size=50272, max_position_embeddings=2048),
     "opt-350m": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096, word_embed_proj_dim=512,
                      do_layer_norm_before=False, vocab_size=50272, max_position_embeddings=2048),
-    "tiny-actor": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, ffn_dim=128, word_embed_proj_dim=64,
-                       do_layer_norm_before=True, vocab_size=1024, max_position_embeddings=512),
-    "tiny-reward": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, ffn_dim=128, word_embed_proj_dim=32,
-                        do_layer_norm_before=False, vocab_size=1024, max_position_embeddings=512),
+    # the committed toy world's two shapes (chapter 00)
+    "tiny-actor": dict(MODEL_SHAPES["actor"], vocab_size=1024, max_position_embeddings=512),
+    "tiny-reward": dict(MODEL_SHAPES["reward"], vocab_size=1024, max_position_embeddings=512),
 }
 
 # Dense peak figures per card (bytes/s of HBM, bf16 FLOP/s without sparsity), from the vendors' data sheets.

@@ -29,7 +29,9 @@ def parse_args(argv=None):
     p.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     p.add_argument("--repeats", type=int, default=3, help="steady-state calls per engine and batch (the median is kept)")
     p.add_argument("--out", default="results/gpu/bench_rollout.json")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.new < 2: p.error(f"--new {args.new}: at least 2 tokens (a decoding step's time is measured after the first)")
+    return args
 
 def make_call(engine: str, model, ids, mask, new: int):
     "A function that decodes `new` tokens for the batch with the named engine."

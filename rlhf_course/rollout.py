@@ -17,7 +17,7 @@ __all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'cached_at
            'decode_step', 'RolloutEngine', 'weights', 'generate', 'rollout_engine_for', 'plot_step3_phases',
            'plot_decode_steps']
 
-# %% ../nbs/06b_rollout.ipynb #7e0dfe31
+# %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
 class OPTShape:
     "What the decode step needs to know of an OPT config."
@@ -37,7 +37,7 @@ class OPTShape:
     @property
     def head_dim(self) -> int: return self.hidden // self.heads
 
-# %% ../nbs/06b_rollout.ipynb #b26cfadb
+# %% ../nbs/06b_rollout.ipynb #15731aba
 PREFIX = "model.decoder."
 
 def decoder_weights(named: dict) -> dict:
@@ -50,7 +50,7 @@ def is_partitioned(model) -> bool:
     "ZeRO-3 keeps only a shard of each parameter on a rank."
     return any(hasattr(p, "ds_id") for p in model.parameters())
 
-# %% ../nbs/06b_rollout.ipynb #8ced9aa0
+# %% ../nbs/06b_rollout.ipynb #4f13c2ca
 def _ln(x, w, name): return F.layer_norm(x, (x.shape[-1],), w[f"{name}.weight"], w[f"{name}.bias"], 1e-5)
 def _linear(x, w, name): return F.linear(x, w[f"{name}.weight"], w.get(f"{name}.bias"))
 
@@ -64,7 +64,7 @@ def cached_attention(x, w, name: str, shape: OPTShape, k_cache, v_cache, slots, 
     out = F.scaled_dot_product_attention(q, k_cache[:, :, :W], v_cache[:, :, :W], attn_mask=mask)
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
-# %% ../nbs/06b_rollout.ipynb #ac7d46d7
+# %% ../nbs/06b_rollout.ipynb #1db161cd
 def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, mask):
     "One OPT layer: attention then MLP, each with its residual; LayerNorm before (pre-LN) or after (post-LN)."
     p = f"layers.{i}"
@@ -86,7 +86,7 @@ def decoder_logits(w, shape: OPTShape, tokens, positions, cache, slots, mask, la
     if "project_out.weight" in w: x = F.linear(x, w["project_out.weight"])
     return F.linear(x, w["lm_head.weight"])
 
-# %% ../nbs/06b_rollout.ipynb #7d2aa765
+# %% ../nbs/06b_rollout.ipynb #a41dcab3
 class KVCache:
     "Keys, values and slot validity for `batch` rows of up to `length` tokens."
     def __init__(self, shape: OPTShape, batch: int, length: int, dtype, device):
@@ -97,7 +97,7 @@ class KVCache:
     @property
     def length(self) -> int: return self.valid.shape[1]
 
-# %% ../nbs/06b_rollout.ipynb #6b2d2ef2
+# %% ../nbs/06b_rollout.ipynb #9ecb1eb8
 def prompt_positions(prompt_mask):
     "(B, P) 0/1 mask -> positions of real tokens from 0 (padding gets -1, as in Hugging Face's OPT)."
     return (prompt_mask.long().cumsum(1) * prompt_mask.long() - 1)
@@ -111,7 +111,7 @@ def prefill(w, shape: OPTShape, cache: KVCache, prompts, prompt_mask):
     slots = torch.arange(P, device=prompts.device)
     return decoder_logits(w, shape, prompts, prompt_positions(prompt_mask), cache, slots, mask[:, None])
 
-# %% ../nbs/06b_rollout.ipynb #ce27f19d
+# %% ../nbs/06b_rollout.ipynb #e4fa0692
 @dataclass(frozen=True)
 class Sampling:
     "How the next token is picked: greedy, or sampled with temperature / top-k / top-p (0 and 1 switch those off)."
@@ -140,7 +140,7 @@ def pick_tokens(logits, s: Sampling):
         tokens = (filtered_logits(logits, s) - torch.log(-torch.log(u))).argmax(-1)
     return tokens, logits.log_softmax(-1).gather(1, tokens[:, None]).squeeze(1)
 
-# %% ../nbs/06b_rollout.ipynb #e067639d
+# %% ../nbs/06b_rollout.ipynb #30f65953
 class DecodeState:
     "The small tensors one decoding step reads and advances; outputs are written into `tokens` and `logprobs`."
     def __init__(self, batch: int, answer_len: int, device):
@@ -160,7 +160,7 @@ class DecodeState:
         self.finished |= tokens == eos
         self.token.copy_(tokens[:, None])
 
-# %% ../nbs/06b_rollout.ipynb #0b1d8589
+# %% ../nbs/06b_rollout.ipynb #8db7b8ec
 def decode_step(w, shape: OPTShape, cache: KVCache, state: DecodeState, window: int, sampling: Sampling, eos: int, pad: int):
     "Feed the last token at its slot, attend over cache slots [0, window), pick the next token, advance the state."
     cache.valid.index_fill_(1, state.slot, True)
@@ -169,7 +169,7 @@ def decode_step(w, shape: OPTShape, cache: KVCache, state: DecodeState, window: 
     state.record(*pick_tokens(logits, sampling), eos, pad)
     state.position.add_(1); state.slot.add_(1); state.step.add_(1)
 
-# %% ../nbs/06b_rollout.ipynb #b51494a3
+# %% ../nbs/06b_rollout.ipynb #a2918757
 class RolloutEngine:
     "Fast sampling from an OPT actor: static KV cache, decode step replayed as a CUDA graph on GPUs (eager on CPUs)."
     def __init__(self, model, use_cuda_graph: bool | None = None, window_step: int = 128, check_every: int = 16):
@@ -185,7 +185,7 @@ class RolloutEngine:
         self.buffers, self.slots, self.graphs, self.pool, self.weight_ptrs = None, {}, {}, None, None
         self.stats = {"captures": 0, "capture_s": 0.0, "rollouts": 0}
 
-# %% ../nbs/06b_rollout.ipynb #f6db810c
+# %% ../nbs/06b_rollout.ipynb #ec746295
 @torch.no_grad()
 def weights(self) -> dict:
     "The tensors the step reads: the parameters themselves, or buffers refreshed from gathered / merged weights."
@@ -200,7 +200,7 @@ def weights(self) -> dict:
 
 RolloutEngine.weights = weights
 
-# %% ../nbs/06b_rollout.ipynb #cc0d0f7a
+# %% ../nbs/06b_rollout.ipynb #34cb0961
 def _buffers(self, batch: int, prompt_len: int, answer_len: int) -> tuple[KVCache, DecodeState]:
     "The cache and decode state for this batch shape, allocated on first use and reused by every later rollout."
     key = (batch, prompt_len, answer_len)
@@ -216,7 +216,7 @@ def _windows(self, prompt_len: int, answer_len: int) -> list[int]:
 
 RolloutEngine._buffers, RolloutEngine._windows = _buffers, _windows
 
-# %% ../nbs/06b_rollout.ipynb #198d0176
+# %% ../nbs/06b_rollout.ipynb #1c425056
 def _graph(self, w, cache, state, window, sampling, eos, pad):
     "The decode step for this window, captured on first use; replaying it runs one step."
     import time
@@ -245,7 +245,7 @@ def _forget_graphs_if_weights_moved(self, w):
 
 RolloutEngine._graph, RolloutEngine._forget_graphs_if_weights_moved = _graph, _forget_graphs_if_weights_moved
 
-# %% ../nbs/06b_rollout.ipynb #8926f946
+# %% ../nbs/06b_rollout.ipynb #79d50cbf
 def _start(self, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
     "Prefill, pick the first answer token, and point the state at slot P."
     P = prompts.shape[1]
@@ -274,7 +274,7 @@ def generate(self, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling
 
 RolloutEngine._start, RolloutEngine.generate = _start, generate
 
-# %% ../nbs/06b_rollout.ipynb #76900e17
+# %% ../nbs/06b_rollout.ipynb #cc86c9e5
 def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
     "The engine `--rollout_engine` asks for, or None for Hugging Face generate()."
     from rlhf_course.ds_utils import unwrap_model
@@ -282,7 +282,7 @@ def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
     on_gpu = next(unwrap_model(actor).parameters()).device.type == "cuda"
     return RolloutEngine(actor) if choice == "fast" or (choice == "auto" and on_gpu) else None
 
-# %% ../nbs/06b_rollout.ipynb #e4b35197
+# %% ../nbs/06b_rollout.ipynb #ddd79e90
 def plot_step3_phases(results: dict, ax=None):
     "Stacked seconds per PPO step by phase, one bar per engine, from bench/step3.py's JSON."
     import matplotlib.pyplot as plt
