@@ -18,7 +18,7 @@ from common import SHAPES, card, random_opt, synced_time, write_results
 
 from rlhf_course.rollout import RolloutEngine, Sampling
 
-ENGINES = ("fast", "hf", "hf-static")
+ENGINES = ("fast", "fast-inplace", "hf", "hf-static")   # fast-inplace: the engine with pack_qkv=False (no copy)
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,8 +35,8 @@ def parse_args(argv=None):
 
 def make_call(engine: str, model, ids, mask, new: int):
     "A function that decodes `new` tokens for the batch with the named engine."
-    if engine == "fast":
-        fast = RolloutEngine(model)
+    if engine.startswith("fast"):
+        fast = RolloutEngine(model, pack_qkv=engine == "fast")
         return (lambda: fast.generate(ids, mask, new, Sampling(), eos=-1, pad=1)), fast
     extra = {"cache_implementation": "static"} if engine == "hf-static" else {}
     return (lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=None, max_new_tokens=new,
@@ -65,7 +65,8 @@ def bench_one(engine: str, model, batch: int, args, prefill_s: float, peak_bw) -
            "tokens_per_s": round(batch * args.new / steady, 1),
            "bandwidth_fraction": round(step_bytes(model, batch, args.prompt, args.new) / step / peak_bw, 3) if peak_bw else None}
     if fast is not None:
-        row.update(capture_s=round(fast.stats["capture_s"], 3), captures=fast.stats["captures"])
+        row.update(capture_s=round(fast.stats["capture_s"], 3), captures=fast.stats["captures"],
+                   copied_bytes=fast.stats["copied_bytes"])
         with torch.no_grad():
             for p in model.parameters(): p.mul_(1.0001)           # an in-place update, as an optimizer step makes
         timed(call)

@@ -197,7 +197,7 @@ def gpu_book_table_markdown(book: dict) -> str:
                     f"{g['greedy']['ppo']:.3f} | {g['learned_reward']['sft']:.2f} → {g['learned_reward']['ppo']:.2f} | "
                     f"{r['kl_final']:.2f} | {r['samples_per_s']:.1f} |")
     walls = book["chapter_wall_s"]
-    rows += ["", "| chapter | " + " | ".join(n[:2] for n in walls) + " | total |", "|---" * (len(walls) + 2) + "|",
+    rows += ["", "| chapter | " + " | ".join(n.split("_")[0] for n in walls) + " | total |", "|---" * (len(walls) + 2) + "|",
              "| wall time (s) | " + " | ".join(f"{v:.0f}" for v in walls.values()) + f" | {sum(walls.values()):.0f} |"]
     return "\n".join(rows)
 

@@ -54,9 +54,8 @@ def add_ppo_args(p):
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top_k", type=int, default=0)
     p.add_argument("--top_p", type=float, default=1.0)
-    # hf stays the default until the CUDA-graph path has been measured on a GPU (chapter 06b, bench/rollout.py)
-    p.add_argument("--rollout_engine", choices=["auto", "fast", "hf"], default="hf",
-                   help="fast: chapter 06b's static-cache, CUDA-graph sampler; hf: generate(); auto: fast on GPUs")
+    p.add_argument("--rollout_engine", choices=["auto", "fast", "hf"], default="auto",
+                   help="fast: chapter 06b's static-cache, CUDA-graph sampler; hf: generate(); auto: fast on GPUs, hf on CPUs")
     p.add_argument("--kl_ctl", type=float, default=0.2, help="KL coefficient beta (the initial one with --adaptive_kl); DeepSpeed-Chat: 0.1")
     p.add_argument("--adaptive_kl", action="store_true", help="Ziegler et al.'s controller towards --kl_target")
     p.add_argument("--kl_target", type=float, default=6.0)

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'cached_attention', 'decoder_block', 'decoder_logits',
-           'KVCache', 'prompt_positions', 'prefill', 'Sampling', 'filtered_logits', 'pick_tokens', 'DecodeState',
-           'decode_step', 'RolloutEngine', 'weights', 'generate', 'rollout_engine_for', 'plot_step3_phases',
-           'plot_decode_steps']
+__all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads', 'cached_attention',
+           'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill', 'Sampling', 'filtered_logits',
+           'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv', 'weights', 'generate',
+           'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -54,33 +54,50 @@ def is_partitioned(model) -> bool:
 def _ln(x, w, name): return F.layer_norm(x, (x.shape[-1],), w[f"{name}.weight"], w[f"{name}.bias"], 1e-5)
 def _linear(x, w, name): return F.linear(x, w[f"{name}.weight"], w.get(f"{name}.bias"))
 
-def cached_attention(x, w, name: str, shape: OPTShape, k_cache, v_cache, slots, mask):
+def _linear_relu(x, w, name):
+    "relu(x W^T + b) with the bias and ReLU in the matrix product's epilogue."
+    bias = w.get(f"{name}.bias")
+    if bias is None: return F.relu(_linear(x, w, name))
+    return torch._addmm_activation(bias, x.reshape(-1, x.shape[-1]), w[f"{name}.weight"].t()).view(*x.shape[:-1], -1)
+
+def attention_bias(valid, dtype):
+    "Boolean 'may attend' -> additive bias of `dtype`: 0 where allowed, -inf elsewhere."
+    return torch.zeros(valid.shape, dtype=dtype, device=valid.device).masked_fill_(~valid, float("-inf"))
+
+def qkv_heads(x, w, name: str, shape: OPTShape):
+    "(B, T, d) -> q, k, v as (B, H, T, D): one product when the weights hold a packed `qkv_proj`, else three."
+    B, T, _ = x.shape
+    if f"{name}.qkv_proj.weight" in w:
+        qkv = _linear(x, w, f"{name}.qkv_proj").view(B, T, 3, shape.heads, shape.head_dim)
+        return [qkv[:, :, j].transpose(1, 2) for j in range(3)]
+    return [_linear(x, w, f"{name}.{p}_proj").view(B, T, shape.heads, shape.head_dim).transpose(1, 2) for p in "qkv"]
+
+def cached_attention(x, w, name: str, shape: OPTShape, k_cache, v_cache, slots, bias):
     "Self-attention of `x` (B, T, d) over the cache, after writing its keys and values at `slots` (T,)."
     B, T, _ = x.shape
-    split = lambda t: t.view(B, T, shape.heads, shape.head_dim).transpose(1, 2)      # (B, H, T, D)
-    q, k, v = (split(_linear(x, w, f"{name}.{p}_proj")) for p in "qkv")
+    q, k, v = qkv_heads(x, w, name, shape)
     k_cache.index_copy_(2, slots, k); v_cache.index_copy_(2, slots, v)
-    W = mask.shape[-1]
-    out = F.scaled_dot_product_attention(q, k_cache[:, :, :W], v_cache[:, :, :W], attn_mask=mask)
+    W = bias.shape[-1]
+    out = F.scaled_dot_product_attention(q, k_cache[:, :, :W], v_cache[:, :, :W], attn_mask=bias)
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
 # %% ../nbs/06b_rollout.ipynb #1db161cd
-def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, mask):
+def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias):
     "One OPT layer: attention then MLP, each with its residual; LayerNorm before (pre-LN) or after (post-LN)."
     p = f"layers.{i}"
     h = _ln(x, w, f"{p}.self_attn_layer_norm") if shape.pre_layer_norm else x
-    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.k[i], cache.v[i], slots, mask)
+    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.k[i], cache.v[i], slots, bias)
     if not shape.pre_layer_norm: x = _ln(x, w, f"{p}.self_attn_layer_norm")
     h = _ln(x, w, f"{p}.final_layer_norm") if shape.pre_layer_norm else x
-    x = x + _linear(F.relu(_linear(h, w, f"{p}.fc1")), w, f"{p}.fc2")
+    x = x + _linear(_linear_relu(h, w, f"{p}.fc1"), w, f"{p}.fc2")
     return x if shape.pre_layer_norm else _ln(x, w, f"{p}.final_layer_norm")
 
-def decoder_logits(w, shape: OPTShape, tokens, positions, cache, slots, mask, last_only: bool = True):
+def decoder_logits(w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True):
     "(B, T) tokens at `positions` -> logits (B, V) of the last position (or (B, T, V)); the cache is updated."
     x = F.embedding(tokens, w["embed_tokens.weight"])
     if "project_in.weight" in w: x = F.linear(x, w["project_in.weight"])
     x = x + F.embedding(positions + 2, w["embed_positions.weight"])       # OPT's learned positions start at 2
-    for i in range(shape.layers): x = decoder_block(x, w, i, shape, cache, slots, mask)
+    for i in range(shape.layers): x = decoder_block(x, w, i, shape, cache, slots, bias)
     if last_only: x = x[:, -1]
     if shape.final_layer_norm: x = _ln(x, w, "final_layer_norm")
     if "project_out.weight" in w: x = F.linear(x, w["project_out.weight"])
@@ -109,7 +126,8 @@ def prefill(w, shape: OPTShape, cache: KVCache, prompts, prompt_mask):
     causal = torch.ones(P, P, dtype=torch.bool, device=prompts.device).tril()
     mask = (causal & cache.valid[:, None, :P]) | torch.eye(P, dtype=torch.bool, device=prompts.device)
     slots = torch.arange(P, device=prompts.device)
-    return decoder_logits(w, shape, prompts, prompt_positions(prompt_mask), cache, slots, mask[:, None])
+    bias = attention_bias(mask[:, None], cache.k.dtype)
+    return decoder_logits(w, shape, prompts, prompt_positions(prompt_mask), cache, slots, bias)
 
 # %% ../nbs/06b_rollout.ipynb #e4fa0692
 @dataclass(frozen=True)
@@ -164,15 +182,16 @@ class DecodeState:
 def decode_step(w, shape: OPTShape, cache: KVCache, state: DecodeState, window: int, sampling: Sampling, eos: int, pad: int):
     "Feed the last token at its slot, attend over cache slots [0, window), pick the next token, advance the state."
     cache.valid.index_fill_(1, state.slot, True)
-    mask = cache.valid[:, None, None, :window]
-    logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, mask)
+    bias = attention_bias(cache.valid[:, None, None, :window], cache.k.dtype)     # once per step, not per layer
+    logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias)
     state.record(*pick_tokens(logits, sampling), eos, pad)
     state.position.add_(1); state.slot.add_(1); state.step.add_(1)
 
 # %% ../nbs/06b_rollout.ipynb #a2918757
 class RolloutEngine:
     "Fast sampling from an OPT actor: static KV cache, decode step replayed as a CUDA graph on GPUs (eager on CPUs)."
-    def __init__(self, model, use_cuda_graph: bool | None = None, window_step: int = 128, check_every: int = 16):
+    def __init__(self, model, use_cuda_graph: bool | None = None, pack_qkv: bool = True, window_step: int = 64,
+                 check_every: int = 16):
         from rlhf_course.ds_utils import is_lora_model, unwrap_model
         self.model = unwrap_model(model)
         self.shape = OPTShape.of(self.model.config)
@@ -181,22 +200,39 @@ class RolloutEngine:
         self.device, self.dtype = first.device, first.dtype
         self.use_cuda_graph = self.device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
         if self.use_cuda_graph and self.device.type != "cuda": raise ValueError("use_cuda_graph needs the model on a GPU")
-        self.window_step, self.check_every = window_step, check_every
-        self.buffers, self.slots, self.graphs, self.pool, self.weight_ptrs = None, {}, {}, None, None
-        self.stats = {"captures": 0, "capture_s": 0.0, "rollouts": 0}
+        self.pack_qkv, self.window_step, self.check_every = pack_qkv, window_step, check_every
+        self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = None, None, {}, {}, None, None
+        self.stats = {"captures": 0, "capture_s": 0.0, "rollouts": 0, "copied_bytes": 0}
 
-# %% ../nbs/06b_rollout.ipynb #ec746295
+# %% ../nbs/06b_rollout.ipynb #62e5b06c
+def _refreshed(store: dict | None, fresh: dict, device) -> dict:
+    "Copy `fresh` into persistent buffers of the same shapes (allocated on first use): their addresses never change."
+    store = store or {k: torch.empty_like(v, device=device) for k, v in fresh.items()}
+    for k, v in fresh.items(): store[k].copy_(v)
+    return store
+
+def packed_qkv(w: dict, shape: OPTShape) -> dict:
+    "Each layer's q, k, v projections stacked into one `qkv_proj` (weight and, where present, bias)."
+    out = {}
+    for i in range(shape.layers):
+        name = f"layers.{i}.self_attn"
+        for kind in ("weight", "bias"):
+            parts = [w.get(f"{name}.{p}_proj.{kind}") for p in "qkv"]
+            if parts[0] is not None: out[f"{name}.qkv_proj.{kind}"] = torch.cat(parts, 0)
+    return out
+
 @torch.no_grad()
 def weights(self) -> dict:
-    "The tensors the step reads: the parameters themselves, or buffers refreshed from gathered / merged weights."
+    "The tensors the step reads: the parameters themselves (ZeRO 0-2) or buffers refreshed from gathered / merged weights."
     from rlhf_course.ds_utils import gathered_parameters
     from rlhf_course.rlhf_engine import merged_parameters
-    if not self.materialise: return decoder_weights(dict(self.model.named_parameters()))
-    with gathered_parameters(self.model):                  # ZeRO-3: one gather per rollout
-        fresh = decoder_weights(merged_parameters(self.model))
-        if self.buffers is None: self.buffers = {k: torch.empty_like(v, device=self.device) for k, v in fresh.items()}
-        for k, v in fresh.items(): self.buffers[k].copy_(v)
-    return self.buffers
+    with gathered_parameters(self.model):                  # ZeRO-3: one gather per rollout (a no-op otherwise)
+        if self.materialise: w = self.buffers = _refreshed(self.buffers, decoder_weights(merged_parameters(self.model)), self.device)
+        else: w = decoder_weights(dict(self.model.named_parameters()))
+        if self.pack_qkv: self.packed = _refreshed(self.packed, packed_qkv(w, self.shape), self.device)
+    copies = [*(self.buffers or {}).values(), *(self.packed or {}).values()]
+    self.stats["copied_bytes"] = sum(t.numel() * t.element_size() for t in copies)
+    return {**w, **(self.packed or {})}
 
 RolloutEngine.weights = weights
 
@@ -222,7 +258,7 @@ def _graph(self, w, cache, state, window, sampling, eos, pad):
     import time
     key = (id(cache), window, sampling, eos, pad)
     if key in self.graphs: return self.graphs[key]
-    t0 = time.time()
+    t0, rng = time.time(), torch.cuda.get_rng_state(self.device)
     # the warm-up runs this very step: the replay after capture redoes it, rewriting the same cache slot, so only the
     # small state tensors need restoring (not the cache)
     live = (cache.valid, state.token, state.position, state.slot, state.step, state.finished, state.tokens, state.logprobs)
@@ -234,6 +270,7 @@ def _graph(self, w, cache, state, window, sampling, eos, pad):
     with torch.cuda.graph(graph, pool=self.pool): decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     self.pool = graph.pool()
     for t, s in zip(live, saved): t.copy_(s)            # the warm-up ran a real step: undo it
+    torch.cuda.set_rng_state(rng, self.device)          # and drew random numbers: give them back
     self.graphs[key] = graph
     self.stats["captures"] += 1; self.stats["capture_s"] += time.time() - t0
     return graph
@@ -282,7 +319,7 @@ def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
     on_gpu = next(unwrap_model(actor).parameters()).device.type == "cuda"
     return RolloutEngine(actor) if choice == "fast" or (choice == "auto" and on_gpu) else None
 
-# %% ../nbs/06b_rollout.ipynb #ddd79e90
+# %% ../nbs/06b_rollout.ipynb #0d450245
 def plot_step3_phases(results: dict, ax=None):
     "Stacked seconds per PPO step by phase, one bar per engine, from bench/step3.py's JSON."
     import matplotlib.pyplot as plt
