@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class PhaseClock:
 
 def run_engine(name: str, trainer, batch, args, peak_flops, flops_per_step) -> dict:
     from rlhf_course.rollout import rollout_engine_for
-    trainer.rollout = rollout_engine_for(trainer.actor_model, "fast" if name == "fast" else "hf")
+    trainer.rollout = rollout_engine_for(trainer.actor_model, name)
     clock, gen = PhaseClock(trainer), torch.Generator().manual_seed(0)
     steps = [clock.step(batch, args.train_batch, gen) for _ in range(args.steps)]
     trainer._generate_sequence = clock.generate
@@ -85,7 +86,7 @@ def run_engine(name: str, trainer, batch, args, peak_flops, flops_per_step) -> d
 def main(argv=None):
     from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed
     from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer
-    from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine, parse_step3_args
+    from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine, check_step3_args, parse_step3_args
     args = parse_args(argv)
     _, _, device = init_distributed(); quiet_deepspeed()
     dtype = "bf16" if device.type == "cuda" else "fp32"
@@ -97,6 +98,8 @@ def main(argv=None):
                               "--max_answer_seq_len", str(args.new), "--per_device_generation_batch_size", str(args.batch),
                               "--per_device_training_batch_size", str(args.train_batch), "--actor_zero_stage", "2",
                               "--critic_zero_stage", "2", "--dtype", dtype])
+    try: check_step3_args(step3, 1, device)                      # e.g. --train_batch must divide --batch
+    except ValueError as e: sys.exit(f"bench/step3.py: {e} (--batch and --train_batch set those two)")
     engine = DeepSpeedRLHFEngine(actor_path, critic_path, tokenizer, num_total_iters=len(args.engines) * args.steps, args=step3)
     trainer = DeepSpeedPPOTrainer(engine=engine, args=step3)
     ids = torch.randint(4, len(tokenizer), (args.batch, args.prompt), device=device)

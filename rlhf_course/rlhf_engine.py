@@ -151,6 +151,8 @@ def check_step3_args(args, world_size: int, device):
                          f"--per_device_training_batch_size ({args.per_device_training_batch_size}): each rollout batch is "
                          "cut into training batches")
     if not 0 < args.ema_beta < 1: raise ValueError(f"--ema_beta must be in (0, 1), got {args.ema_beta}")
+    from rlhf_course.rollout import Sampling             # chapter 06b: it refuses a temperature or top-p that cannot sample
+    Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
     for role in ("actor", "critic"):
         check_ds_args(getattr(args, f"{role}_zero_stage"), args.offload, args.dtype, None,
                       args.per_device_training_batch_size, args.gradient_accumulation_steps, world_size, device=device)
@@ -158,12 +160,10 @@ def check_step3_args(args, world_size: int, device):
 # %% ../nbs/06_rlhf_engine.ipynb #44501cea
 def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str, world) -> Path:
     "A folder keyed by the settings, the toy world and the code of steps 1-2: chapters share it, edits invalidate it."
-    import hashlib, tempfile
     from rlhf_course import data, reward, sft
+    from rlhf_course.toyworld import cache_folder
     parts = [repr((seed, sft_epochs, rm_epochs, dtype)), (world.root / "manifest.json").read_text()]
-    parts += [Path(m.__file__).read_text() for m in (data, sft, reward)]
-    key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / "rlhf_course" / f"steps12-{key}"
+    return cache_folder("steps12", parts + [Path(m.__file__).read_text() for m in (data, sft, reward)])
 
 # %% ../nbs/06_rlhf_engine.ipynb #104fbfd0
 def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 8, dtype: str = "fp32",

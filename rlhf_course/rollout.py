@@ -111,8 +111,6 @@ class KVCache:
         self.k = torch.zeros(size, dtype=dtype, device=device)
         self.v = torch.zeros(size, dtype=dtype, device=device)
         self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)
-    @property
-    def length(self) -> int: return self.valid.shape[1]
 
 # %% ../nbs/06b_rollout.ipynb #9ecb1eb8
 def prompt_positions(prompt_mask):
@@ -137,6 +135,10 @@ class Sampling:
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    def __post_init__(self):   # the names are step 3's flags too
+        if not self.temperature > 0: raise ValueError(f"--temperature {self.temperature}: must be above 0 (use greedy)")
+        if self.top_k < 0: raise ValueError(f"--top_k {self.top_k}: must be 0 (off) or a number of tokens")
+        if not 0 < self.top_p <= 1: raise ValueError(f"--top_p {self.top_p}: must be in (0, 1] (1 is off)")
 
 def filtered_logits(logits, s: Sampling):
     "Temperature, then top-k, then top-p, as -inf outside the kept set."
@@ -295,6 +297,7 @@ def _start(self, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
 def generate(self, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling = Sampling(), eos: int = 2, pad: int = 1):
     "(B, P) left-padded prompts -> (sequences (B, P + A), log-probs (B, A)); rows after their EOS hold `pad`."
     B, P = prompts.shape
+    if max_new_tokens < 1: raise ValueError(f"max_new_tokens {max_new_tokens}: at least 1")
     if P + max_new_tokens > self.shape.max_positions:
         raise ValueError(f"prompt {P} + answer {max_new_tokens} tokens exceed the model's {self.shape.max_positions} positions")
     w = self.weights()

@@ -24,8 +24,8 @@ __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES'
            'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'Scale', 'tiny_opt',
            'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences',
            'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld',
-           'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'scaled_toyworld_dir', 'scaled_toyworld',
-           'main']
+           'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder', 'scaled_toyworld_dir',
+           'scaled_toyworld', 'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple("""cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
@@ -562,13 +562,17 @@ SCALES["125m"] = Scale(
     lr={"actor": 6e-4, "reward": 3e-4}, steps={"actor": 2000, "reward": 2000}, corpus_bytes=4_000_000,
     step_lr={"sft": 1e-4, "reward": 1e-4})
 
-# %% ../nbs/00_toyworld.ipynb #e06d243d
+# %% ../nbs/00_toyworld.ipynb #a65b5ea1
+def cache_folder(name: str, parts: list[str]) -> Path:
+    "A per-machine cache folder `name-KEY` whose key hashes `parts` (settings, code): a change to any gives a new folder."
+    import tempfile
+    key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "rlhf_course" / f"{name}-{key}"
+
 def scaled_toyworld_dir(scale: str, seed: int = 0) -> Path:
     "The cache folder of a scaled world: its key covers the scale's settings, the seed and this module's code."
-    import tempfile
     import rlhf_course.toyworld as this
-    key = hashlib.sha256((repr((SCALES[scale], seed)) + Path(this.__file__).read_text()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / "rlhf_course" / f"toyworld-{scale}-{key}"
+    return cache_folder(f"toyworld-{scale}", [repr((SCALES[scale], seed)), Path(this.__file__).read_text()])
 
 def scaled_toyworld(scale: str = "tiny", seed: int = 0) -> ToyWorld:
     "The committed world for 'tiny'; any other scale is built once into its cache folder, then loaded from there."
