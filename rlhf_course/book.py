@@ -217,7 +217,7 @@ def render_readme(index_path, root) -> str:
 
 # %% ../nbs/90_book.ipynb #2440c887
 def main(argv=None):
-    "Execute the book's chapters with papermill."
+    "Execute the book's chapters with papermill; with --site, build the book's website from the executed run."
     import argparse
     p = argparse.ArgumentParser(prog="python -m rlhf_course.book", description=main.__doc__)
     p.add_argument("--params", default="params/ci.yaml", help="parameter file (params/ci.yaml, gpu.yaml, multi_gpu.yaml)")
@@ -226,12 +226,24 @@ def main(argv=None):
     p.add_argument("--only", nargs="*", help="run only chapters whose names start with these (e.g. 00 03)")
     p.add_argument("--flags", nargs="*", help="cell flags to run, overriding the parameter file's (gpu, multigpu)")
     p.add_argument("--readme", action="store_true", help="only rewrite README.md from nbs/index.ipynb")
+    p.add_argument("--site", help="then build the static site of the executed run into this folder (chapter 91)")
+    p.add_argument("--site-only", action="store_true", help="run nothing: build --site from the run folder --out as it is")
     args = p.parse_args(argv)
     if args.readme:
         Path("README.md").write_text(render_readme(Path(args.nbs) / "index.ipynb", ".")); print("README.md written"); return
-    try: timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
-    except BookError as e: sys.exit(f"book failed: {e}")
-    print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
+    if args.site_only and not args.site: p.error("--site-only needs --site FOLDER")
+    from rlhf_course.site import build_site, write_manifest   # chapter 91 builds on this one; imported only when asked
+    try:
+        if not args.site_only:
+            cfg = load_params(args.params)
+            write_manifest(args.out, params=args.params, chapters=chapter_notebooks(args.nbs, args.only),
+                           flags=cfg["flags"] if args.flags is None else args.flags)
+            timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
+            print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
+        if args.site:
+            s = build_site(args.out, args.site, args.nbs, only=args.only)
+            print(f"site of {len(s['chapters'])} chapters built in {s['wall_s']:.0f}s: {Path(args.site) / 'index.html'}")
+    except (BookError, ValueError) as e: sys.exit(f"book failed: {e}")
 
 # %% ../nbs/90_book.ipynb #fc852ee8
 if __name__ == "__main__" and "ipykernel" not in sys.modules: main()
