@@ -233,6 +233,7 @@ def main(argv=None):
         Path("README.md").write_text(render_readme(Path(args.nbs) / "index.ipynb", ".")); print("README.md written"); return
     if args.site_only and not args.site: p.error("--site-only needs --site FOLDER")
     from rlhf_course.site import build_site, write_manifest   # chapter 91 builds on this one; imported only when asked
+    from rlhf_course import book   # under `python -m` this module is __main__; chapter 91 raises rlhf_course.book's BookError
     try:
         if not args.site_only:
             cfg = load_params(args.params)
@@ -243,7 +244,7 @@ def main(argv=None):
         if args.site:
             s = build_site(args.out, args.site, args.nbs, only=args.only)
             print(f"site of {len(s['chapters'])} chapters built in {s['wall_s']:.0f}s: {Path(args.site) / 'index.html'}")
-    except (BookError, ValueError) as e: sys.exit(f"book failed: {e}")
+    except (BookError, book.BookError, ValueError) as e: sys.exit(f"book failed: {e}")
 
 # %% ../nbs/90_book.ipynb #fc852ee8
 if __name__ == "__main__" and "ipykernel" not in sys.modules: main()

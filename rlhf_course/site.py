@@ -25,10 +25,11 @@ from .book import BookError, chapter_notebooks, render_readme
 
 # %% auto #0
 __all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PROGRESS_WARNING', 'WIDGET_MIME', 'MANIFEST', 'LINK',
-           'MATHJAX_CONFIG', 'FAVICON', 'EXTERNAL_RESOURCE', 'DEMO_CHAPTERS', 'chapter_track', 'track_title',
+           'MATHJAX_PARTS', 'FAVICON', 'EXTERNAL_RESOURCE', 'DEMO_CHAPTERS', 'chapter_track', 'track_title',
            'clean_stream_text', 'strip_outputs', 'hardware', 'run_manifest', 'write_manifest', 'chapter_problem',
            'check_run', 'repo_settings', 'site_url', 'run_info_markdown', 'rewrite_links', 'page_notebook',
-           'mathjax_dir', 'sphinx_conf', 'front_page', 'external_resources', 'build_site', 'stale_cells', 'demo_run']
+           'mathjax_dir', 'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'build_site',
+           'stale_cells', 'demo_run']
 
 # %% ../nbs/91_site.ipynb #23c12ecb
 DEFAULT_TRACK = "core"
@@ -193,6 +194,8 @@ def page_notebook(executed, source, manifest, settings, pages) -> tuple:
     counts = strip_outputs(nb)
     cells = []
     for cell in nb.cells:
+        if cell.cell_type == "code" and not cell.get("outputs") and all(l.startswith("#|") for l in cell.source.strip().splitlines()):
+            continue   # `#| default_exp ...`: for nbdev, not for the reader
         if cell.cell_type == "raw" and cell.metadata.get("skipped"):   # left out by this run (chapter 90)
             cell = nbformat.v4.new_markdown_cell(f"*Not run here ({cell.metadata['skipped']}):*\n\n```python\n{cell.source}\n```")
         elif cell.cell_type == "markdown":
@@ -205,15 +208,23 @@ def page_notebook(executed, source, manifest, settings, pages) -> tuple:
 
 # %% ../nbs/91_site.ipynb #cc10010c
 def mathjax_dir() -> Path:
-    "The MathJax 2.7 copy shipped by the `jupyter-server-mathjax` package."
-    import jupyter_server_mathjax
-    return Path(jupyter_server_mathjax.__file__).parent / "static"
+    "MathJax 3's browser build (es5/), as the `django-static-mathjax` package ships it (the official files, no Django needed)."
+    from importlib.util import find_spec
+    spec = find_spec("mathjax")
+    path = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
+    if path is None or not (path / "tex-chtml.js").is_file():
+        raise BookError("MathJax 3 not found: `pip install django-static-mathjax` (a dev requirement) ships it")
+    return path
 
-# MyST-NB marks notebook sections tex2jax_ignore and math spans with the class `math`: MathJax processes only those
-MATHJAX_CONFIG = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processEscapes": True,
-                              "ignoreClass": "tex2jax_ignore|mathjax_ignore", "processClass": "tex2jax_process|mathjax_process|math"},
-                  "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None, "preferredFont": None},
-                  "showMathMenu": False, "messageStyle": "none"}
+# tex-chtml.js and what it loads on demand: TeX extensions (input/), the CHTML fonts (output/chtml/), the menu (ui/, a11y/)
+MATHJAX_PARTS = ("tex-chtml.js", "input", "output/chtml", "ui", "a11y")
+
+def copy_mathjax(dest: Path) -> None:
+    "Copy MathJax's browser build into `dest` (the site's `_static/mathjax`)."
+    src = mathjax_dir()
+    for part in MATHJAX_PARTS:
+        if (src / part).is_dir(): shutil.copytree(src / part, dest / part)
+        else: dest.mkdir(parents=True, exist_ok=True); shutil.copy(src / part, dest / part)
 
 FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#3b6ea5"/></svg>'
 
@@ -228,7 +239,7 @@ def sphinx_conf(settings: dict, manifest: dict | None) -> str:
         html_theme_options={"repository_url": settings["git_url"], "path_to_docs": "nbs", "use_repository_button": True,
                             "repository_branch": (manifest or {}).get("commit") or settings["branch"] or "main",
                             "use_download_button": False, "use_fullscreen_button": False, "show_toc_level": 2},
-        mathjax_path="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full", mathjax2_config=MATHJAX_CONFIG, myst_update_mathjax=False,
+        mathjax_path="mathjax/tex-chtml.js",   # relative: under _static
         html_context={"default_mode": "light"}, html_favicon="_static/favicon.svg",
         suppress_warnings=["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"])
     return "".join(f"{k} = {v!r}\n" for k, v in conf.items())
@@ -283,7 +294,7 @@ def build_site(run_dir, site_dir, nbs_dir="nbs", root=".", only=None, jobs=2, qu
         (src / "conf.py").write_text(sphinx_conf(settings, manifest))
         (src / "_static" / "run-info.css").write_text(".run-info { font-size: 0.9em; }\n")
         (src / "_static" / "favicon.svg").write_text(FAVICON)
-        shutil.copytree(mathjax_dir(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        copy_mathjax(src / "_static" / "mathjax")
         if site_dir.exists(): shutil.rmtree(site_dir)
         cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-j", str(jobs), "-d", str(Path(tmp) / "doctrees"), str(src), str(site_dir)]
         r = subprocess.run(cmd + (["-q"] if quiet else []), capture_output=True, text=True)

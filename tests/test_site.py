@@ -10,6 +10,7 @@ a small run, its first chapter) go to runs/site-screens/.
 import functools
 import http.server
 import json
+import os
 import re
 import shutil
 import threading
@@ -24,7 +25,9 @@ from rlhf_course.book import BookError, chapter_notebooks
 from rlhf_course.site import MANIFEST, build_site, demo_run, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+# Debian's packages (.ci/run installs them); CHROMIUM / CHROMEDRIVER name another system install (GitHub's runners)
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
 SCREENS = ROOT / "runs" / "site-screens"
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -94,12 +97,12 @@ def _requests(driver) -> list[str]:
 
 VISIBLE_TEXT = """
 const body = document.body.cloneNode(true);
-body.querySelectorAll('pre, code, script, style, .MathJax_Preview, .highlight, .cell_output, .output').forEach(e => e.remove());
+body.querySelectorAll('pre, code, script, style, mjx-assistive-mml, .highlight, .cell_output, .output').forEach(e => e.remove());
 return body.textContent;"""
 MATHJAX_DONE = """
 const done = arguments[arguments.length - 1];
-if (!window.MathJax || !MathJax.Hub) { done('no mathjax'); return; }
-MathJax.Hub.Queue(() => done(document.querySelectorAll('.MathJax, .MathJax_Display').length + ' rendered'));"""
+if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done('no mathjax'); return; }
+MathJax.startup.promise.then(() => done(document.querySelectorAll('mjx-container').length + ' rendered'));"""
 IMAGES = "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth]);"
 LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);"
 
@@ -175,6 +178,14 @@ def test_a_run_with_a_failed_or_missing_chapter_makes_no_site(site, tmp_path):
         build_site(bad, tmp_path / "site", nbs, root=ROOT)
     assert f"{first} missing" in str(err.value) and f"{last} failed (RuntimeError: boom)" in str(err.value)
     assert not (tmp_path / "site").exists()
+
+
+def test_readme_links_the_site_and_each_chapter_page():
+    from rlhf_course.site import repo_settings, site_url
+    readme, url = (ROOT / "README.md").read_text(), site_url(repo_settings(ROOT))
+    assert f"]({url})" in readme
+    missing = [p.stem for p in chapter_notebooks(ROOT / "nbs") if f"]({url}{p.stem}.html)" not in readme]
+    assert not missing, f"chapters without a link to their page in nbs/index.ipynb's table: {missing}"
 
 
 def test_executed_copies_under_results_match_nbs():
