@@ -326,10 +326,11 @@ DEMO_CHAPTERS = {
         "$$L^{\\text{CLIP}} = \\mathbb{E}_t\\left[\\min\\left(r_t A_t,\\ \\text{clip}(r_t, 1-\\epsilon, 1+\\epsilon) A_t\\right)\\right]$$\n\n"
         "| seed | gold |\n|---|---|\n| 0 | 0.80 |\n| 1 | 0.78 |\n\nThe next chapter is [02](02_demo_systems.ipynb); the code lives in [ppo.py](../rlhf_course/ppo.py).",
         "from tqdm.auto import tqdm\nfrom IPython.display import display\nimport time\nfor _ in tqdm(range(3)): time.sleep(0.01)\n"
-        "display({'application/vnd.jupyter.widget-view+json': {'model_id': 'm0', 'version_major': 2, 'version_minor': 0}, 'text/plain': 'HBox()'}, raw=True)\n"
-        "print('begin bf16_optimizer')\nprint('MA 1.29 GB         Max_MA 1.44 GB         CA 1.94 GB         Max_CA 2 GB ')\n"
-        "print('CPU Virtual Memory:  used = 1.89 GB, percent = 0.7%')\nprint('trained')",
-        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 2.5))\n"
+        "# what tqdm draws in a notebook, and DeepSpeed's memory report (spelled in pieces: the page must not show them)\n"
+        "display({'application/vnd.jupyter.widget' + '-view+json': {'model_id': 'm0', 'version_major': 2, 'version_minor': 0}, 'text/plain': 'HBox()'}, raw=True)\n"
+        "print('begin bf16_optimizer')\nprint('MA 1.29 GB         Max' + '_MA 1.44 GB         CA 1.94 GB         Max_CA 2 GB ')\n"
+        "print('CPU Virtual' + ' Memory:  used = 1.89 GB, percent = 0.7%')\nprint('trained')",
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 2.5))\n"
         "ax.plot([0, 1, 2, 3], [0.5, 0.6, 0.7, 0.75], marker='o'); ax.set_xlabel('step'); ax.set_ylabel('gold')\nplt.show()"]),
     "02_demo_systems.ipynb": ("systems", ["# 02 · A systems chapter\n\nZeRO-3 shards the parameters: $\\frac{\\Psi}{N_d}$ each.", "print(sum(range(10)))"]),
     "03_demo_lab.ipynb": ("lab", ["# 03 · A chapter on a new track\n\nNo site code names this track.", "x = 1\nx + 1"]),

@@ -1,6 +1,7 @@
 """The book's website in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`) driven by selenium.
 
 The site is built from runs/pytest when every chapter ran (and passed) earlier in this pytest session, as in CI;
+from the run folder RLHF_SITE_RUN names (e.g. a GPU run's, with RLHF_SITE_ONLY="00 01 ..." for the chapters it ran);
 otherwise from a small run of demo chapters that `rlhf_course.site.demo_run` makes, with the real front page.
 Every page is opened over HTTP on localhost and checked: no console error, no request outside the site, every image
 has pixels, every link inside the site resolves (page and anchor), MathJax rendered the math (no raw TeX in the
@@ -42,15 +43,17 @@ def _book_ran_in_this_session(config) -> bool:
 @pytest.fixture(scope="module")
 def site(request, tmp_path_factory):
     "(site folder, build summary): the whole book when it ran in this session, else a small run."
-    out = ROOT / "runs" / "site"
-    if _book_ran_in_this_session(request.config):
+    out, only = ROOT / "runs" / "site", os.environ.get("RLHF_SITE_ONLY", "").split() or None
+    if os.environ.get("RLHF_SITE_RUN"):   # any executed run folder, e.g. a GPU run's (RLHF_SITE_ONLY: chapter prefixes)
+        run, nbs = Path(os.environ["RLHF_SITE_RUN"]).resolve(), ROOT / "nbs"
+    elif _book_ran_in_this_session(request.config):
         run, nbs = ROOT / "runs" / "pytest", ROOT / "nbs"
     else:
         work = tmp_path_factory.mktemp("site-run")
         run, nbs = demo_run(work, index=ROOT / "nbs" / "index.ipynb"), work / "nbs"
         out = work / "site"
     t0 = time.time()
-    summary = build_site(run, out, nbs, root=ROOT)
+    summary = build_site(run, out, nbs, root=ROOT, only=only)
     print(f"site of {len(summary['chapters'])} chapters from {run} built in {time.time() - t0:.1f}s")
     return out, summary
 
@@ -116,14 +119,16 @@ def test_every_page_in_a_real_browser(site, served, browser):
     pages = sorted(p.relative_to(site_dir).as_posix() for p in site_dir.glob("*.html"))
     assert "index.html" in pages and all(Path(n).stem + ".html" in pages for n in summary["chapters"]), pages
     ids = {p: _ids((site_dir / p).read_text()) for p in pages}
-    t0, problems, math_pages = time.time(), [], 0
+    t0, problems, math_pages, images = time.time(), [], 0, 0
     for page in pages:
         browser.get(served + page)
         state = browser.execute_async_script(MATHJAX_DONE)
         if state != "no mathjax": math_pages += 1
         errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         outside = [u for u in _requests(browser) if not u.startswith((served, "data:", "blob:", "about:", "chrome:", "chrome-extension:"))]
-        broken_images = [src for src, complete, width in browser.execute_script(IMAGES) if not complete or width == 0]
+        page_images = browser.execute_script(IMAGES)
+        images += len(page_images)
+        broken_images = [src for src, complete, width in page_images if not complete or width == 0]
         text = browser.execute_script(VISIBLE_TEXT)
         raw_tex = [t for t in ("$$", "\\frac", "\\(", "\\[", "\\begin{") if t in text]
         for href in set(browser.execute_script(LINKS)):
@@ -137,9 +142,9 @@ def test_every_page_in_a_real_browser(site, served, browser):
                 problems.append(f"{page}: link to missing anchor {target}#{frag}")
         problems += [f"{page}: console error {e}" for e in errors] + [f"{page}: requested {u}" for u in outside]
         problems += [f"{page}: image did not load {s}" for s in broken_images] + [f"{page}: raw TeX {raw_tex}" for _ in raw_tex[:1]]
-    print(f"{len(pages)} pages checked in {time.time() - t0:.1f}s; MathJax ran on {math_pages}")
+    print(f"{len(pages)} pages checked in {time.time() - t0:.1f}s; MathJax ran on {math_pages}, {images} images")
     assert not problems, "\n".join(problems[:40])
-    assert math_pages >= 1
+    assert math_pages >= 1 and images >= 1, (math_pages, images)   # the checks above saw math and plots
 
 
 def test_front_page_shows_results_and_tracks(site, served, browser):
