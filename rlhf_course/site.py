@@ -155,12 +155,13 @@ def site_url(settings: dict) -> str:
     "Where the published site lives: doc_host + doc_baseurl, with a trailing slash."
     return settings["doc_host"].rstrip("/") + "/" + settings["doc_baseurl"].strip("/") + "/"
 
-def run_info_markdown(manifest: dict | None, nb_name: str, settings: dict) -> str:
-    "The box on each page: which run produced it, and the notebook's source."
+def run_info_markdown(manifest: dict | None, nb_name: str, settings: dict, executed_at: str | None = None) -> str:
+    "The box on each page: which run produced it, and the notebook's source; `executed_at` is papermill's start time."
     ref = (manifest or {}).get("commit") or settings["branch"] or "main"
     source = f"{settings['git_url'].rstrip('/')}/blob/{ref}/nbs/{nb_name}"
     if not manifest:
-        run = "an older run folder without a manifest (parameters, commit, hardware and date not recorded)"
+        run = ("an older run folder without a manifest (parameter file, commit and hardware not recorded)"
+               + (f"; papermill executed this chapter at {executed_at[:19].replace('T', ' ')} UTC" if executed_at else ""))
     else:
         commit = (manifest.get("commit") or "unknown")[:10] + (" (with uncommitted changes)" if manifest.get("dirty") else "")
         run = (f"`{manifest.get('params') or 'the chapters’ defaults'}`, commit `{commit}`, {manifest.get('hardware') or 'hardware not recorded'}, "
@@ -202,7 +203,8 @@ def page_notebook(executed, source, manifest, settings, pages) -> tuple:
             cell.source = rewrite_links(cell.source, pages, settings)
         cells.append(cell)
     title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), -1)
-    cells.insert(title + 1, nbformat.v4.new_markdown_cell(run_info_markdown(manifest, source.name, settings)))
+    executed_at = (nb.metadata.get("papermill") or {}).get("start_time")
+    cells.insert(title + 1, nbformat.v4.new_markdown_cell(run_info_markdown(manifest, source.name, settings, executed_at)))
     nb.cells = cells
     return nb, counts
 
