@@ -185,6 +185,22 @@ def test_a_run_with_a_failed_or_missing_chapter_makes_no_site(site, tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+def test_book_command_refuses_a_run_with_a_missing_chapter(site, tmp_path, capsys):
+    "`python -m rlhf_course.book --site ... --site-only` on a broken run: one line naming the chapter, no traceback."
+    from rlhf_course.book import main
+    site_dir, summary = site
+    run = tmp_path / "run"
+    shutil.copytree(summary["run"], run)
+    (run / summary["chapters"][-1]).unlink()
+    nbs = ROOT / "nbs" if (ROOT / "nbs" / summary["chapters"][0]).is_file() else Path(summary["run"]).parent / "nbs"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(run), "--site", str(tmp_path / "site"), "--site-only", "--nbs", str(nbs)])
+    assert str(exit_.value).startswith("book failed: ") and f"{summary['chapters'][-1]} missing" in str(exit_.value)
+    with pytest.raises(SystemExit):
+        main(["--out", str(run), "--site-only"])   # --site-only without --site: argparse's usage error
+    assert "--site-only needs --site" in capsys.readouterr().err
+
+
 def test_readme_links_the_site_and_each_chapter_page():
     from rlhf_course.site import repo_settings, site_url
     readme, url = (ROOT / "README.md").read_text(), site_url(repo_settings(ROOT))
