@@ -247,11 +247,14 @@ def sphinx_conf(settings: dict, manifest: dict | None) -> str:
     return "".join(f"{k} = {v!r}\n" for k, v in conf.items())
 
 # %% ../nbs/91_site.ipynb #8a82be21
-def front_page(nbs_dir: Path, root: Path, tracks: dict, glossary: str | None, pages: set, settings: dict) -> str:
-    "index.md: the README (rendered from index.ipynb, results tables filled) and a hidden table of contents per track."
+def front_page(nbs_dir: Path, root: Path, tracks: dict, glossary: str | None, pages: set, settings: dict,
+               manifest: dict | None = None) -> str:
+    "index.md: the README (rendered from index.ipynb, results tables filled), the run box, a hidden table of contents per track."
     index = nbs_dir / "index.ipynb"
     text = render_readme(index, root) if index.is_file() else f"# {settings['title']}\n\n{settings['description']}\n"
     text = rewrite_links(text, pages, settings, base=".")
+    title, _, rest = text.partition("\n")
+    text = f"{title}\n\n{run_info_markdown(manifest, 'index.ipynb', settings)}\n{rest}"
     for track, names in tracks.items():
         text += f"\n```{{toctree}}\n:caption: {track_title(track)}\n:hidden:\n\n" + "\n".join(names) + "\n```\n"
     if glossary: text += f"\n```{{toctree}}\n:caption: Reference\n:hidden:\n\n{glossary}\n```\n"
@@ -291,8 +294,10 @@ def build_site(run_dir, site_dir, nbs_dir="nbs", root=".", only=None, jobs=2, qu
             tracks.setdefault(chapter_track(nb, source), []).append(Path(name).stem)
             nbformat.write(nb, src / name)
         tracks = dict(sorted(tracks.items(), key=lambda kv: (kv[0] not in TRACK_TITLES, list(TRACK_TITLES).index(kv[0]) if kv[0] in TRACK_TITLES else 0)))
-        if glossary: shutil.copy(glossary, src / glossary.name)
-        (src / "index.md").write_text(front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings))
+        if glossary and glossary.suffix == ".md":
+            (src / glossary.name).write_text(rewrite_links(glossary.read_text(), pages, settings))
+        elif glossary: shutil.copy(glossary, src / glossary.name)
+        (src / "index.md").write_text(front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings, manifest))
         (src / "conf.py").write_text(sphinx_conf(settings, manifest))
         (src / "_static" / "run-info.css").write_text(".run-info { font-size: 0.9em; }\n")
         (src / "_static" / "favicon.svg").write_text(FAVICON)
