@@ -28,8 +28,8 @@ __all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PRO
            'MATHJAX_PARTS', 'FAVICON', 'EXTERNAL_RESOURCE', 'DEMO_CHAPTERS', 'chapter_track', 'track_title',
            'clean_stream_text', 'strip_outputs', 'hardware', 'run_manifest', 'write_manifest', 'chapter_problem',
            'check_run', 'repo_settings', 'site_url', 'run_info_markdown', 'rewrite_links', 'page_notebook',
-           'mathjax_dir', 'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'build_site',
-           'stale_cells', 'demo_run']
+           'mathjax_dir', 'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'write_project',
+           'build_site', 'stale_cells', 'demo_run']
 
 # %% ../nbs/91_site.ipynb #23c12ecb
 DEFAULT_TRACK = "core"
@@ -272,6 +272,31 @@ def external_resources(site_dir) -> list[str]:
     return bad
 
 # %% ../nbs/91_site.ipynb #a27006b6
+def write_project(src: Path, run_dir: Path, names: list, nbs_dir: Path, root: Path, manifest: dict | None) -> dict:
+    "Write the Sphinx project of the chapters `names` into `src`; returns {'tracks', 'stripped', 'glossary'}."
+    settings = repo_settings(root)
+    glossary = next((p for p in (nbs_dir / "glossary.md", nbs_dir / "glossary.ipynb") if p.is_file()), None)
+    pages = {Path(n).stem for n in names} | ({"glossary"} if glossary else set())
+    tracks, stripped = {}, {}
+    (src / "_static").mkdir(parents=True)
+    for name in names:
+        source = nbformat.read(nbs_dir / name, as_version=4) if (nbs_dir / name).is_file() else None
+        nb, stripped[name] = page_notebook(nbformat.read(run_dir / name, as_version=4), nbs_dir / name, manifest, settings, pages)
+        tracks.setdefault(chapter_track(nb, source), []).append(Path(name).stem)
+        nbformat.write(nb, src / name)
+    known = list(TRACK_TITLES)   # known tracks in their order, then new ones as they first appear
+    tracks = dict(sorted(tracks.items(), key=lambda kv: (kv[0] not in known, known.index(kv[0]) if kv[0] in known else 0)))
+    if glossary and glossary.suffix == ".md":
+        (src / glossary.name).write_text(rewrite_links(glossary.read_text(), pages, settings))
+    elif glossary: shutil.copy(glossary, src / glossary.name)
+    (src / "index.md").write_text(front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings, manifest))
+    (src / "conf.py").write_text(sphinx_conf(settings, manifest))
+    (src / "_static" / "run-info.css").write_text(".run-info { font-size: 0.9em; }\n")
+    (src / "_static" / "favicon.svg").write_text(FAVICON)
+    copy_mathjax(src / "_static" / "mathjax")
+    return {"tracks": tracks, "stripped": stripped, "glossary": bool(glossary)}
+
+# %% ../nbs/91_site.ipynb #b91183bc
 def build_site(run_dir, site_dir, nbs_dir="nbs", root=".", only=None, jobs=2, quiet=True) -> dict:
     "Build the static site of the executed chapters in `run_dir` into `site_dir`; returns a summary."
     t0 = time.time()
@@ -282,37 +307,19 @@ def build_site(run_dir, site_dir, nbs_dir="nbs", root=".", only=None, jobs=2, qu
     if only: names = [n for n in names if any(n.startswith(o) for o in only)]
     if not names: raise BookError(f"no chapters to put on the site (run folder {run_dir}, only={only})")
     check_run(run_dir, names)
-    settings = repo_settings(root)
-    glossary = next((p for p in (nbs_dir / "glossary.md", nbs_dir / "glossary.ipynb") if p.is_file()), None)
-    pages = {Path(n).stem for n in names} | ({"glossary"} if glossary else set())
     with tempfile.TemporaryDirectory(prefix="site-src-") as tmp:
-        src, tracks, stripped = Path(tmp) / "src", {}, {}
-        (src / "_static").mkdir(parents=True)
-        for name in names:
-            source = nbformat.read(nbs_dir / name, as_version=4) if (nbs_dir / name).is_file() else None
-            nb, stripped[name] = page_notebook(nbformat.read(run_dir / name, as_version=4), nbs_dir / name, manifest, settings, pages)
-            tracks.setdefault(chapter_track(nb, source), []).append(Path(name).stem)
-            nbformat.write(nb, src / name)
-        tracks = dict(sorted(tracks.items(), key=lambda kv: (kv[0] not in TRACK_TITLES, list(TRACK_TITLES).index(kv[0]) if kv[0] in TRACK_TITLES else 0)))
-        if glossary and glossary.suffix == ".md":
-            (src / glossary.name).write_text(rewrite_links(glossary.read_text(), pages, settings))
-        elif glossary: shutil.copy(glossary, src / glossary.name)
-        (src / "index.md").write_text(front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings, manifest))
-        (src / "conf.py").write_text(sphinx_conf(settings, manifest))
-        (src / "_static" / "run-info.css").write_text(".run-info { font-size: 0.9em; }\n")
-        (src / "_static" / "favicon.svg").write_text(FAVICON)
-        copy_mathjax(src / "_static" / "mathjax")
+        made = write_project(Path(tmp) / "src", run_dir, names, nbs_dir, root, manifest)
         if site_dir.exists(): shutil.rmtree(site_dir)
-        cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-j", str(jobs), "-d", str(Path(tmp) / "doctrees"), str(src), str(site_dir)]
+        cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-j", str(jobs), "-d", str(Path(tmp) / "doctrees"), str(Path(tmp) / "src"), str(site_dir)]
         r = subprocess.run(cmd + (["-q"] if quiet else []), capture_output=True, text=True)
         if r.returncode: raise BookError(f"sphinx failed building {run_dir} (exit {r.returncode}):\n{r.stderr[-3000:]}")
     (site_dir / ".nojekyll").write_text("")
     bad = external_resources(site_dir)
     if bad: raise BookError(f"the site loads files from outside itself: {bad[:5]}")
-    return {"run": str(run_dir), "site": str(site_dir), "chapters": names, "tracks": tracks, "glossary": bool(glossary),
-            "stripped": stripped, "warnings": [l for l in r.stderr.splitlines() if "WARNING" in l], "wall_s": round(time.time() - t0, 1)}
+    return {"run": str(run_dir), "site": str(site_dir), "chapters": names, **made,
+            "warnings": [l for l in r.stderr.splitlines() if "WARNING" in l], "wall_s": round(time.time() - t0, 1)}
 
-# %% ../nbs/91_site.ipynb #bcb361b2
+# %% ../nbs/91_site.ipynb #d03159c1
 def _code_sources(nb) -> list[str]:
     tags = lambda c: c.metadata.get("tags", [])
     return [c.source.strip() for c in nb.cells
@@ -326,7 +333,7 @@ def stale_cells(executed, source) -> list[str]:
     if len(ran) != len(now): diff.append(f"{len(ran)} code cells ran, nbs/ has {len(now)}")
     return diff
 
-# %% ../nbs/91_site.ipynb #1b05956d
+# %% ../nbs/91_site.ipynb #893e0134
 DEMO_CHAPTERS = {
     "01_demo_core.ipynb": ("core", [
         "# 01 · A core chapter\n\nThe PPO ratio is $r_t(\\theta) = \\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}$, and\n\n"
