@@ -24,7 +24,10 @@ TINY_STEP1 = ["--deployment-type", "cpu", "--step", "1", "--num_train_epochs", "
 
 def refusal(argv, tmp_path) -> str:
     "What `python train.py ARGV` says when it refuses: the one-line message of its exit."
-    with patch.dict(os.environ), pytest.raises(SystemExit) as e:   # main() may set CPU_ONLY_ENV; restored after
+    # in this process: no GPU counted (a GPU server's pytest may have initialised CUDA already), and main() does not hide
+    # the GPUs from later tests (the subprocess tests below take the real path)
+    with patch.dict(os.environ), patch("rlhf_course.pipeline.visible_gpus", lambda: 0), \
+         patch("rlhf_course.pipeline.CPU_ONLY_ENV", {}), pytest.raises(SystemExit) as e:
         main([*argv, "--output-dir", str(tmp_path / "out")])
     message = str(e.value.code)
     assert message.startswith("train.py: error: ") and "\n" not in message, message
@@ -60,7 +63,7 @@ def files(tmp_path):
 ])
 def test_refused_before_launch(argv, expected, files):
     argv = [a.format(empty=files / "empty", two=files / "two") for a in argv]
-    with patch.dict(os.environ, {"CUDA_VISIBLE_DEVICES": ""}):   # no GPU visible, on any host
+    with patch.dict(os.environ, {"CUDA_VISIBLE_DEVICES": ""}):   # as if no GPU were visible, on any host
         message = refusal(argv, files)
     assert expected in message, message
 
