@@ -329,14 +329,16 @@ def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
     import signal, threading
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        # its own session: a terminal's Ctrl-C reaches train.py alone, which passes on exactly one SIGINT (a second one
+        # would cut the launcher's own shutdown of its ranks short)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         def copy():
             while chunk := proc.stdout.read1(4096):
                 log.write(chunk); log.flush()
                 sys.stdout.write(chunk.decode("utf-8", errors="replace")); sys.stdout.flush()
         try: copy()
         except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)            # from a terminal it has it already; from `kill -INT` it has not
+            proc.send_signal(signal.SIGINT)            # the launcher stops its ranks (they get SIGINT in turn)
             killer = threading.Timer(60, proc.kill); killer.start()   # a launcher that does not stop within a minute
             try: copy(); proc.wait()
             finally: killer.cancel()
@@ -467,6 +469,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if pipeline_parser().parse_known_args(argv)[0].deployment_type == "cpu":
         os.environ.update(CPU_ONLY_ENV)   # before torch or DeepSpeed is imported here: this process never looks for a GPU
+    import signal
+    def interrupt(signum, frame): raise KeyboardInterrupt
+    for sig in (signal.SIGTERM, signal.SIGHUP): signal.signal(sig, interrupt)   # a scheduler or a closed terminal: as Ctrl-C
     try: run(argv)
     except ValueError as e: sys.exit(f"train.py: error: {e}")
     except KeyboardInterrupt as e:
