@@ -420,8 +420,10 @@ def _save_cache(folder: Path, splits: dict, stats: dict):
     finally:
         if was_on: ds_logging.enable_progress_bar()
     (tmp / "stats.json").write_text(json.dumps(stats, indent=1))
-    if folder.exists(): shutil.rmtree(folder)
+    old = folder.with_name(folder.name + f".old{os.getpid()}")
+    if folder.exists(): os.replace(folder, old)   # a reload: the old copy stays whole until the new one is in place
     os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 def _load_cache(folder: Path) -> dict:
     import datasets
@@ -440,10 +442,13 @@ def create_prompt_dataset(data_path, data_split: str, phase: int, tokenizer, max
     _check_sources([parse_source(s) for s in data_path], phase)
     opts = (data_path, list(sft_only_data_path), data_split, phase, seed, tokenizer, max_prompt_seq_len, max_seq_len, mask_prompt)
     folder = Path(cache_dir or default_cache_dir()) / f"phase{phase}-{cache_key(*opts)}"
-    if _rank() == 0 and (reload or not (folder / "stats.json").is_file()):
-        built = {split: build_phase_split(*opts[:4], split, *opts[4:]) for split in ("train", "eval")}
-        _save_cache(folder, {s: rows for s, (rows, _) in built.items()}, {s: st for s, (_, st) in built.items()})
-        for split, (_, st) in built.items(): print(describe_stats(st))
+    if _rank() == 0:
+        from rlhf_course.toyworld import cache_lock
+        with cache_lock(folder):   # two runs on one machine: the second waits, then loads what the first built
+            if reload or not (folder / "stats.json").is_file():
+                built = {split: build_phase_split(*opts[:4], split, *opts[4:]) for split in ("train", "eval")}
+                _save_cache(folder, {s: rows for s, (rows, _) in built.items()}, {s: st for s, (_, st) in built.items()})
+                for split, (_, st) in built.items(): print(describe_stats(st))
     _barrier()
     out = _load_cache(folder)
     return out["train"], out["eval"]

@@ -15,21 +15,30 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+def hide_gpus_for_cpu_accelerator(env=os.environ) -> bool:
+    "DeepSpeed's `DS_ACCELERATOR=cpu` also hides the GPUs (`CUDA_VISIBLE_DEVICES=`), before torch or DeepSpeed looks for one."
+    if env.get("DS_ACCELERATOR") != "cpu": return False
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    return True
+
+hide_gpus_for_cpu_accelerator()   # e.g. under `deepspeed --num_gpus 1`, whose launch.py has set CUDA_VISIBLE_DEVICES=0
+
 import deepspeed
 import torch
 
 # %% auto #0
-__all__ = ['ZERO_STAGES', 'BYTES_PER_PARAM', 'PARTITIONED_FROM', 'DTYPES', 'load_tokenizer', 'NO_DECAY_NAMES', 'opt_param_count',
-           'check_zero_stage', 'zero_memory_gb', 'check_batch_sizes', 'check_dtype_on_device', 'check_ds_args',
-           'dtype_config', 'zero_config', 'get_rank', 'get_world_size', 'get_train_ds_config', 'get_eval_ds_config',
-           'free_port', 'launcher_env_defaults', 'default_backend', 'init_distributed', 'quiet_deepspeed',
-           'print_rank_0', 'set_random_seed', 'to_device', 'get_all_reduce_mean', 'check_model_path',
-           'load_hf_tokenizer', 'configure_dropout', 'resize_embeddings_if_needed', 'create_hf_model',
-           'enable_gradient_checkpointing', 'parameters_with_modules', 'get_optimizer_grouped_parameters',
-           'make_optimizer', 'default_device', 'get_lr_scheduler', 'lora_target_modules',
-           'convert_linear_layer_to_lora', 'is_lora_model', 'only_optimize_lora_parameters',
-           'convert_lora_to_linear_layer', 'plain_state_dict', 'atomic_output_dir', 'gathered_parameters',
-           'unwrap_model', 'save_hf_format', 'shard_batches', 'held_parameters', 'smoke_engine', 'smoke_run', 'main']
+__all__ = ['ZERO_STAGES', 'BYTES_PER_PARAM', 'PARTITIONED_FROM', 'DTYPES', 'load_tokenizer', 'NO_DECAY_NAMES',
+           'hide_gpus_for_cpu_accelerator', 'opt_param_count', 'check_zero_stage', 'zero_memory_gb',
+           'check_batch_sizes', 'check_dtype_on_device', 'check_ds_args', 'dtype_config', 'zero_config', 'get_rank',
+           'get_world_size', 'get_train_ds_config', 'get_eval_ds_config', 'free_port', 'launcher_env_defaults',
+           'default_backend', 'clear_stale_build_locks', 'init_distributed', 'quiet_deepspeed', 'print_rank_0',
+           'set_random_seed', 'to_device', 'get_all_reduce_mean', 'check_model_path', 'load_hf_tokenizer',
+           'configure_dropout', 'resize_embeddings_if_needed', 'create_hf_model', 'enable_gradient_checkpointing',
+           'parameters_with_modules', 'get_optimizer_grouped_parameters', 'make_optimizer', 'default_device',
+           'get_lr_scheduler', 'lora_target_modules', 'convert_linear_layer_to_lora', 'is_lora_model',
+           'only_optimize_lora_parameters', 'convert_lora_to_linear_layer', 'plain_state_dict', 'atomic_output_dir',
+           'gathered_parameters', 'unwrap_model', 'save_hf_format', 'shard_batches', 'held_parameters', 'smoke_engine',
+           'smoke_run', 'main']
 
 # %% ../nbs/02_deepspeed.ipynb #6a960081
 def opt_param_count(hidden_size: int, num_hidden_layers: int, ffn_dim: int | None = None, vocab_size: int = 50272,
@@ -164,23 +173,37 @@ def get_eval_ds_config(offload: bool, dtype: str, stage: int = 0, train_micro_ba
 
 # %% ../nbs/02_deepspeed.ipynb #224534ac
 def free_port() -> int:
-    "A TCP port that no one listens on now (the OS picks it)."
+    "A TCP port no one listens on now (the OS picks it). Another process may take it before the caller binds it: use it only where a launcher needs a number up front (`deepspeed --master_port`)."
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 def launcher_env_defaults() -> dict:
-    "What a launcher would have set, for a single process started without one (a notebook, `python train.py`)."
-    return {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
+    "What a launcher would have set, for a single process started without one (a notebook): a world of one, its store on port 0 (bound to a free port as it starts)."
+    return {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
 
 # %% ../nbs/02_deepspeed.ipynb #b72b36f6
 def default_backend() -> str: return "nccl" if torch.cuda.is_available() else "gloo"
+
+def clear_stale_build_locks(max_age_s: float = 900) -> list[Path]:
+    "Remove op-build locks older than `max_age_s`: torch's lock is a bare file that a killed build leaves behind."
+    import time
+    from torch.utils.cpp_extension import get_default_build_root
+    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root())   # where torch builds DeepSpeed's ops
+    stale = []
+    for lock in root.glob("*/*/lock"):   # ROOT/py311_cpu/deepspeed_shm_comm/lock
+        try:
+            if time.time() - lock.stat().st_mtime > max_age_s: lock.unlink(); stale.append(lock)
+        except FileNotFoundError: continue   # its build just finished
+    for lock in stale: print(f"removed {lock}: left by an op build that was killed, it would block every later run", file=sys.stderr)
+    return stale
 
 def init_distributed(backend: str | None = None) -> tuple[int, int, torch.device]:
     "Join the process group (gloo on CPU, nccl on CUDA), under a launcher or alone; safe to call twice. Returns (rank, world_size, device)."
     for key, value in launcher_env_defaults().items(): os.environ.setdefault(key, value)
     local_rank = int(os.environ["LOCAL_RANK"])
     if torch.cuda.is_available(): torch.cuda.set_device(local_rank)   # before NCCL touches a GPU
+    clear_stale_build_locks()
     deepspeed.init_distributed(dist_backend=backend or default_backend())   # a no-op when already initialised
     device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     return torch.distributed.get_rank(), torch.distributed.get_world_size(), device
@@ -459,7 +482,8 @@ def smoke_run(zero_stage: int = 3, steps: int = 5, dtype: str = "fp32", offload:
         losses.append(round(get_all_reduce_mean(loss.detach()).item(), 5))
     held, total = held_parameters(engine.module)
     if output_dir: save_hf_format(engine, tokenizer, Path(output_dir) / "model")
-    return {"rank": rank, "world_size": world_size, "zero_stage": zero_stage, "losses": losses, "held": held, "total": total}
+    return {"rank": rank, "world_size": world_size, "zero_stage": zero_stage, "losses": losses, "held": held, "total": total,
+            "device": str(device), "backend": torch.distributed.get_backend(), "cuda_initialized": torch.cuda.is_initialized()}
 
 # %% ../nbs/02_deepspeed.ipynb #60deecc8
 def main(argv=None):

@@ -170,17 +170,19 @@ def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_
                      scale: str = "tiny") -> tuple[Path, Path]:
     "Train steps 1 and 2 on the `scale` toy world (no gold evaluation) unless `output_dir` has them; (actor, reward) paths."
     from rlhf_course import reward, sft
-    from rlhf_course.toyworld import SCALES, scaled_toyworld
+    import contextlib
+    from rlhf_course.toyworld import SCALES, cache_lock, scaled_toyworld
     world = scaled_toyworld(scale)
     out = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype, world))
     common = ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--seed", str(seed), "--dtype", dtype]
     lr = {step: ["--learning_rate", str(v)] for step, v in SCALES[scale].step_lr.items()}
-    if not (out / "actor" / "config.json").is_file():
-        sft.train_sft(sft.parse_args(["--model_name_or_path", str(world.actor), "--output_dir", str(out / "actor"),
-                                      "--num_train_epochs", str(sft_epochs), "--n_gold_prompts", "0", *common, *lr.get("sft", [])]))
-    if not (out / "reward" / "config.json").is_file():
-        reward.train_reward(reward.parse_args(["--model_name_or_path", str(world.reward), "--output_dir", str(out / "reward"),
-                                               "--num_train_epochs", str(rm_epochs), *common, *lr.get("reward", [])]))
+    with cache_lock(out) if output_dir is None else contextlib.nullcontext():   # the shared cache: one run trains, others wait
+        if not (out / "actor" / "config.json").is_file():
+            sft.train_sft(sft.parse_args(["--model_name_or_path", str(world.actor), "--output_dir", str(out / "actor"),
+                                          "--num_train_epochs", str(sft_epochs), "--n_gold_prompts", "0", *common, *lr.get("sft", [])]))
+        if not (out / "reward" / "config.json").is_file():
+            reward.train_reward(reward.parse_args(["--model_name_or_path", str(world.reward), "--output_dir", str(out / "reward"),
+                                                   "--num_train_epochs", str(rm_epochs), *common, *lr.get("reward", [])]))
     return out / "actor", out / "reward"
 
 # %% ../nbs/06_rlhf_engine.ipynb #a5200abf

@@ -24,8 +24,8 @@ __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES'
            'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'Scale', 'tiny_opt',
            'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences',
            'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld',
-           'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder', 'scaled_toyworld_dir',
-           'scaled_toyworld', 'main']
+           'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder', 'cache_lock',
+           'scaled_toyworld_dir', 'scaled_toyworld', 'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple("""cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
@@ -569,6 +569,12 @@ def cache_folder(name: str, parts: list[str]) -> Path:
     key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "rlhf_course" / f"{name}-{key}"
 
+def cache_lock(folder):
+    "A lock held while one process builds `folder`: others wait, then find it built (the OS frees it if the holder dies)."
+    from filelock import FileLock
+    Path(folder).parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{folder}.lock")
+
 def scaled_toyworld_dir(scale: str, seed: int = 0) -> Path:
     "The cache folder of a scaled world: its key covers the scale's settings, the seed and this module's code."
     import rlhf_course.toyworld as this
@@ -580,12 +586,13 @@ def scaled_toyworld(scale: str = "tiny", seed: int = 0) -> ToyWorld:
     if scale not in SCALES: raise ValueError(f"scale {scale!r}: expected one of {', '.join(SCALES)}")
     if scale == "tiny": return load_toyworld()
     root = scaled_toyworld_dir(scale, seed)
-    if not (root / "manifest.json").is_file():
-        tmp = root.with_name(f"{root.name}.building-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        build_toyworld(tmp, seed=seed, corpus_bytes=SCALES[scale].corpus_bytes, scale=scale)
-        shutil.rmtree(root, ignore_errors=True)
-        tmp.rename(root)
+    with cache_lock(root):   # a second run on this machine waits for the first build instead of replacing it mid-read
+        if not (root / "manifest.json").is_file():
+            tmp = root.with_name(f"{root.name}.building-{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            build_toyworld(tmp, seed=seed, corpus_bytes=SCALES[scale].corpus_bytes, scale=scale)
+            shutil.rmtree(root, ignore_errors=True)   # a half-written folder of a killed build (no manifest)
+            tmp.rename(root)
     return load_toyworld(root)
 
 # %% ../nbs/00_toyworld.ipynb #9002fc40
