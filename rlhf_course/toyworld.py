@@ -18,8 +18,11 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import rlhf_course
 
 # %% auto #0
 __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES', 'POLITE_PHRASES', 'RUDE_PHRASES', 'WEIGHTS',
@@ -600,7 +603,6 @@ LIBRARIES = ("torch", "transformers", "deepspeed", "datasets", "peft", "tokenize
 
 def git_state(root=None) -> dict:
     "The commit of the repository holding this package (or `root`), and whether tracked files differ from it."
-    import rlhf_course
     root = Path(root or Path(rlhf_course.__file__).resolve().parent.parent)
     def git(*args):
         try: r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
@@ -613,7 +615,6 @@ def git_state(root=None) -> dict:
 # %% ../nbs/00_toyworld.ipynb #c20be298
 def library_versions() -> dict:
     "Python's version and the installed versions of `LIBRARIES` (None if absent), read without importing them."
-    from importlib.metadata import PackageNotFoundError, version
     def installed(name):
         try: return version(name)
         except PackageNotFoundError: return None
