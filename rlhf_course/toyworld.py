@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import math
 import os
@@ -17,9 +18,8 @@ import shlex
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import rlhf_course
@@ -616,8 +616,8 @@ def git_state(root=None) -> dict:
 def library_versions() -> dict:
     "Python's version and the installed versions of `LIBRARIES` (None if absent), read without importing them."
     def installed(name):
-        try: return version(name)
-        except PackageNotFoundError: return None
+        try: return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError: return None
     return {"python": platform.python_version(), **{name: installed(name) for name in LIBRARIES}}
 
 def hardware() -> dict:
