@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from rlhf_course.toyworld import MODEL_SHAPES
+from rlhf_course.toyworld import MODEL_SHAPES, provenance
 
 # OPT configs by the size they stand for; "tiny-*" are the CPU smoke-test stand-ins (same code path, seconds to run).
 SHAPES = {
@@ -44,10 +44,12 @@ def synced_time() -> float:
     if torch.cuda.is_available(): torch.cuda.synchronize()
     return time.perf_counter()
 
+# Benchmarks write here unless --out says otherwise; results/ holds only files a named run on named hardware wrote.
+DEFAULT_OUT = Path("runs") / "bench"
+
 def write_results(path, results: dict) -> None:
-    import transformers
-    results = {"date": date.today().isoformat(), "card": card(), "torch": torch.__version__,
-               "transformers": transformers.__version__, **results}
+    "The figures, with the card and chapter 00's provenance (commit, command, versions, hardware), as JSON at `path`."
+    results = {"date": date.today().isoformat(), "card": card(), **results, "provenance": provenance()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path}")

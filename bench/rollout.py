@@ -14,7 +14,7 @@ import argparse
 import statistics
 
 import torch
-from common import SHAPES, card, random_opt, synced_time, write_results
+from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_results
 
 from rlhf_course.rollout import RolloutEngine, Sampling
 
@@ -28,7 +28,7 @@ def parse_args(argv=None):
     p.add_argument("--new", type=int, default=256)
     p.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     p.add_argument("--repeats", type=int, default=3, help="steady-state calls per engine and batch (the median is kept)")
-    p.add_argument("--out", default="results/gpu/bench_rollout.json")
+    p.add_argument("--out", default=str(DEFAULT_OUT / "bench_rollout.json"), help="JSON to write (default under runs/)")
     args = p.parse_args(argv)
     if args.new < 2: p.error(f"--new {args.new}: at least 2 tokens (a decoding step's time is measured after the first)")
     return args

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from common import SHAPES, card, random_opt, synced_time, write_results
+from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_results
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument("--train_batch", type=int, default=16, help="--per_device_training_batch_size")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
-    p.add_argument("--out", default="results/gpu/bench_step3.json")
+    p.add_argument("--out", default=str(DEFAULT_OUT / "bench_step3.json"), help="JSON to write (default under runs/)")
     return p.parse_args(argv)
 
 def build_models(args, dtype, folder: Path) -> tuple[Path, Path]:

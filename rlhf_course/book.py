@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -15,10 +16,13 @@ from pathlib import Path
 
 import nbformat
 
+from .pipeline import LAUNCHER_VARIABLES
+from .toyworld import RUN_BY, provenance
+
 # %% auto #0
-__all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives',
-           'skip_reason', 'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters',
-           'notebook_parameters', 'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book',
+__all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives', 'skip_reason',
+           'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'notebook_parameters',
+           'strip_widget_state', 'run_by', 'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book',
            'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
@@ -109,6 +113,34 @@ def notebook_parameters(cfg: dict, nb_path: Path) -> dict:
     if undeclared: raise BookError(f"{nb_path.name}: parameters {undeclared} are not in its parameters cell")
     return {**{k: v for k, v in cfg["defaults"].items() if k in declared}, **own}
 
+# %% ../nbs/90_book.ipynb #9f3a7104
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+def _final_redraw(text: str) -> str:
+    "Each line as a terminal leaves it: the part after its last carriage return (tqdm redraws with `\\r`)."
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+def strip_widget_state(path) -> None:
+    "Rewrite an executed notebook without widget state: metadata.widgets, widget-view outputs, `\\r` redraws in streams."
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code": continue
+        cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+        for o in cell.outputs:
+            if o.output_type == "stream" and "\r" in o.text: o.text = _final_redraw(o.text)
+    nbformat.write(nb, path)
+
+@contextmanager
+def run_by(nb_path):
+    "Tell the kernels started inside which notebook they run and by what command (chapter 00's provenance reads it)."
+    saved = os.environ.get(RUN_BY)
+    os.environ[RUN_BY] = f"{Path(nb_path).name}, run by {shlex.join([Path(sys.executable).name, *sys.argv])}"
+    try: yield
+    finally:
+        if saved is None: os.environ.pop(RUN_BY)
+        else: os.environ[RUN_BY] = saved
+
 # %% ../nbs/90_book.ipynb #23c75f1c
 def source_cell_number(executed_path: Path, cell_index: int) -> int:
     "1-based number, in the source notebook, of executed cell `cell_index` (papermill adds parameter and error cells)."
@@ -121,8 +153,6 @@ def _failure_message(nb_path: Path, out_path: Path, err) -> str:
     cell = source_cell_number(out_path, err.cell_index)
     return (f"{nb_path.name}: cell {cell} (`{first_line.strip()[:80]}`) raised {err.ename}: "
             f"{str(err.evalue)[:500]}\n  full traceback in {out_path}")
-
-LAUNCHER_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 
 @contextmanager
 def without_launcher_env():
@@ -143,7 +173,7 @@ def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cw
     nbformat.write(nb, filtered)
     t0 = time.time()
     try:
-        with without_launcher_env():
+        with without_launcher_env(), run_by(nb_path):
             papermill.execute_notebook(str(filtered), str(out_path), parameters=parameters or {}, kernel_name="python3",
                                        language="python", cwd=str(cwd or nb_path.parent),
                                        progress_bar=progress and {"desc": nb_path.name, "leave": False})
@@ -151,6 +181,7 @@ def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cw
         raise BookError(_failure_message(nb_path, out_path, err)) from None
     finally:
         filtered.unlink(missing_ok=True)
+        if out_path.is_file(): strip_widget_state(out_path)
     return time.time() - t0
 
 # %% ../nbs/90_book.ipynb #2ca6e9b4
@@ -167,7 +198,7 @@ def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict
         bar.set_postfix_str(nb_path.name)
         timings[nb_path.name] = round(run_notebook(nb_path, out_dir / nb_path.name, notebook_parameters(cfg, nb_path),
                                                    flags, cwd=nbs_dir, known=known), 1)
-        (out_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+        (out_dir / "timings.json").write_text(json.dumps({"chapter_wall_s": timings, "provenance": provenance()}, indent=1) + "\n")
     return timings
 
 # %% ../nbs/90_book.ipynb #663408c8

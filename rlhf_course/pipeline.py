@@ -15,10 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .toyworld import provenance
+
 # %% auto #0
 __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 'REAL_STEP_ARGS', 'STEP_MODULES', 'STEP_DIRS',
-           'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model', 'local_param_count', 'SizeDefaults',
-           'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus', 'check_deployment',
+           'LAUNCHER_VARIABLES', 'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model', 'local_param_count',
+           'SizeDefaults', 'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus', 'check_deployment',
            'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups', 'step_parsers',
            'route_extra_args', 'PipelinePlan', 'default_deployment', 'make_plan', 'option_value', 'check_data_split',
            'check_checkpoint', 'check_step3_inputs', 'stream_process', 'step_record', 'finished', 'run_step',
@@ -375,14 +377,15 @@ def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
     print(f"step {step} done in {record['wall_s']:.0f}s")
     return {**record, "skipped": False}
 
+LAUNCHER_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 CPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu"}   # no GPU visible; DeepSpeed's CPU accelerator (gloo)
 
 def step_env(deployment: str = "cpu") -> dict:
     "A step's environment: this one without torch.distributed variables a notebook kernel may hold; on `cpu`, no GPU."
-    from rlhf_course.book import LAUNCHER_VARIABLES
     env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"   # progress bars and logs stream as they come
     return {**env, **(CPU_ONLY_ENV if deployment == "cpu" else {})}
+
 
 # %% ../nbs/09_pipeline.ipynb #81c4cb6f
 def read_results(folder: Path) -> dict:
@@ -409,7 +412,8 @@ def pipeline_results(plan: PipelinePlan, walls: dict, total_s: float) -> dict:
             "gold": gold_summary(s1, s3),
             "config": {"actor_model": plan.actor.path, "reward_model": plan.reward.path, "deployment_type": plan.deployment,
                        "actor_zero_stage": plan.actor_zero, "reward_zero_stage": plan.reward_zero, "dtype": plan.dtype,
-                       "data_path": plan.data_path, "launcher": plan.launcher, "steps": plan.steps, "extra": plan.extra}}
+                       "data_path": plan.data_path, "launcher": plan.launcher, "steps": plan.steps, "extra": plan.extra},
+            "provenance": provenance()}
 
 # %% ../nbs/09_pipeline.ipynb #e04ab74f
 def summary_table(results: dict) -> str:
@@ -455,14 +459,15 @@ def run(argv=None) -> dict:
 
 # %% ../nbs/09_pipeline.ipynb #95e29f39
 def print_chat_reply(plan: PipelinePlan):
-    "One reply of the trained actor (the RLHF actor; also linked as OUTPUT_DIR/actor)."
-    from rlhf_course.chat import ChatSession
+    "One reply of the trained actor (also linked as OUTPUT_DIR/actor), from chapter 10's chat command as a user runs it."
     actor = plan.output_dir / "actor"
     if not actor.exists(): actor.symlink_to(Path(STEP_DIRS[3]) / "actor", target_is_directory=True)
     question = "What does the fox eat?" if plan.actor.toy else "What can you help me with?"
     t0 = time.time()
-    reply = ChatSession(actor, device="cpu" if plan.deployment == "cpu" else None).reply(question)
-    print(f"\nchat (python chat.py --path {actor}):\nHuman: {question}\nAssistant:{reply}\n(model loaded and first reply in {time.time() - t0:.2f}s)")
+    chat = subprocess.run([sys.executable, "-m", "rlhf_course.chat", "--path", str(actor)], input=question + "\n",
+                          capture_output=True, text=True, env=step_env(plan.deployment))
+    if chat.returncode: raise RuntimeError(f"python chat.py --path {actor} failed:\n{chat.stderr[-3000:]}")
+    print(f"\nchat (python chat.py --path {actor}):\n{chat.stdout.strip()}\n(started, loaded and first reply in {time.time() - t0:.2f}s)")
 
 def main(argv=None):
     "`python train.py [--actor-model 1.3b --reward-model 350m --deployment-type single_gpu ...]`"

@@ -6,17 +6,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import deepspeed
 import torch
+from peft.tuners.lora import LoraLayer
+from transformers import AutoConfig, AutoModelForCausalLM
+
+from . import data, reward, sft
+from .data import tokenizer_fingerprint
+from .ds_utils import (check_ds_args, check_model_path, create_hf_model, default_device, gathered_parameters,
+                                  get_eval_ds_config, get_train_ds_config, is_lora_model, load_hf_tokenizer, unwrap_model)
+from .reward import VALUE_HEAD_FILE, create_reward_model
+from .sft import init_engine, prepare_model
+from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
 
 # %% auto #0
 __all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
-           'check_lengths', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage', 'init_frozen',
-           'eval_config', 'train_config', 'load_actor', 'load_critic', 'DeepSpeedRLHFEngine', 'merged_parameters',
-           'moving_average']
+           'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
+           'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'DeepSpeedRLHFEngine',
+           'merged_parameters', 'moving_average']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
 def add_step3_data_args(p):
@@ -109,19 +122,15 @@ def role_args(args, role: str) -> SimpleNamespace:
 
 # %% ../nbs/06_rlhf_engine.ipynb #d1beb3de
 def max_positions(model_path) -> int:
-    from transformers import AutoConfig
     return AutoConfig.from_pretrained(model_path).max_position_embeddings
 
 def check_value_head(critic_path):
-    from rlhf_course.reward import VALUE_HEAD_FILE
     if not (Path(critic_path) / VALUE_HEAD_FILE).is_file():
         raise ValueError(f"--critic_model_name_or_path {critic_path}: no {VALUE_HEAD_FILE}; the critic and the reward "
                          "model start from a step-2 reward-model checkpoint (python -m rlhf_course.reward ...)")
 
 # %% ../nbs/06_rlhf_engine.ipynb #b63f1b55
 def check_same_tokenizer(actor_path, critic_path):
-    from rlhf_course.data import tokenizer_fingerprint
-    from rlhf_course.ds_utils import load_hf_tokenizer
     if tokenizer_fingerprint(load_hf_tokenizer(actor_path)) != tokenizer_fingerprint(load_hf_tokenizer(critic_path)):
         raise ValueError(f"the actor ({actor_path}) and the reward model ({critic_path}) use different tokenizers; "
                          "the reward model reads the actor's token ids, so both must come from the same tokenizer")
@@ -134,10 +143,22 @@ def check_lengths(args):
             raise ValueError(f"--max_prompt_seq_len + --max_answer_seq_len = {total} exceeds the {limit} positions of "
                              f"--{flag} {getattr(args, flag)}")
 
+# %% ../nbs/06_rlhf_engine.ipynb #800a2b85
+@dataclass(frozen=True)
+class Sampling:
+    "How the next token is picked: greedy, or sampled with temperature / top-k / top-p (0 and 1 switch those off)."
+    greedy: bool = False
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    def __post_init__(self):   # the names are step 3's flags too
+        if not self.temperature > 0: raise ValueError(f"--temperature {self.temperature}: must be above 0 (use greedy)")
+        if self.top_k < 0: raise ValueError(f"--top_k {self.top_k}: must be 0 (off) or a number of tokens")
+        if not 0 < self.top_p <= 1: raise ValueError(f"--top_p {self.top_p}: must be in (0, 1] (1 is off)")
+
 # %% ../nbs/06_rlhf_engine.ipynb #45e6e081
 def check_step3_args(args, world_size: int, device):
     "Every check that needs no model weights; raises one clear error."
-    from rlhf_course.ds_utils import check_ds_args, check_model_path
     for flag in ("actor_model_name_or_path", "critic_model_name_or_path"): check_model_path(getattr(args, flag))
     check_value_head(args.critic_model_name_or_path)
     check_same_tokenizer(args.actor_model_name_or_path, args.critic_model_name_or_path)
@@ -151,8 +172,7 @@ def check_step3_args(args, world_size: int, device):
                          f"--per_device_training_batch_size ({args.per_device_training_batch_size}): each rollout batch is "
                          "cut into training batches")
     if not 0 < args.ema_beta < 1: raise ValueError(f"--ema_beta must be in (0, 1), got {args.ema_beta}")
-    from rlhf_course.rollout import Sampling             # chapter 06b: it refuses a temperature or top-p that cannot sample
-    Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+    Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)   # refuses what cannot sample
     for role in ("actor", "critic"):
         check_ds_args(getattr(args, f"{role}_zero_stage"), args.offload, args.dtype, None,
                       args.per_device_training_batch_size, args.gradient_accumulation_steps, world_size, device=device)
@@ -160,8 +180,6 @@ def check_step3_args(args, world_size: int, device):
 # %% ../nbs/06_rlhf_engine.ipynb #44501cea
 def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str, world) -> Path:
     "A folder keyed by the settings, the toy world and the code of steps 1-2: chapters share it, edits invalidate it."
-    from rlhf_course import data, reward, sft
-    from rlhf_course.toyworld import cache_folder
     parts = [repr((seed, sft_epochs, rm_epochs, dtype)), (world.root / "manifest.json").read_text()]
     return cache_folder("steps12", parts + [Path(m.__file__).read_text() for m in (data, sft, reward)])
 
@@ -169,9 +187,6 @@ def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str, wo
 def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 8, dtype: str = "fp32",
                      scale: str = "tiny") -> tuple[Path, Path]:
     "Train steps 1 and 2 on the `scale` toy world (no gold evaluation) unless `output_dir` has them; (actor, reward) paths."
-    from rlhf_course import reward, sft
-    import contextlib
-    from rlhf_course.toyworld import SCALES, cache_lock, scaled_toyworld
     world = scaled_toyworld(scale)
     out = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype, world))
     common = ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--seed", str(seed), "--dtype", dtype]
@@ -191,27 +206,21 @@ def frozen_stage(trained_stage: int, offload: bool = False) -> int:
     return 3 if trained_stage == 3 or offload else 0
 
 def init_frozen(model, args, stage: int, offload: bool = False):
-    import deepspeed
     engine, *_ = deepspeed.initialize(model=model.requires_grad_(False), config=eval_config(args, stage, offload))
     engine.eval()
     return engine
 
 # %% ../nbs/06_rlhf_engine.ipynb #c7c04a89
 def eval_config(args, stage: int, offload: bool = False) -> dict:
-    from rlhf_course.ds_utils import get_eval_ds_config
     return get_eval_ds_config(offload, args.dtype, stage, args.per_device_training_batch_size)
 
 def train_config(view) -> dict:
-    from rlhf_course.ds_utils import get_train_ds_config
     return get_train_ds_config(view.offload, view.dtype, view.zero_stage, None, view.per_device_train_batch_size,
                                view.gradient_accumulation_steps)
 
 # %% ../nbs/06_rlhf_engine.ipynb #cdf4a156
 def load_actor(path, tokenizer, args, trainable: bool, stage: int, offload: bool = False):
     "The SFT checkpoint as the actor (trainable, LoRA as asked) or as a frozen copy (reference, EMA)."
-    from transformers import AutoModelForCausalLM
-    from rlhf_course.ds_utils import create_hf_model
-    from rlhf_course.sft import prepare_model
     view = role_args(args, "actor")
     config = train_config(view) if trainable else eval_config(args, stage, offload)
     model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dropout=view.dropout)
@@ -220,8 +229,6 @@ def load_actor(path, tokenizer, args, trainable: bool, stage: int, offload: bool
 # %% ../nbs/06_rlhf_engine.ipynb #348cb2f1
 def load_critic(path, tokenizer, args, trainable: bool, stage: int):
     "The step-2 reward model as the critic (trainable) or as the frozen reward."
-    from rlhf_course.reward import create_reward_model
-    from rlhf_course.sft import prepare_model
     view = role_args(args, "critic")
     config = train_config(view) if trainable else eval_config(args, stage)
     model = create_reward_model(path, tokenizer, dropout=view.dropout, ds_config=config)
@@ -232,8 +239,6 @@ def load_critic(path, tokenizer, args, trainable: bool, stage: int):
 class DeepSpeedRLHFEngine:
     "Actor, reference, critic, reward model and optional EMA actor, each in its DeepSpeed engine."
     def __init__(self, actor_model_name_or_path, critic_model_name_or_path, tokenizer, num_total_iters: int, args):
-        from rlhf_course.ds_utils import default_device
-        from rlhf_course.sft import init_engine
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
         a_stage, c_stage, device = args.actor_zero_stage, args.critic_zero_stage, default_device()
         self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, args, True, a_stage),
@@ -251,8 +256,6 @@ class DeepSpeedRLHFEngine:
 # %% ../nbs/06_rlhf_engine.ipynb #7eb13101
 def merged_parameters(module) -> dict:
     "Name -> weight as a plain model names it, LoRA updates merged in (no copies for plain weights)."
-    from peft.tuners.lora import LoraLayer
-    from rlhf_course.ds_utils import is_lora_model
     if not is_lora_model(module): return dict(module.named_parameters())
     base = module.get_base_model()
     out = {n.replace(".base_layer.", "."): p for n, p in base.named_parameters() if "lora_" not in n}
@@ -265,8 +268,6 @@ def merged_parameters(module) -> dict:
 @torch.no_grad()
 def moving_average(model, model_ema, beta: float = 0.992):
     "model_ema <- beta * model_ema + (1 - beta) * model, by parameter name; correct under ZeRO-3 and with LoRA."
-    import deepspeed
-    from rlhf_course.ds_utils import gathered_parameters, unwrap_model
     model, model_ema = unwrap_model(model), unwrap_model(model_ema)
     ema_params = [p for p in model_ema.parameters() if hasattr(p, "ds_id")]
     with gathered_parameters(model), deepspeed.zero.GatheredParameters(ema_params, modifier_rank=0, enabled=bool(ema_params)):

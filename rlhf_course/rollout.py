@@ -6,14 +6,18 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from .ds_utils import gathered_parameters, is_lora_model, unwrap_model
+from .rlhf_engine import Sampling, merged_parameters   # Sampling: step 3's sampling flags (chapter 06)
+
 # %% auto #0
 __all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads', 'cached_attention',
-           'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill', 'Sampling', 'filtered_logits',
+           'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill', 'filtered_logits',
            'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv', 'weights', 'generate',
            'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
 
@@ -128,18 +132,6 @@ def prefill(w, shape: OPTShape, cache: KVCache, prompts, prompt_mask):
     return decoder_logits(w, shape, prompts, prompt_positions(prompt_mask), cache, slots, bias)
 
 # %% ../nbs/06b_rollout.ipynb #e4fa0692
-@dataclass(frozen=True)
-class Sampling:
-    "How the next token is picked: greedy, or sampled with temperature / top-k / top-p (0 and 1 switch those off)."
-    greedy: bool = False
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    def __post_init__(self):   # the names are step 3's flags too
-        if not self.temperature > 0: raise ValueError(f"--temperature {self.temperature}: must be above 0 (use greedy)")
-        if self.top_k < 0: raise ValueError(f"--top_k {self.top_k}: must be 0 (off) or a number of tokens")
-        if not 0 < self.top_p <= 1: raise ValueError(f"--top_p {self.top_p}: must be in (0, 1] (1 is off)")
-
 def filtered_logits(logits, s: Sampling):
     "Temperature, then top-k, then top-p, as -inf outside the kept set."
     z = logits / s.temperature
@@ -194,7 +186,6 @@ class RolloutEngine:
     "Fast sampling from an OPT actor: static KV cache, decode step replayed as a CUDA graph on GPUs (eager on CPUs)."
     def __init__(self, model, use_cuda_graph: bool | None = None, pack_qkv: bool = True, window_step: int = 64,
                  check_every: int = 16):
-        from rlhf_course.ds_utils import is_lora_model, unwrap_model
         self.model = unwrap_model(model)
         self.shape = OPTShape.of(self.model.config)
         self.materialise = is_lora_model(self.model) or is_partitioned(self.model)
@@ -226,8 +217,6 @@ def packed_qkv(w: dict, shape: OPTShape) -> dict:
 @torch.no_grad()
 def weights(self) -> dict:
     "The tensors the step reads: the parameters themselves (ZeRO 0-2) or buffers refreshed from gathered / merged weights."
-    from rlhf_course.ds_utils import gathered_parameters
-    from rlhf_course.rlhf_engine import merged_parameters
     with gathered_parameters(self.model):                  # ZeRO-3: one gather per rollout (a no-op otherwise)
         if self.materialise: w = self.buffers = _refreshed(self.buffers, decoder_weights(merged_parameters(self.model)), self.device)
         else: w = decoder_weights(dict(self.model.named_parameters()))
@@ -257,7 +246,6 @@ RolloutEngine._buffers, RolloutEngine._windows = _buffers, _windows
 # %% ../nbs/06b_rollout.ipynb #1c425056
 def _graph(self, w, cache, state, window, sampling, eos, pad):
     "The decode step for this window, captured on first use; replaying it runs one step."
-    import time
     key = (id(cache), window, sampling, eos, pad)
     if key in self.graphs: return self.graphs[key]
     t0, rng = time.time(), torch.cuda.get_rng_state(self.device)
@@ -317,7 +305,6 @@ RolloutEngine._start, RolloutEngine.generate = _start, generate
 # %% ../nbs/06b_rollout.ipynb #cc86c9e5
 def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
     "The engine `--rollout_engine` asks for, or None for Hugging Face generate()."
-    from rlhf_course.ds_utils import unwrap_model
     if choice not in ("auto", "fast", "hf"): raise ValueError(f"--rollout_engine {choice!r}: expected auto, fast or hf")
     on_gpu = next(unwrap_model(actor).parameters()).device.type == "cuda"
     return RolloutEngine(actor) if choice == "fast" or (choice == "auto" and on_gpu) else None
@@ -325,7 +312,7 @@ def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
 # %% ../nbs/06b_rollout.ipynb #0d450245
 def plot_step3_phases(results: dict, ax=None):
     "Stacked seconds per PPO step by phase, one bar per engine, from bench/step3.py's JSON."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # lazy: matplotlib only for the figures, not for step 3
     ax = ax or plt.gca()
     rows, bottom = results["rows"], [0.0] * len(results["rows"])
     for phase in ("generation", "experience", "training"):
@@ -338,7 +325,7 @@ def plot_step3_phases(results: dict, ax=None):
 
 def plot_decode_steps(results: dict, ax=None):
     "ms per decoding step against batch size, one line per engine, from bench/rollout.py's JSON."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # lazy: matplotlib only for the figures, not for step 3
     ax = ax or plt.gca()
     for engine in dict.fromkeys(r["engine"] for r in results["rows"]):
         rows = [r for r in results["rows"] if r["engine"] == engine]

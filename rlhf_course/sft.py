@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .toyworld import provenance
+
 # %% auto #0
 __all__ = ['held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'bootstrap_ci', 'add_data_args', 'add_train_args',
            'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model',
@@ -267,10 +269,10 @@ def start_run(args, check=None, model_path=None):
     return rank, world_size, device, load_hf_tokenizer(model_path or args.model_name_or_path)
 
 def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
-    "metrics.jsonl and results.json beside the checkpoint (rank 0 writes)."
+    "metrics.jsonl and results.json (with chapter 00's provenance) beside the checkpoint (rank 0 writes)."
     if rank != 0: return
     log.save(Path(output_dir) / "metrics.jsonl")
-    (Path(output_dir) / "results.json").write_text(json.dumps(results, indent=1))
+    (Path(output_dir) / "results.json").write_text(json.dumps({**results, "provenance": provenance()}, indent=1))
 
 # %% ../nbs/03_sft.ipynb #00320358
 def train_sft(args) -> dict:

@@ -7,25 +7,35 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import math
+import os
+import platform
 import random
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+import rlhf_course
 
 # %% auto #0
 __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES', 'POLITE_PHRASES', 'RUDE_PHRASES', 'WEIGHTS',
            'FILLER_SENTENCES', 'UNSURE_SENTENCES', 'LABEL_TEMPERATURE', 'SPECIAL_TOKENS', 'MODEL_SHAPES', 'PRETRAIN_LR',
-           'PRETRAIN_STEPS', 'SCALES', 'DATA_DIR', 'check_seed', 'World', 'make_world', 'Question', 'draw_question',
-           'parse_question', 'true_value', 'true_fact', 'score_correct', 'score_on_topic', 'score_polite',
-           'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo', 'last_question', 'gold_components',
-           'default_world', 'gold_score', 'sample_answer', 'format_prompt', 'draw_prompt', 'draw_pair',
-           'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'Scale', 'tiny_opt',
+           'PRETRAIN_STEPS', 'SCALES', 'DATA_DIR', 'LIBRARIES', 'RUN_BY', 'check_seed', 'World', 'make_world',
+           'Question', 'draw_question', 'parse_question', 'true_value', 'true_fact', 'score_correct', 'score_on_topic',
+           'score_polite', 'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo', 'last_question',
+           'gold_components', 'default_world', 'gold_score', 'sample_answer', 'format_prompt', 'draw_prompt',
+           'draw_pair', 'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'Scale', 'tiny_opt',
            'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences',
            'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld',
            'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder', 'cache_lock',
-           'scaled_toyworld_dir', 'scaled_toyworld', 'main']
+           'scaled_toyworld_dir', 'scaled_toyworld', 'git_state', 'library_versions', 'hardware', 'provenance', 'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple("""cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
@@ -594,6 +604,50 @@ def scaled_toyworld(scale: str = "tiny", seed: int = 0) -> ToyWorld:
             shutil.rmtree(root, ignore_errors=True)   # a half-written folder of a killed build (no manifest)
             tmp.rename(root)
     return load_toyworld(root)
+
+# %% ../nbs/00_toyworld.ipynb #614f5dc5
+LIBRARIES = ("torch", "transformers", "deepspeed", "datasets", "peft", "tokenizers")   # the stack a figure depends on
+
+def git_state(root=None) -> dict:
+    "The commit of the repository holding this package (or `root`), and whether tracked files differ from it."
+    root = Path(root or Path(rlhf_course.__file__).resolve().parent.parent)
+    def git(*args):
+        try: r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired): return None
+        return r.stdout.strip() if r.returncode == 0 else None
+    commit = git("rev-parse", "HEAD")
+    if commit is None: return {"commit": None, "dirty": None}      # not a git checkout (e.g. a pip install)
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+# %% ../nbs/00_toyworld.ipynb #c20be298
+def library_versions() -> dict:
+    "Python's version and the installed versions of `LIBRARIES` (None if absent), read without importing them."
+    def installed(name):
+        try: return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError: return None
+    return {"python": platform.python_version(), **{name: installed(name) for name in LIBRARIES}}
+
+def hardware() -> dict:
+    "The CPU's model and cores, and the GPUs that nvidia-smi lists (asked without creating a CUDA context)."
+    cpu = platform.processor() or platform.machine()
+    try: cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration): pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gpus = []
+    if shutil.which("nvidia-smi"):
+        r = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"], capture_output=True, text=True)
+        gpus = [l.strip() for l in r.stdout.splitlines() if l.strip()] if r.returncode == 0 else []
+    return {"cpu": cpu, "cpu_cores": os.cpu_count(), "cpu_cores_usable": usable, "gpus": gpus,
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+# %% ../nbs/00_toyworld.ipynb #969228bf
+RUN_BY = "RLHF_COURSE_RUN_BY"   # set by the book runner for the kernels it starts (a kernel's own argv names a temp file)
+
+def provenance() -> dict:
+    "What produced a results file: the code (git commit, dirty), the command, library versions, hardware, time (UTC)."
+    command = "a notebook kernel" if "ipykernel" in sys.modules else shlex.join([Path(sys.executable).name, *sys.argv])
+    return {"git": git_state(), "command": command, "run_by": os.environ.get(RUN_BY), "versions": library_versions(),
+            "hardware": hardware(), "utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 # %% ../nbs/00_toyworld.ipynb #9002fc40
 def main(argv=None):

@@ -31,31 +31,27 @@ def small_prefs(tmp_path_factory):
     return folder
 
 
-def launch(module, nproc, zero_stage, out, prefs, model, split, cache):
+def launch(nproc, runs, out, prefs, cache):
+    "One torchrun launch of `nproc` ranks doing the step-1/2 `runs` (module:stage) in turn; {run: losses}."
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-           "-m", module, "--model_name_or_path", str(model), "--data_path", f"local/jsonfile:{prefs}",
-           "--data_split", split, "--per_device_train_batch_size", str(8 // nproc), "--num_train_epochs", "1",
-           "--max_prompt_seq_len", "64", "--max_seq_len", "128", "--zero_stage", str(zero_stage),
-           "--data_output_path", str(cache), "--output_dir", str(out)]
-    if module == "rlhf_course.sft": cmd += ["--n_gold_prompts", "0"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+           str(ROOT / "tests" / "multirank_steps12.py"), str(out), str(prefs), str(load_toyworld().root / "models"), str(cache), *runs]
+    r = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
-    return [m["loss"] for m in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "loss" in m]
+    folder = lambda run: out / run.replace(":", "-z")
+    return {run: [m["loss"] for m in map(json.loads, (folder(run) / "metrics.jsonl").read_text().splitlines()) if "loss" in m]
+            for run in runs}
 
 
-@pytest.mark.parametrize("module,model,split", [("rlhf_course.sft", "actor", "1,0,0"), ("rlhf_course.reward", "reward", "0,1,0")])
-def test_two_ranks_follow_one(module, model, split, small_prefs, tmp_path):
-    model_path = load_toyworld().root / "models" / model
-    runs = {label: launch(module, n, stage, tmp_path / label, small_prefs, model_path, split, tmp_path / "cache")
-            for label, n, stage in (("1 rank", 1, 0), ("2 ranks zero2", 2, 2), ("2 ranks zero3", 2, 3))}
-    reference = runs["1 rank"]
-    assert len(reference) == 10
-    for label, losses in runs.items():
-        assert len(losses) == len(reference), label
+def test_two_ranks_follow_one(small_prefs, tmp_path):
+    "SFT and the reward model, each at ZeRO-2 and ZeRO-3 on 2 ranks, against 1 rank: two launches in all."
+    one = launch(1, ["sft:0", "reward:0"], tmp_path / "1 rank", small_prefs, tmp_path / "cache")
+    two = launch(2, ["sft:2", "sft:3", "reward:2", "reward:3"], tmp_path / "2 ranks", small_prefs, tmp_path / "cache")
+    for run, losses in two.items():
+        reference = one[run.split(":")[0] + ":0"]
+        assert len(reference) == 10 and len(losses) == len(reference), (run, losses, reference)
         worst = max(abs(a - b) / abs(b) for a, b in zip(losses, reference))
-        print(f"{module} {label}: worst relative gap to 1 rank over {len(losses)} steps: {worst:.4f}")
-        assert worst < TOLERANCE, f"{label}: {losses} vs {reference} (worst relative gap {worst:.3f})"
+        print(f"{run} on 2 ranks: worst relative gap to 1 rank over {len(losses)} steps: {worst:.4f}")
+        assert worst < TOLERANCE, f"{run}: {losses} vs {reference} (worst relative gap {worst:.3f})"
 
 
 def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
@@ -90,30 +86,14 @@ def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
     assert moved > 1e-6, "the EMA did not move under ZeRO-3"
 
 
-def test_step3_two_ranks_zero3_with_the_rollout_engine(tmp_path):
-    """Chapter 06b's engine under ZeRO-3 on 2 CPU ranks: each rank gathers the actor once per rollout and then decodes
-    on its own (no collective per token, so no hang even when ranks stop at different lengths); losses finite."""
-    import torch
-    from rlhf_course.ds_utils import free_port
-    from rlhf_course.rlhf_engine import toyworld_steps12
-    actor, reward = toyworld_steps12()
-    cmd = ["deepspeed", "--num_gpus", "2", "--master_port", str(free_port()), "--module", "rlhf_course.step3",
-           "--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward), "--rollout_engine", "fast",
-           "--actor_zero_stage", "3", "--critic_zero_stage", "2", "--max_steps", "2", "--eval_interval", "0",
-           "--per_device_generation_batch_size", "4", "--per_device_training_batch_size", "2", "--max_prompt_seq_len", "64",
-           "--max_answer_seq_len", "16", "--n_gold_prompts", "0", "--output_dir", str(tmp_path / "out")]
-    r = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-4000:]
-    steps = [m for m in map(json.loads, (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()) if "actor_loss" in m]
-    assert [m["step"] for m in steps] == [1, 2]
-    for m in steps: assert torch.isfinite(torch.tensor([m["actor_loss"], m["critic_loss"], m["kl"]])).all(), m
-
-
-def test_multi_node_with_a_one_host_hostfile(tmp_path):
+def test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine(tmp_path):
     """`train.py --deployment-type multi_node --hostfile H` with H = 'localhost slots=2': DeepSpeed's launcher reads
     the hostfile and starts 2 ranks here (without the ssh check it would need for real nodes); step 3 only, from
-    the cached steps 1-2."""
+    the cached steps 1-2. The same launch runs chapter 06b's engine under ZeRO-3 (actor) and ZeRO-2 (critic): each
+    rank gathers the actor once per rollout and then decodes on its own (no collective per token, so no hang even
+    when ranks stop at different lengths); losses finite."""
     import shutil
+    import torch
     from rlhf_course.rlhf_engine import toyworld_steps12
     actor, reward = toyworld_steps12()
     out = tmp_path / "out"
@@ -121,10 +101,15 @@ def test_multi_node_with_a_one_host_hostfile(tmp_path):
     (tmp_path / "hostfile").write_text("localhost slots=2\n")
     cmd = [sys.executable, "train.py", "--deployment-type", "multi_node", "--hostfile", str(tmp_path / "hostfile"), "--step", "3",
            "--output-dir", str(out), "--no-chat", "--dtype", "fp32", "--max_steps", "2", "--per_device_generation_batch_size", "8",
-           "--per_device_training_batch_size", "8", "--n_gold_prompts", "8", "--n_gold_prompts_during", "8"]
+           "--per_device_training_batch_size", "8", "--n_gold_prompts", "8", "--n_gold_prompts_during", "8",
+           "--actor-zero-stage", "3", "--reward-zero-stage", "2", "--rollout_engine", "fast"]
     r = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "--hostfile" in r.stdout and "--no_ssh_check" in r.stdout
     results = json.loads((out / "rlhf" / "results.json").read_text())
     assert results["world_size"] == 2 and results["rollout_batches"] == 2
-    assert json.loads((out / "results.json").read_text())["config"]["deployment_type"] == "multi_node"
+    config = json.loads((out / "results.json").read_text())["config"]
+    assert (config["deployment_type"], config["actor_zero_stage"], config["reward_zero_stage"]) == ("multi_node", 3, 2)
+    steps = [m for m in map(json.loads, (out / "rlhf" / "metrics.jsonl").read_text().splitlines()) if "actor_loss" in m]
+    assert [m["step"] for m in steps] == [1, 2]
+    for m in steps: assert torch.isfinite(torch.tensor([m["actor_loss"], m["critic_loss"], m["kl"]])).all(), m

@@ -1,0 +1,50 @@
+"""Every results JSON the project writes records where it came from (chapter 00's `provenance`): steps 1-3
+(`save_run_outputs`), train.py (`pipeline_results`), the benchmarks (`bench/common.py`); the book's timings are
+checked in chapter 90. Benchmarks write under runs/ unless told otherwise."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def head_commit() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def check_provenance(p: dict):
+    assert set(p) == {"git", "command", "run_by", "versions", "hardware", "utc"}, p
+    if (ROOT / ".git").exists(): assert p["git"]["commit"] == head_commit() and isinstance(p["git"]["dirty"], bool)
+    else: assert p["git"] == {"commit": None, "dirty": None}       # a copy without git history says so
+    assert p["command"].startswith("python") and "pytest" in p["command"]   # this very process
+    for lib in ("python", "torch", "transformers", "deepspeed", "datasets"): assert p["versions"][lib], lib
+    assert p["hardware"]["cpu"] and p["hardware"]["cpu_cores"] >= 1 and isinstance(p["hardware"]["gpus"], list)
+
+
+def test_step_results_record_provenance(tmp_path):
+    from rlhf_course.sft import MetricsLog, save_run_outputs
+    save_run_outputs(tmp_path, MetricsLog(), {"final_eval": {"loss": 1.0}}, rank=0)
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["final_eval"] == {"loss": 1.0}
+    check_provenance(written["provenance"])
+    save_run_outputs(tmp_path / "rank1", MetricsLog(), {}, rank=1)                  # other ranks write nothing
+    assert not (tmp_path / "rank1").exists()
+
+
+def test_pipeline_results_record_provenance(tmp_path):
+    from rlhf_course.pipeline import make_plan, pipeline_parser, pipeline_results
+    args, extra = pipeline_parser().parse_known_args(["--output-dir", str(tmp_path)])
+    check_provenance(pipeline_results(make_plan(args, extra), {}, 0.0)["provenance"])
+
+
+def test_bench_results_record_provenance_and_default_under_runs(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))                                 # the benchmarks import `common`
+    import common, rollout, step3
+    common.write_results(tmp_path / "b.json", {"rows": []})
+    written = json.loads((tmp_path / "b.json").read_text())
+    assert written["rows"] == [] and written["card"]["name"]
+    check_provenance(written["provenance"])
+    for bench in (rollout, step3):
+        out = Path(bench.parse_args([]).out)
+        assert out.parts[:2] == ("runs", "bench"), out                               # not results/gpu
