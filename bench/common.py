@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -44,10 +48,17 @@ def synced_time() -> float:
     if torch.cuda.is_available(): torch.cuda.synchronize()
     return time.perf_counter()
 
+def commit() -> str | None:
+    "The code's commit: $BENCH_COMMIT (set it where the checkout has no .git, e.g. a copied tree), else git's HEAD."
+    if os.environ.get("BENCH_COMMIT"): return os.environ["BENCH_COMMIT"]
+    try: return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError): return None
+
 def write_results(path, results: dict) -> None:
-    import transformers
-    results = {"date": date.today().isoformat(), "card": card(), "torch": torch.__version__,
-               "transformers": transformers.__version__, **results}
+    import deepspeed, transformers
+    results = {"date": date.today().isoformat(), "commit": commit(), "command": shlex.join(["python", *sys.argv]),
+               "card": card(), "torch": torch.__version__, "transformers": transformers.__version__,
+               "deepspeed": deepspeed.__version__, **results}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path}")
