@@ -10,8 +10,9 @@ the sampler and the batch differ. The first step of each (graph capture, optimiz
 Reports samples/s, the seconds and share of the step in generation, the four experience forwards and training, the
 peak GPU memory, and the training phase's model FLOPs utilisation (MFU: the FLOPs the step needs, below, over the
 training seconds and the card's dense bf16 peak).
-Levers: --zero_stage of the two trained models, --logits (answer: logits at the answer positions only, chapter 07's
-default; full: over the whole sequence, DeepSpeed-Chat's way), --train_batch / --updates (PPO minibatch).
+Levers: --zero_stage of the two trained models, --logits (full: over the whole sequence, DeepSpeed-Chat's way and
+chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
+--updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
 --profile FILE writes a torch.profiler table of one training phase; --logprob_gap compares the rollout engine's
 log-probabilities with the actor's forward pass (whether the forward could be skipped).
 """
@@ -35,8 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, nargs="+", default=[32], help="rollouts per step (--per_device_generation_batch_size)")
     p.add_argument("--train_batch", type=int, default=16, help="--per_device_training_batch_size")
     p.add_argument("--updates", type=int, default=None, help="training batches per rollout batch: sets --train_batch to batch / updates")
-    p.add_argument("--zero_stage", type=int, default=2, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic")
-    p.add_argument("--logits", default="answer", choices=["answer", "full"], help="logits at the answer positions, or everywhere")
+    p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: best on one H200, results/gpu/step3_sweep)")
+    p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")

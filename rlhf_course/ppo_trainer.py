@@ -86,7 +86,7 @@ def final_scores(values: torch.Tensor, action_mask: torch.Tensor, prompt_len: in
 # %% ../nbs/07_ppo_trainer.ipynb #b881a6bd
 class DeepSpeedPPOTrainer:
     "PPO on an `DeepSpeedRLHFEngine`: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
-    answer_logits_only = True   # False: the actor and reference return logits over the whole sequence (DeepSpeed-Chat's way)
+    answer_logits_only = False   # True: logits at the answer positions only, log-probs chunk by chunk (less memory)
     def __init__(self, engine, args):
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
         self.actor_model, self.critic_model = engine.actor, engine.critic
