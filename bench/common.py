@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -49,7 +53,10 @@ DEFAULT_OUT = Path("runs") / "bench"
 
 def write_results(path, results: dict) -> None:
     "The figures, with the card and chapter 00's provenance (commit, command, versions, hardware), as JSON at `path`."
-    results = {"date": date.today().isoformat(), "card": card(), **results, "provenance": provenance()}
+    prov = provenance()
+    if prov["git"]["commit"] is None and os.environ.get("BENCH_COMMIT"):   # a copied tree without .git (the GPU machine)
+        prov["git"] = {"commit": os.environ["BENCH_COMMIT"], "dirty": None}
+    results = {"date": date.today().isoformat(), "card": card(), **results, "provenance": prov}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path}")

@@ -1,13 +1,20 @@
-"""One PPO step of step 3, timed by phase, with the rollout engine (chapter 06b) and with plain generate().
+"""PPO steps of step 3, timed by phase, with the rollout engine (chapter 06b) and with plain generate(), at several batch sizes.
 
     python bench/step3.py                       # OPT-1.3B-shaped actor, OPT-350M-shaped critic and reward, bf16, 256 + 256
+    python bench/step3.py --batch 16 32 64 128 --updates 2 --engines fast hf --hf_batches 32
     python bench/step3.py --actor tiny-actor --reward tiny-reward --prompt 16 --new 8 --batch 4 --train_batch 2 --steps 2
 
-Random weights (so answers run to the full length), random prompts, ZeRO-2 for both trained models, EMA and ptx off,
-one PPO epoch: DeepSpeed-Chat's single-GPU benchmark setting. Both engines train the same DeepSpeedRLHFEngine in the
-same process; only the sampler differs. The first step (graph capture, optimizer set-up) is left out of the means.
-Reports samples/s, the share of the step in generation, the four experience forwards and training, and the training
-phase's model FLOPs utilisation (6 x parameters + attention per token, forward and backward, actor and critic).
+Random weights (so answers run to the full length), random prompts, EMA and ptx off, one PPO epoch: DeepSpeed-Chat's
+single-GPU benchmark setting. Every engine and batch size trains the same DeepSpeedRLHFEngine in the same process; only
+the sampler and the batch differ. The first step of each (graph capture, optimizer set-up) is left out of the means.
+Reports samples/s, the seconds and share of the step in generation, the four experience forwards and training, the
+peak GPU memory, and the training phase's model FLOPs utilisation (MFU: the FLOPs the step needs, below, over the
+training seconds and the card's dense bf16 peak).
+Levers: --zero_stage of the two trained models, --logits (full: over the whole sequence, DeepSpeed-Chat's way and
+chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
+--updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
+--profile FILE writes a torch.profiler table of one training phase; --logprob_gap compares the rollout engine's
+log-probabilities with the actor's forward pass (whether the forward could be skipped).
 """
 from __future__ import annotations
 
@@ -26,29 +33,48 @@ def parse_args(argv=None):
     p.add_argument("--reward", default="opt-350m", choices=sorted(SHAPES))
     p.add_argument("--prompt", type=int, default=256)
     p.add_argument("--new", type=int, default=256)
-    p.add_argument("--batch", type=int, default=32, help="rollouts per step (--per_device_generation_batch_size)")
+    p.add_argument("--batch", type=int, nargs="+", default=[32], help="rollouts per step (--per_device_generation_batch_size)")
     p.add_argument("--train_batch", type=int, default=16, help="--per_device_training_batch_size")
-    p.add_argument("--steps", type=int, default=4, help="PPO steps per engine; the first is warm-up")
+    p.add_argument("--updates", type=int, default=None, help="training batches per rollout batch: sets --train_batch to batch / updates")
+    p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: best on one H200, results/gpu/step3_sweep)")
+    p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
+    p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
+    p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
+    p.add_argument("--models", default=None, help="folder of the random checkpoints: reused if there, written if not")
+    p.add_argument("--profile", default=None, help="write a torch.profiler table of one training phase here")
+    p.add_argument("--logprob_gap", action="store_true", help="compare the engine's log-probs with the actor's forward")
     p.add_argument("--out", default=str(DEFAULT_OUT / "bench_step3.json"), help="JSON to write (default under runs/)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for b in args.batch:
+        tb = b // args.updates if args.updates else args.train_batch
+        if tb < 1 or b % tb: p.error(f"--batch {b}: must be a multiple of the training batch {tb} (--train_batch / --updates)")
+    return args
+
+def train_batch_for(args, batch: int) -> int: return batch // args.updates if args.updates else args.train_batch
 
 def build_models(args, dtype, folder: Path) -> tuple[Path, Path]:
     "Random actor and critic/reward checkpoints (the reward model with a value head) with the toy world's tokenizer."
     from rlhf_course.ds_utils import load_hf_tokenizer
     from rlhf_course.reward import create_reward_model, save_reward_model
     from rlhf_course.toyworld import load_toyworld
-    tokenizer = load_hf_tokenizer(load_toyworld().tokenizer)
     actor, body, critic = folder / "actor", folder / "reward_body", folder / "critic"
+    if (actor / "config.json").is_file() and (critic / "config.json").is_file(): return actor, critic
+    tokenizer = load_hf_tokenizer(load_toyworld().tokenizer)
     for shape, path in ((args.actor, actor), (args.reward, body)):
         random_opt(shape, dtype).save_pretrained(path); tokenizer.save_pretrained(path)
     save_reward_model(create_reward_model(body, tokenizer), tokenizer, critic, rank=0)
     return actor, critic
 
-def train_flops(model, tokens: int, seq_len: int) -> float:
-    "Forward + backward FLOPs: 6 per parameter per token, plus attention's 12 x layers x width x length per token."
+def train_flops(model, batch: int, seq_len: int, logit_positions: int) -> float:
+    """FLOPs of one forward + backward that the step needs: 6 per weight per token for every matrix but the token
+    embedding, 6 x vocabulary x width per position whose logits PPO reads (the LM head shares the embedding), and
+    attention's 12 x layers x width x length per token. The critic has no LM head: its embedding is a lookup."""
     c = model.config
-    return tokens * (6 * sum(p.numel() for p in model.parameters()) + 12 * c.num_hidden_layers * c.hidden_size * seq_len)
+    embedding = (model.base if hasattr(model, "base") else model).get_input_embeddings().weight.numel()
+    matrices = sum(p.numel() for p in model.parameters()) - embedding
+    head = embedding * logit_positions if hasattr(model, "lm_head") else 0
+    return 6 * (batch * seq_len * matrices + batch * head) + batch * seq_len * 12 * c.num_hidden_layers * c.hidden_size * seq_len
 
 class PhaseClock:
     "Seconds spent in generation, in the rest of generate_experience, and in training, for one step."
@@ -66,22 +92,72 @@ class PhaseClock:
         t2 = synced_time()
         return {"generation": self.phases["generation"], "experience": t1 - t0 - self.phases["generation"], "training": t2 - t1}
 
-def run_engine(name: str, trainer, batch, args, peak_flops, flops_per_step) -> dict:
+def peak_gib() -> float | None:
+    return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
+
+def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_per_step) -> dict:
     from rlhf_course.rollout import rollout_engine_for
+    trainer.rollout = None
+    if torch.cuda.is_available(): torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
     trainer.rollout = rollout_engine_for(trainer.actor_model, name)
     clock, gen = PhaseClock(trainer), torch.Generator().manual_seed(0)
-    steps = [clock.step(batch, args.train_batch, gen) for _ in range(args.steps)]
+    steps = [clock.step(batch, train_batch, gen) for _ in range(args.steps)]
     trainer._generate_sequence = clock.generate
     steady = steps[1:] or steps
     mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
     total = sum(mean.values())
-    row = {"engine": name, "samples_per_s": round(args.batch / total, 2), "step_s": round(total, 3),
+    n = len(batch["prompt"])
+    row = {"engine": name, "batch": n, "train_batch": train_batch, "samples_per_s": round(n / total, 2),
+           "step_s": round(total, 3), "step_s_each": [round(sum(s.values()), 3) for s in steady],
            "phases_s": {k: round(v, 3) for k, v in mean.items()}, "phase_share": {k: round(v / total, 3) for k, v in mean.items()},
-           "first_step_s": round(sum(steps[0].values()), 2),
+           "first_step_s": round(sum(steps[0].values()), 2), "peak_memory_gib": peak_gib(),
            "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None}
     if trainer.rollout is not None: row["rollout_stats"] = dict(trainer.rollout.stats)
     print(row, flush=True)
     return row
+
+def profile_training(trainer, batch, train_batch: int, path) -> dict:
+    "torch.profiler over one training phase: the table, and the GPU's busy time by kind of kernel."
+    from torch.profiler import ProfilerActivity, profile
+    from rlhf_course.step3 import training_batches
+    exp = trainer.generate_experience(batch)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        t0 = synced_time()
+        for mb in training_batches([exp], train_batch, torch.Generator().manual_seed(0)): trainer.train_rlhf(mb)
+        wall = synced_time() - t0
+    events = prof.key_averages()
+    self_us = lambda e: getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0)
+    kinds = {"matmul": ("mm", "matmul", "linear", "gemm"), "attention": ("attention", "flash", "fmha"),
+             "optimizer": ("adam", "multi_tensor", "foreach"), "copy/cast": ("copy_", "to_copy", "_to", "cat", "fill", "zero")}
+    busy = {}
+    for e in events:
+        kind = next((k for k, keys in kinds.items() if any(s in e.key.lower() for s in keys)), "other")
+        busy[kind] = busy.get(kind, 0.0) + self_us(e) / 1e6
+    top = sorted(events, key=self_us, reverse=True)[:40]
+    lines = [f"training phase under the profiler: {wall:.3f} s wall, GPU busy {sum(busy.values()):.3f} s",
+             "busy by kind: " + ", ".join(f"{k} {v:.3f} s" for k, v in sorted(busy.items(), key=lambda kv: -kv[1])),
+             f"{'op':60s} {'calls':>6s} {'GPU self s':>10s} {'CPU total s':>11s}"]
+    lines += [f"{e.key[:60]:60s} {e.count:6d} {self_us(e) / 1e6:10.4f} {e.cpu_time_total / 1e6:11.4f}" for e in top]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:2]), flush=True)
+    return {"wall_s": round(wall, 3), "gpu_busy_s": {k: round(v, 3) for k, v in busy.items()}, "table": str(path)}
+
+@torch.no_grad()
+def logprob_gap(trainer, batch) -> dict:
+    "How far the rollout engine's log-probabilities are from the actor's forward pass over the same answers."
+    from rlhf_course.ppo import action_mask_and_ended
+    from rlhf_course.ppo_trainer import action_log_probs, rollout_mask
+    from rlhf_course.rollout import Sampling
+    prompts, mask, tok = batch["prompt"], batch["prompt_att_mask"], trainer.tokenizer
+    seq, engine_lp = trainer.rollout.generate(prompts, mask, trainer.args.max_answer_seq_len, Sampling(), tok.eos_token_id, tok.pad_token_id)
+    P = prompts.shape[1]
+    am, _ = action_mask_and_ended(seq[:, P:], tok.eos_token_id)
+    forward_lp = action_log_probs(trainer._logits(trainer.actor_model, seq, rollout_mask(mask, am), P), seq, P)
+    gap = (forward_lp - engine_lp)[am.bool()].abs()
+    out = {"mean_abs": gap.mean().item(), "max_abs": gap.max().item(), "ratio_max_minus_1": gap.max().exp().item() - 1}
+    print("engine log-probs against the actor's forward:", out, flush=True)
+    return out
 
 def main(argv=None):
     from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed
@@ -90,31 +166,47 @@ def main(argv=None):
     args = parse_args(argv)
     _, _, device = init_distributed(); quiet_deepspeed()
     dtype = "bf16" if device.type == "cuda" else "fp32"
-    folder = Path(tempfile.mkdtemp(prefix="bench-step3-"))
+    folder = Path(args.models or tempfile.mkdtemp(prefix="bench-step3-"))
     actor_path, critic_path = build_models(args, torch.bfloat16 if dtype == "bf16" else torch.float32, folder)
     tokenizer = load_hf_tokenizer(actor_path)
+    tb0 = train_batch_for(args, args.batch[0])
     step3 = parse_step3_args(["--actor_model_name_or_path", str(actor_path), "--critic_model_name_or_path", str(critic_path),
                               "--output_dir", str(folder / "out"), "--max_prompt_seq_len", str(args.prompt),
-                              "--max_answer_seq_len", str(args.new), "--per_device_generation_batch_size", str(args.batch),
-                              "--per_device_training_batch_size", str(args.train_batch), "--actor_zero_stage", "2",
-                              "--critic_zero_stage", "2", "--dtype", dtype])
-    try: check_step3_args(step3, 1, device)                      # e.g. --train_batch must divide --batch
-    except ValueError as e: sys.exit(f"bench/step3.py: {e} (--batch and --train_batch set those two)")
-    engine = DeepSpeedRLHFEngine(actor_path, critic_path, tokenizer, num_total_iters=len(args.engines) * args.steps, args=step3)
+                              "--max_answer_seq_len", str(args.new), "--per_device_generation_batch_size", str(args.batch[0]),
+                              "--per_device_training_batch_size", str(tb0), "--actor_zero_stage", str(args.zero_stage),
+                              "--critic_zero_stage", str(args.zero_stage), "--dtype", dtype])
+    try: check_step3_args(step3, 1, device)
+    except ValueError as e: sys.exit(f"bench/step3.py: {e}")
+    t0 = synced_time()
+    engine = DeepSpeedRLHFEngine(actor_path, critic_path, tokenizer, num_total_iters=10**6, args=step3)
     trainer = DeepSpeedPPOTrainer(engine=engine, args=step3)
-    ids = torch.randint(4, len(tokenizer), (args.batch, args.prompt), device=device)
-    batch = {"prompt": ids, "prompt_att_mask": torch.ones_like(ids)}
-    seq_len = args.prompt + args.new
-    flops = sum(train_flops(m.module, args.batch * seq_len, seq_len) for m in (engine.actor, engine.critic))
-    peak = card()["peak_bf16_flops"]
-    rows = [run_engine(name, trainer, batch, args, peak, flops) for name in args.engines]
-    by = {r["engine"]: r for r in rows}
-    speedup = round(by["fast"]["samples_per_s"] / by["hf"]["samples_per_s"], 2) if {"fast", "hf"} <= set(by) else None
+    trainer.answer_logits_only = args.logits == "answer"
+    init_s = synced_time() - t0
+    seq_len, peak = args.prompt + args.new, card()["peak_bf16_flops"]
+    rows, extra, gen = [], {}, torch.Generator(device=device).manual_seed(0)
+    for b in args.batch:
+        ids = torch.randint(4, len(tokenizer), (b, args.prompt), device=device, generator=gen)
+        batch = {"prompt": ids, "prompt_att_mask": torch.ones_like(ids)}
+        flops = sum(train_flops(m.module, b, seq_len, args.new) for m in (engine.actor, engine.critic))
+        for name in args.engines:
+            if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
+            rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops), "training_flops_per_step": flops})
+        if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
+        if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
+    by = {(r["engine"], r["batch"]): r for r in rows}
+    speedup = {str(b): round(by[("fast", b)]["samples_per_s"] / by[("hf", b)]["samples_per_s"], 2)
+               for b in args.batch if ("fast", b) in by and ("hf", b) in by}
     print("samples/s, fast / generate():", speedup)
+    print(f"{'engine':6s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
+    for r in rows:
+        s = r["phase_share"]
+        print(f"{r['engine']:6s} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
+              f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
-                             "new_tokens": args.new, "rollouts_per_step": args.batch, "training_batch": args.train_batch,
-                             "zero_stages": {"actor": 2, "critic": 2}, "training_flops_per_step": flops, "rows": rows,
-                             "fast_over_generate": speedup})
+                             "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
+                             "optimizer": "torch.optim.AdamW(fused=True)" if device.type == "cuda" else "torch.optim.AdamW",
+                             "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,
+                             "fast_over_generate": speedup, **extra})
 
 if __name__ == "__main__":
     main()

@@ -327,12 +327,14 @@ def get_optimizer_grouped_parameters(model, weight_decay: float, lora_lr: float 
 
 # %% ../nbs/02_deepspeed.ipynb #23b618fb
 def make_optimizer(param_groups, lr: float, betas=(0.9, 0.95), offload: bool = False, device=None):
-    "AdamW: torch's on the CPU, DeepSpeedCPUAdam (offload) or FusedAdam on a GPU, as DeepSpeed-Chat."
+    "AdamW: torch's (its fused CUDA kernel on a GPU, nothing to compile), or DeepSpeedCPUAdam with ZeRO-Offload."
     if not lr > 0: raise ValueError(f"--learning_rate must be positive, got {lr}")
     device = torch.device(device if device is not None else default_device())
     if device.type == "cpu": return torch.optim.AdamW(param_groups, lr=lr, betas=betas)
-    from deepspeed.ops.adam import DeepSpeedCPUAdam, FusedAdam
-    return (DeepSpeedCPUAdam if offload else FusedAdam)(param_groups, lr=lr, betas=betas)
+    if offload:
+        from deepspeed.ops.adam import DeepSpeedCPUAdam
+        return DeepSpeedCPUAdam(param_groups, lr=lr, betas=betas)
+    return torch.optim.AdamW(param_groups, lr=lr, betas=betas, fused=True)
 
 def default_device() -> torch.device:
     return torch.device(f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")

@@ -14,9 +14,10 @@ from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended
                              last_action_index, masked_entropy, masked_mean, masked_whiten)
 
 # %% auto #0
-__all__ = ['pad_answers', 'sampling_kwargs', 'action_log_probs', 'rollout_mask', 'answer_values', 'final_scores',
-           'DeepSpeedPPOTrainer', 'generate_experience', 'experience_stats', 'compute_targets', 'all_finite',
-           'NonFiniteLossError', 'train_rlhf', 'update_kl', 'train', 'eval', 'DeepSpeedPPOTrainerUnsupervised']
+__all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs', 'action_log_probs_and_entropy',
+           'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'generate_experience',
+           'experience_stats', 'compute_targets', 'all_finite', 'NonFiniteLossError', 'train_rlhf', 'update_kl',
+           'train', 'eval', 'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
 def pad_answers(seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_id: int) -> torch.Tensor:
@@ -29,9 +30,46 @@ def sampling_kwargs(args) -> dict:
             "top_p": args.top_p if args.top_p < 1 else None}
 
 # %% ../nbs/07_ppo_trainer.ipynb #408bb364
+class _TokenLogProbs(torch.autograd.Function):
+    "log softmax(z)[token] and the entropy per row of 16-bit logits, in fp32, `chunk` rows at a time."
+    @staticmethod
+    def forward(ctx, logits, tokens, chunk):
+        z, tok = logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1, 1)
+        lse, ent = torch.empty(len(z), device=z.device), torch.empty(len(z), device=z.device)
+        for s in range(0, len(z), chunk):
+            zc = z[s:s + chunk].float()
+            lse[s:s + chunk] = torch.logsumexp(zc, -1)
+            ent[s:s + chunk] = lse[s:s + chunk] - (zc.softmax(-1) * zc).sum(-1)   # H = lse - sum p z
+        ctx.save_for_backward(z, tok, lse); ctx.chunk, ctx.shape = chunk, logits.shape
+        ctx.mark_non_differentiable(ent)
+        return (z.gather(1, tok).squeeze(1).float() - lse).view(tokens.shape), ent.view(tokens.shape)
+    @staticmethod
+    def backward(ctx, grad, _):
+        z, tok, lse = ctx.saved_tensors
+        grad, out = grad.reshape(-1, 1), torch.empty_like(z)
+        for s in range(0, len(z), ctx.chunk):
+            p = (z[s:s + ctx.chunk].float() - lse[s:s + ctx.chunk, None]).exp_()          # softmax, this chunk
+            # d(z_a - lse)/dz_v = 1[v = a] - p_v
+            d = p.neg_().scatter_add_(1, tok[s:s + ctx.chunk], torch.ones_like(p[:, :1]))
+            out[s:s + ctx.chunk] = d.mul_(grad[s:s + ctx.chunk])
+        return out.view(ctx.shape), None, None
+
+def token_log_probs(logits: torch.Tensor, tokens: torch.Tensor, chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    "(B, A, V) logits, (B, A) tokens -> fp32 log-probabilities of the tokens (B, A) and entropies (B, A, no gradient)."
+    return _TokenLogProbs.apply(logits, tokens, chunk)
+
+# %% ../nbs/07_ppo_trainer.ipynb #4aba35ec
 def action_log_probs(logits: torch.Tensor, seq: torch.Tensor, prompt_len: int) -> torch.Tensor:
-    "(B, L, V), (B, L) -> (B, A) log-probabilities of the answer tokens."
-    return gather_log_probs(logits, seq)[:, prompt_len - 1:]
+    "Logits of the whole sequence (B, L, V) or of its last A + 1 positions (B, A+1, V), (B, L) -> (B, A) answer log-probs."
+    if logits.shape[1] == seq.shape[1]: return gather_log_probs(logits, seq)[:, prompt_len - 1:]   # chapter 05's
+    return token_log_probs(logits[:, :-1], seq[:, prompt_len:])[0]
+
+def action_log_probs_and_entropy(logits, seq, prompt_len: int, action_mask) -> tuple[torch.Tensor, torch.Tensor]:
+    "Answer log-probs (B, A) and the mean entropy over the actions, from either kind of logits (see action_log_probs)."
+    if logits.shape[1] == seq.shape[1]:
+        return action_log_probs(logits, seq, prompt_len), masked_entropy(logits[:, prompt_len - 1:-1].detach(), action_mask)
+    log_probs, entropy = token_log_probs(logits[:, :-1], seq[:, prompt_len:])
+    return log_probs, masked_mean(entropy, action_mask)
 
 def rollout_mask(prompt_mask: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
     return torch.cat([prompt_mask, action_mask.to(prompt_mask.dtype)], dim=1)
@@ -48,6 +86,7 @@ def final_scores(values: torch.Tensor, action_mask: torch.Tensor, prompt_len: in
 # %% ../nbs/07_ppo_trainer.ipynb #b881a6bd
 class DeepSpeedPPOTrainer:
     "PPO on an `DeepSpeedRLHFEngine`: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
+    answer_logits_only = False   # True: logits at the answer positions only, log-probs chunk by chunk (less memory)
     def __init__(self, engine, args):
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
         self.actor_model, self.critic_model = engine.actor, engine.critic
@@ -60,6 +99,11 @@ class DeepSpeedPPOTrainer:
 
     def _world_size(self) -> int:
         return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+
+    def _logits(self, model, seq, mask, prompt_len: int) -> torch.Tensor:
+        "The logits of the last A + 1 positions (those that predict the answer, and the end), or of every position."
+        keep = seq.shape[1] - prompt_len + 1 if self.answer_logits_only else 0     # transformers: 0 keeps every position
+        return model(input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep).logits
 
 # %% ../nbs/07_ppo_trainer.ipynb #1c56a31b
 @torch.no_grad()
@@ -88,8 +132,7 @@ def generate_experience(self, prompt_batch: dict) -> dict:
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
     action_mask, ended = action_mask_and_ended(seq[:, P:], self.tokenizer.eos_token_id)
     mask = rollout_mask(prompt_mask, action_mask)
-    logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
-    ref_logits = self.ref_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
+    logits, ref_logits = self._logits(self.actor_model, seq, mask, P), self._logits(self.ref_model, seq, mask, P)
     values = self.critic_model.module.forward_value(seq, mask)
     score = final_scores(self.reward_model.module.forward_value(seq, mask), action_mask, P).float()
     exp = {"prompts": prompts, "seq": seq, "attention_mask": mask, "action_mask": action_mask, "ended": ended,
@@ -137,15 +180,15 @@ def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One clipped policy update and one clipped value update on an experience batch; returns both losses."
     advantages, returns = self.compute_targets(exp)
     seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
-    logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
-    actor_loss, clipfrac = actor_loss_fn(action_log_probs(logits, seq, P), exp["logprobs"], advantages, am, self.args.cliprange)
+    log_probs, entropy = action_log_probs_and_entropy(self._logits(self.actor_model, seq, mask, P), seq, P, am)
+    actor_loss, clipfrac = actor_loss_fn(log_probs, exp["logprobs"], advantages, am, self.args.cliprange)
     values = answer_values(self.critic_model.module.forward_value(seq, mask), P).float()
     critic_loss = critic_loss_fn(values, exp["value"], returns, am, self.args.cliprange_value)
     if not all_finite(actor_loss, critic_loss):
         raise NonFiniteLossError(f"actor loss {actor_loss.item()}, critic loss {critic_loss.item()}")
     self.actor_model.backward(actor_loss); self.actor_model.step()
     self.critic_model.backward(critic_loss); self.critic_model.step()
-    self.last_stats.update(clipfrac=clipfrac.item(), entropy=masked_entropy(logits[:, P - 1:-1].detach(), am).item())
+    self.last_stats.update(clipfrac=clipfrac.item(), entropy=entropy.item())
     return actor_loss.detach(), critic_loss.detach()
 
 DeepSpeedPPOTrainer.train_rlhf = train_rlhf

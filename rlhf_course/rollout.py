@@ -311,15 +311,16 @@ def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
 
 # %% ../nbs/06b_rollout.ipynb #0d450245
 def plot_step3_phases(results: dict, ax=None):
-    "Stacked seconds per PPO step by phase, one bar per engine, from bench/step3.py's JSON."
+    "Stacked seconds per PPO step by phase, one bar per engine and batch size, from bench/step3.py's JSON."
     import matplotlib.pyplot as plt   # lazy: matplotlib only for the figures, not for step 3
     ax = ax or plt.gca()
     rows, bottom = results["rows"], [0.0] * len(results["rows"])
+    labels = [f"{r['engine']}\nB={r['batch']}" if "batch" in r else r["engine"] for r in rows]   # older files: one batch
     for phase in ("generation", "experience", "training"):
         vals = [r["phases_s"][phase] for r in rows]
-        ax.bar([r["engine"] for r in rows], vals, bottom=bottom, label=phase)
+        ax.bar(labels, vals, bottom=bottom, label=phase)
         bottom = [b + v for b, v in zip(bottom, vals)]
-    for i, r in enumerate(rows): ax.text(i, bottom[i], f"{r['samples_per_s']:.1f} samples/s", ha="center", va="bottom")
+    for i, r in enumerate(rows): ax.text(i, bottom[i], f"{r['samples_per_s']:.1f}/s", ha="center", va="bottom")
     ax.set_ylabel("seconds per PPO step"); ax.legend(); ax.set_title(f"{results['actor']} actor, {results['card']['name']}")
     return ax
 
