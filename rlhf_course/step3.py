@@ -153,7 +153,6 @@ class Step3Run:
 def train_on(self, exps: list[dict], generator) -> dict:
     "PPO epochs over the experiences (plus ptx and EMA after each update); mean losses."
     from rlhf_course.ppo_trainer import NonFiniteLossError
-    from rlhf_course.rlhf_engine import moving_average
     args, losses = self.args, {"actor_loss": [], "critic_loss": [], "ptx_loss": []}
     for epoch in range(args.ppo_epochs):
         for i, mb in enumerate(training_batches(exps, args.per_device_training_batch_size, generator)):
@@ -164,7 +163,7 @@ def train_on(self, exps: list[dict], generator) -> dict:
                 raise NonFiniteLossError(f"step {self.step + 1}, PPO epoch {epoch}, training batch {i}: {e}; stopped before "
                                          f"the update; {self.kept_checkpoint()}") from e
             losses["actor_loss"].append(a.item()); losses["critic_loss"].append(c.item())
-            if self.engine.actor_ema is not None: moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
+            if self.engine.actor_ema is not None: self.engine.update_ema()   # fp32, warm-up decay (chapter 06)
     return {k: float(np.mean(v)) for k, v in losses.items() if v}
 
 def ptx_step(self) -> float:
