@@ -25,7 +25,7 @@ __all__ = ['ALGORITHMS', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 
 ALGORITHMS = {"ppo": "rlhf_course.step3"}            # step-3 trainers a study can run
 VARIANTS = {"default": [],                            # train.py's defaults
             "ema_plain": ["--no_ema_warmup"],         # DeepSpeed-Chat's constant EMA decay 0.992
-            "ptx": ["--unsupervised_dataset_name", "toyworld"],
+            "ptx": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1"],   # chapter 08's ptx run
             "rm_last": ["--critic_model_name_or_path", "{reward_last}"]}   # the last epoch's reward model
 
 def seed_plan(seed: int, out: Path):
@@ -46,11 +46,11 @@ def variant_args(name: str, seed_dir: Path) -> list[str]:
     return [a.format(reward_last=seed_dir / "reward_last") for a in VARIANTS[name]]
 
 # %% ../nbs/09b_seeds.ipynb #a9b0c1d2
-def run_logged(cmd: list[str], log: Path, threads: int):
-    "Run `cmd` with GPUs hidden and `threads` CPU threads, its output in `log`; one clear error if it fails."
+def run_logged(cmd: list[str], log: Path, threads: int, cache: Path | None = None):
+    "Run `cmd` with GPUs hidden, `threads` CPU threads and its own data cache; its output in `log`; one clear error if it fails."
     from rlhf_course.pipeline import step_env
     env = {**step_env(), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "TOKENIZERS_PARALLELISM": "false"}
+           "TOKENIZERS_PARALLELISM": "false", **({"RLHF_COURSE_CACHE": str(cache)} if cache else {})}   # parallel runs never share a cache
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as f: code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
     if code: raise RuntimeError(f"{cmd[2]} failed (exit code {code}); its log: {log}")
@@ -60,15 +60,15 @@ def run_seed(seed: int, out: Path, algorithm: str = "ppo", variants=("default",)
     if algorithm not in ALGORITHMS: raise ValueError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
     seed_dir = Path(out) / f"seed{seed}"
     plan = seed_plan(seed, seed_dir)
-    if not (seed_dir / "sft" / "results.json").is_file(): run_logged(step_command(plan, 1), seed_dir / "logs" / "step1.log", threads)
+    if not (seed_dir / "sft" / "results.json").is_file(): run_logged(step_command(plan, 1), seed_dir / "logs" / "step1.log", threads, seed_dir / "cache")
     if not (seed_dir / "reward" / "results.json").is_file():
         run_logged(step_command(plan, 2, more=("--last_checkpoint_dir", str(seed_dir / "reward_last"))),
-                   seed_dir / "logs" / "step2.log", threads)
+                   seed_dir / "logs" / "step2.log", threads, seed_dir / "cache")
     def step3(name):
         run_dir = seed_dir / f"{algorithm}_{name}"
         if not (run_dir / "results.json").is_file():
             run_logged(step_command(plan, 3, ALGORITHMS[algorithm], ("--output_dir", str(run_dir), *variant_args(name, seed_dir))),
-                       seed_dir / "logs" / f"{algorithm}_{name}.log", step3_threads)
+                       seed_dir / "logs" / f"{algorithm}_{name}.log", step3_threads, seed_dir / "cache" / name)
     with ThreadPoolExecutor(len(variants)) as pool: list(pool.map(step3, variants))
 
 # %% ../nbs/09b_seeds.ipynb #b1c2d3e5
@@ -130,7 +130,8 @@ def run_meta(argv: list[str], commit: str | None = None, hardware: str | None = 
     return {"commit": commit, "command": " ".join(["python -m rlhf_course.study", *argv]),
             "versions": {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
                          "deepspeed": deepspeed.__version__},
-            "hardware": hardware or f"{os.cpu_count()} x {cpu} (GPUs hidden)", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "hardware": f"{hardware + ': ' if hardware else ''}{os.cpu_count()} x {cpu}, GPUs hidden (CUDA_VISIBLE_DEVICES='')",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 def collect(out: Path, algorithm: str = "ppo") -> dict:
     "Rows of every finished run under `out`, grouped by variant, and their summaries."
@@ -170,14 +171,20 @@ def main(argv=None):
     "`python -m rlhf_course.study seeds --n 5 --out runs/seeds [--variants default ema_plain ptx] [--json results/cpu/seeds.json]`"
     argv = sys.argv[1:] if argv is None else argv
     args = study_parser().parse_args(argv)
+    meta_file = Path(args.out) / "meta.json"                             # where the runs ran, kept for `summarize`
     if args.command == "seeds":
+        meta = run_meta(argv, args.commit, args.hardware)
+        Path(args.out).mkdir(parents=True, exist_ok=True); meta_file.write_text(json.dumps(meta, indent=1))
         if args.n < 1: raise SystemExit("rlhf_course.study: error: --n must be at least 1")
         for v in args.variants: variant_args(v, Path("."))            # an unknown variant fails before anything runs
         t0 = time.time()
         tables = run_study(args.n, args.out, args.algorithm, args.variants, args.seeds, args.jobs, args.threads, args.step3_threads)
         wall = round(time.time() - t0, 1)
-    else: tables, wall = collect(args.out, args.algorithm), None
-    result = {**run_meta(argv, args.commit, args.hardware), "algorithm": args.algorithm, "wall_s": wall, "variants": tables}
+    else:
+        tables, wall = collect(args.out, args.algorithm), None
+        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else run_meta(argv, args.commit, args.hardware)
+        meta["summarized_by"] = " ".join(["python -m rlhf_course.study", *argv])
+    result = {**meta, "algorithm": args.algorithm, "wall_s": wall, "variants": tables}
     text = json.dumps(result, indent=1)
     Path(args.out).mkdir(parents=True, exist_ok=True); (Path(args.out) / "seeds.json").write_text(text)
     if args.json: Path(args.json).parent.mkdir(parents=True, exist_ok=True); Path(args.json).write_text(text)
