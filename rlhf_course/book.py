@@ -19,7 +19,7 @@ import nbformat
 __all__ = ['CHAPTER_PATTERN', 'LAUNCHER_VARIABLES', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives',
            'skip_reason', 'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters',
            'notebook_parameters', 'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book',
-           'results_table_markdown', 'seeds_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
+           'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
@@ -186,22 +186,6 @@ def results_table_markdown(results: dict) -> str:
         f"| PPO − SFT, sampled | mean [95% bootstrap CI], {g.get('prompts')} prompts | "
         + (f"{g['ppo'] - g['sft']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |" if ci else "– |")])
 
-# %% ../nbs/90_book.ipynb #d0e1f2a3
-def seeds_table_markdown(study: dict, variant: str = "default") -> str:
-    "A seeds study (results/cpu/seeds.json, chapter 09b): mean ± sd, 95% CI of the mean and worst seed of each figure."
-    s = study["variants"][variant]["summary"]
-    names = {"gain": "gold PPO − SFT, sampled", "greedy_change": "gold PPO − SFT, greedy", "ema_minus_ppo": "gold EMA − PPO, sampled",
-             "ema_minus_ppo_greedy": "gold EMA − PPO, greedy", "kl_final": "final KL", "reward_ppo": "learned reward of PPO's answers"}
-    rows = [f"| figure ({len(s['seeds'])} seeds) | mean ± sd | 95% CI of the mean | worst seed |", "|---|---|---|---|"]
-    for key, label in names.items():
-        f = s[key]
-        rows.append(f"| {label} | {f['mean']:+.3f} ± {f['sd']:.3f} | [{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}] | "
-                    f"{f['worst']:+.3f} (seed {f['worst_seed']}) |")
-    met = s["targets_met"]
-    rows += ["", f"Seeds meeting each target: sampled gain ≥ 0.05 with its CI above 0: {met['gain']} of {len(s['seeds'])}; "
-                 f"greedy PPO ≥ greedy SFT − 0.03: {met['greedy']}; EMA ≥ PPO − 0.02: {met['ema']}."]
-    return "\n".join(rows)
-
 # %% ../nbs/90_book.ipynb #1260df61
 def gpu_book_table_markdown(book: dict) -> str:
     "A GPU run of the book (results/gpu/book_*.json): step-3 gold figures per run, then the chapters' wall times."
@@ -217,8 +201,8 @@ def gpu_book_table_markdown(book: dict) -> str:
              "| wall time (s) | " + " | ".join(f"{v:.0f}" for v in walls.values()) + f" | {sum(walls.values()):.0f} |"]
     return "\n".join(rows)
 
-RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book|seeds): (\S+)(?: ([\w.]+))? -->")
-RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown, "seeds": lambda d: seeds_table_markdown(d)}
+RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book): (\S+)(?: ([\w.]+))? -->")
+RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown}
 
 def render_readme(index_path, root) -> str:
     "README.md's text: the index notebook's markdown cells, results markers filled from the files they name."
