@@ -18,8 +18,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 'step_command', 'variant_args', 'run_logged',
-           'run_seed', 'run_row', 't_interval', 'summarize_rows', 'run_meta', 'collect', 'run_study', 'study_parser',
-           'main']
+           'run_seed', 'run_row', 't_interval', 'summarize_rows', 'run_meta', 'steps12_row', 'collect_steps12',
+           'collect', 'run_study', 'study_parser', 'main']
 
 # %% ../nbs/09b_seeds.ipynb #a6b7c8d9
 ALGORITHMS = {"ppo": "rlhf_course.step3"}            # step-3 trainers a study can run
@@ -133,6 +133,24 @@ def run_meta(argv: list[str], commit: str | None = None, hardware: str | None = 
             "hardware": f"{hardware + ': ' if hardware else ''}{os.cpu_count()} x {cpu}, GPUs hidden (CUDA_VISIBLE_DEVICES='')",
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
+def steps12_row(seed_dir: Path) -> dict | None:
+    "A seed's step-1 and step-2 figures: base and SFT gold (with components), the reward model kept and last."
+    from rlhf_course.pipeline import read_results
+    s1, s2 = read_results(seed_dir / "sft"), read_results(seed_dir / "reward")
+    if not s1 or not s2: return None
+    g = s1["gold"]
+    return {"seed": int(seed_dir.name.removeprefix("seed")), "base": g["base"], "sft": g["sft"], "greedy": g["greedy"],
+            "components": g.get("components"), "rm_kept_step": s2.get("kept_step"), "rm_steps": s2["optimizer_steps"],
+            "rm_kept": s2["eval"], "rm_kept_report_half": s2.get("eval_report_half"), "rm_last": s2.get("last")}
+
+def collect_steps12(out: Path) -> dict:
+    "Every seed's steps-1-2 row, and the kept-minus-last reward-model accuracies across seeds."
+    rows = [r for r in (steps12_row(d) for d in sorted(Path(out).glob("seed*"))) if r is not None]
+    diff = lambda key: [r["rm_kept"][key] - r["rm_last"][key] for r in rows if r["rm_last"]]
+    summary = {f"kept_minus_last_{k}": {"mean": float(np.mean(diff(k))), "per_seed": diff(k)} for k in ("accuracy", "gold_accuracy")
+               if diff(k)}
+    return {"rows": rows, "summary": summary}
+
 def collect(out: Path, algorithm: str = "ppo") -> dict:
     "Rows of every finished run under `out`, grouped by variant, and their summaries."
     runs = {}
@@ -164,6 +182,7 @@ def study_parser():
     for q in (s, c):
         q.add_argument("--out", required=True); q.add_argument("--json", default=None, help="also write the table here")
         q.add_argument("--commit", default=None); q.add_argument("--hardware", default=None)
+        q.add_argument("--note", default=None, help="a sentence recorded with the table (e.g. what did not finish)")
     return p
 
 # %% ../nbs/09b_seeds.ipynb #b6c7d8e0
@@ -184,7 +203,8 @@ def main(argv=None):
         tables, wall = collect(args.out, args.algorithm), None
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else run_meta(argv, args.commit, args.hardware)
         meta["summarized_by"] = " ".join(["python -m rlhf_course.study", *argv])
-    result = {**meta, "algorithm": args.algorithm, "wall_s": wall, "variants": tables}
+    result = {**meta, "algorithm": args.algorithm, "wall_s": wall, "note": args.note, "steps12": collect_steps12(args.out),
+              "variants": tables}
     text = json.dumps(result, indent=1)
     Path(args.out).mkdir(parents=True, exist_ok=True); (Path(args.out) / "seeds.json").write_text(text)
     if args.json: Path(args.json).parent.mkdir(parents=True, exist_ok=True); Path(args.json).write_text(text)
