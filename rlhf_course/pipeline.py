@@ -400,7 +400,9 @@ def gold_summary(s1: dict, s3: dict) -> dict:
             "ppo_minus_sft_ci95": g3.get("ppo_minus_sft_ci95"),
             "greedy": {"base": greedy1.get("base"), "sft": greedy3.get("sft", greedy1.get("sft")),
                        "ppo": greedy3.get("ppo"), "ema": greedy3.get("ema")},
-            "learned_reward": g3.get("learned_reward"), "kl_final": s3.get("kl_final"), "prompts": g3.get("prompts")}
+            "learned_reward": g3.get("learned_reward"), "kl_final": s3.get("kl_final"), "prompts": g3.get("prompts"),
+            "components": {"base": (g1.get("components") or {}).get("base"), **(g3.get("components") or {})},
+            "gain_split": g3.get("gain_split")}
 
 # %% ../nbs/09_pipeline.ipynb #7c1be69e
 def pipeline_results(plan: PipelinePlan, walls: dict, total_s: float) -> dict:
@@ -408,7 +410,8 @@ def pipeline_results(plan: PipelinePlan, walls: dict, total_s: float) -> dict:
     s1, s2, s3 = (read_results(out / STEP_DIRS[s]) for s in (1, 2, 3))
     rm = s2.get("eval") or {}
     return {"steps": {str(s): w for s, w in walls.items()}, "total_wall_s": round(total_s, 1),
-            "reward_model": {"accuracy": rm.get("accuracy"), "gold_accuracy": rm.get("gold_accuracy")},
+            "reward_model": {"accuracy": rm.get("accuracy"), "gold_accuracy": rm.get("gold_accuracy"), "kept_step": s2.get("kept_step"),
+                             "report_half": s2.get("eval_report_half"), "last": s2.get("last")},
             "gold": gold_summary(s1, s3),
             "config": {"actor_model": plan.actor.path, "reward_model": plan.reward.path, "deployment_type": plan.deployment,
                        "actor_zero_stage": plan.actor_zero, "reward_zero_stage": plan.reward_zero, "dtype": plan.dtype,

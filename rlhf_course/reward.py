@@ -17,7 +17,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['VALUE_HEAD_FILE', 'output_width', 'RewardModel', 'final_token_index', 'end_scores', 'pairwise_loss', 'pair_texts',
            'gold_prefers_chosen', 'score_pairs', 'reward_metrics', 'create_reward_model', 'save_reward_model',
-           'reward_parser', 'parse_args', 'rm_loss', 'rm_eval', 'reward_datasets', 'train_reward',
+           'reward_parser', 'parse_args', 'rm_loss', 'rm_eval', 'reward_datasets', 'KeepBest', 'train_reward',
            'label_gold_agreement', 'main']
 
 # %% ../nbs/04_reward.ipynb #657faf2b
@@ -132,6 +132,8 @@ def reward_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.reward", description="Step 2: reward model")
     add_data_args(p); add_train_args(p, lr=5e-4); add_deepspeed_args(p)
     p.add_argument("--num_padding_at_beginning", type=int, default=1, help="accepted for DeepSpeed-Chat compatibility")
+    p.add_argument("--no_select_best", action="store_true", help="keep the last epoch's model (DeepSpeed-Chat), not the best evaluation's")
+    p.add_argument("--last_checkpoint_dir", default=None, help="also save the last epoch's model here")
     return p
 
 def parse_args(argv=None): return reward_parser().parse_args(argv)
@@ -151,9 +153,29 @@ def reward_datasets(args, tokenizer):
     return create_prompt_dataset(args.data_path, args.data_split, 2, tokenizer, args.max_prompt_seq_len, args.max_seq_len,
                                  args.seed, args.data_output_path)
 
+# %% ../nbs/04_reward.ipynb #7c2f3a4b
+class KeepBest:
+    "run_epochs' evaluate callback: scores every eval pair, and saves the model when the selection half's accuracy improves."
+    def __init__(self, tokenizer, output_dir, log, enabled: bool = True):
+        self.tokenizer, self.output_dir, self.log, self.enabled = tokenizer, output_dir, log, enabled
+        self.best, self.scores, self.kept_step = -1.0, None, None
+
+    def __call__(self, engine, loader, device) -> dict:
+        chosen, rejected = score_pairs(engine, loader, device)
+        engine.train()
+        wins = (chosen > rejected).float()
+        select, report = wins[0::2].mean().item(), wins[1::2].mean().item()   # even pairs choose, odd pairs report
+        step = self.log.records[-1]["step"] if self.log.records else 0
+        if self.enabled and select > self.best:
+            self.best, self.scores, self.kept_step = select, (chosen, rejected), step
+            save_reward_model(engine, self.tokenizer, self.output_dir)
+        return {"eval_accuracy": round(wins.mean().item(), 4), "select_accuracy": round(select, 4),
+                "report_accuracy": round(report, 4), "chosen_mean": round(chosen.mean().item(), 4),
+                "rejected_mean": round(rejected.mean().item(), 4)}
+
 # %% ../nbs/04_reward.ipynb #31152acf
 def train_reward(args) -> dict:
-    "Step 2: train the reward model on comparisons; returns its figures (also saved as results.json)."
+    "Step 2: train the reward model on comparisons, keep its best evaluation; returns its figures (also in results.json)."
     from rlhf_course.data import DataCollatorReward
     from rlhf_course.ds_utils import print_rank_0
     from rlhf_course.sft import (MetricsLog, init_engine, make_loader, prepare_model, run_epochs, save_run_outputs,
@@ -167,16 +189,21 @@ def train_reward(args) -> dict:
     eval_loader = make_loader(eval_ds, args.per_device_eval_batch_size, collate, False, args.seed, shard=False)
     steps = args.num_train_epochs * math.ceil(len(train_loader) / args.gradient_accumulation_steps)
     engine, log, t0 = init_engine(model, args, steps, device), MetricsLog(), time.time()
+    keep = KeepBest(tokenizer, args.output_dir, log, enabled=not args.no_select_best)
     log.write(step=0, **rm_eval(engine, eval_loader, device))
-    run_epochs(engine, train_loader, eval_loader, rm_loss, rm_eval, args, log, device, "reward")
+    run_epochs(engine, train_loader, eval_loader, rm_loss, keep, args, log, device, "reward")
     train_s = time.time() - t0
-    chosen, rejected = score_pairs(engine, eval_loader, device)
+    last = score_pairs(engine, eval_loader, device)
     gold = gold_prefers_chosen(eval_ds, tokenizer) if uses_toyworld(args) else [None] * len(eval_ds)
-    metrics = reward_metrics(chosen, rejected, gold)
-    if not uses_toyworld(args): metrics["gold_accuracy"] = None
-    save_reward_model(engine, tokenizer, args.output_dir)
+    if keep.scores is None: save_reward_model(engine, tokenizer, args.output_dir)        # --no_select_best: the last
+    if args.last_checkpoint_dir: save_reward_model(engine, tokenizer, args.last_checkpoint_dir)
+    chosen, rejected = keep.scores or last
+    metrics, report = reward_metrics(chosen, rejected, gold), reward_metrics(chosen[1::2], rejected[1::2], gold[1::2])
+    if not uses_toyworld(args): metrics["gold_accuracy"] = report["gold_accuracy"] = None
     results = {"train_s": round(train_s, 1), "optimizer_steps": steps, "train_pairs": len(train_ds), "world_size": world_size,
-               "eval": metrics, "label_gold_agreement": label_gold_agreement(gold)}
+               "eval": metrics, "eval_report_half": report, "kept_step": keep.kept_step if keep.scores else steps,
+               "last": reward_metrics(*last, gold), "label_gold_agreement": label_gold_agreement(gold)}
+    if not uses_toyworld(args): results["last"]["gold_accuracy"] = None
     save_run_outputs(args.output_dir, log, results, rank)
     print_rank_0(f"step 2 done in {train_s:.0f}s: " + json.dumps(metrics))
     return results

@@ -28,8 +28,8 @@ from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
 __all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
-           'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'DeepSpeedRLHFEngine',
-           'merged_parameters', 'moving_average']
+           'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'fp32_view', 'load_ema',
+           'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay', 'update_ema']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
 def add_step3_data_args(p):
@@ -91,7 +91,8 @@ def add_runtime_args(p):
     p.add_argument("--offload_reference_model", action="store_true")
     p.add_argument("--only_optimize_lora", action="store_true")
     p.add_argument("--enable_ema", action="store_true")
-    p.add_argument("--ema_beta", type=float, default=0.992, help="DeepSpeed-Chat's EMA decay")
+    p.add_argument("--ema_beta", type=float, default=0.992, help="DeepSpeed-Chat's EMA decay (the cap of the warm-up)")
+    p.add_argument("--no_ema_warmup", action="store_true", help="DeepSpeed-Chat's plain decay from the first update (no warm-up)")
     p.add_argument("--enable_hybrid_engine", action="store_true", help="accepted; DeepSpeed's Hybrid Engine does not run on transformers 5")
     p.add_argument("--output_dir", required=True)
     p.add_argument("--eval_interval", type=int, default=10, help="gold evaluation and checkpoint every N steps (0: at the end only)")
@@ -235,6 +236,20 @@ def load_critic(path, tokenizer, args, trainable: bool, stage: int):
     if trainable: model.base = prepare_model(model.base, view)
     return model
 
+# %% ../nbs/06_rlhf_engine.ipynb #e3a1f0c1
+def fp32_view(args) -> argparse.Namespace:
+    "The same flags with `--dtype fp32`."
+    return argparse.Namespace(**{**vars(args), "dtype": "fp32"})
+
+def load_ema(path, tokenizer, args, stage: int):
+    "The EMA actor: the SFT checkpoint as a frozen fp32 copy (ZeRO-0, or ZeRO-3 partitions in fp32)."
+    from transformers import AutoModelForCausalLM
+    from rlhf_course.ds_utils import create_hf_model
+    view = fp32_view(args)
+    config = eval_config(view, stage)
+    model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dtype=torch.float32)
+    return init_frozen(model, view, stage)
+
 # %% ../nbs/06_rlhf_engine.ipynb #124422da
 class DeepSpeedRLHFEngine:
     "Actor, reference, critic, reward model and optional EMA actor, each in its DeepSpeed engine."
@@ -246,8 +261,8 @@ class DeepSpeedRLHFEngine:
         ref_stage = frozen_stage(a_stage, args.offload_reference_model)
         self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, ref_stage, args.offload_reference_model),
                                args, ref_stage, args.offload_reference_model)
-        self.actor_ema = (init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, frozen_stage(a_stage)),
-                                      args, frozen_stage(a_stage)) if args.enable_ema else None)
+        self.actor_ema = load_ema(actor_model_name_or_path, tokenizer, args, frozen_stage(a_stage)) if args.enable_ema else None
+        self.ema_updates = 0                                    # EMA steps taken: the warm-up's clock
         self.critic = init_engine(load_critic(critic_model_name_or_path, tokenizer, args, True, c_stage),
                                   role_args(args, "critic"), num_total_iters, device)
         self.reward = init_frozen(load_critic(critic_model_name_or_path, tokenizer, args, False, frozen_stage(c_stage)),
@@ -267,10 +282,26 @@ def merged_parameters(module) -> dict:
 # %% ../nbs/06_rlhf_engine.ipynb #4a46f59a
 @torch.no_grad()
 def moving_average(model, model_ema, beta: float = 0.992):
-    "model_ema <- beta * model_ema + (1 - beta) * model, by parameter name; correct under ZeRO-3 and with LoRA."
+    "model_ema <- beta * model_ema + (1 - beta) * model, by name, computed in fp32; correct under ZeRO-3 and with LoRA."
     model, model_ema = unwrap_model(model), unwrap_model(model_ema)
     ema_params = [p for p in model_ema.parameters() if hasattr(p, "ds_id")]
     with gathered_parameters(model), deepspeed.zero.GatheredParameters(ema_params, modifier_rank=0, enabled=bool(ema_params)):
         source = merged_parameters(model)
         for name, p_ema in model_ema.named_parameters():
-            p_ema.data.copy_(torch.lerp(source[name].to(p_ema.dtype), p_ema.data, beta))
+            p_ema.data.copy_(torch.lerp(source[name].float(), p_ema.data.float(), beta))   # stored in p_ema's dtype (fp32 from load_ema)
+
+# %% ../nbs/06_rlhf_engine.ipynb #e7cc4435
+def ema_decay(t: int, beta: float = 0.992, warmup: bool = True) -> float:
+    "The decay of EMA update `t` (from 0): min(beta, (1 + t) / (10 + t)) with warm-up, else the constant beta."
+    if t < 0: raise ValueError(f"EMA update index must be >= 0, got {t}")
+    # beta_t = min(beta, (1 + t) / (10 + t))
+    return min(beta, (1 + t) / (10 + t)) if warmup else beta
+
+def update_ema(self) -> float:
+    "One EMA step after an actor update; returns the decay used."
+    beta = ema_decay(self.ema_updates, self.args.ema_beta, not getattr(self.args, "no_ema_warmup", False))
+    moving_average(self.actor, self.actor_ema, beta)
+    self.ema_updates += 1
+    return beta
+
+DeepSpeedRLHFEngine.update_ema = update_ema

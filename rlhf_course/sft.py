@@ -16,11 +16,12 @@ import torch
 from .toyworld import provenance
 
 # %% auto #0
-__all__ = ['held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'bootstrap_ci', 'add_data_args', 'add_train_args',
-           'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model',
-           'match_partitioned_dtype', 'init_engine', 'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics',
-           'run_epochs', 'sft_loss', 'sft_datasets', 'sft_eval', 'uses_toyworld', 'gold_report', 'summarize_gold',
-           'start_run', 'save_run_outputs', 'train_sft', 'sample_table', 'main']
+__all__ = ['held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'gold_component_rows', 'component_means',
+           'bootstrap_ci', 'add_data_args', 'add_train_args', 'add_deepspeed_args', 'sft_parser', 'parse_args',
+           'check_train_args', 'prepare_model', 'match_partitioned_dtype', 'init_engine', 'make_loader',
+           'evaluate_lm_loss', 'MetricsLog', 'read_metrics', 'run_epochs', 'sft_loss', 'sft_datasets', 'sft_eval',
+           'uses_toyworld', 'gold_report', 'summarize_gold', 'start_run', 'save_run_outputs', 'train_sft',
+           'sample_table', 'main']
 
 # %% ../nbs/03_sft.ipynb #8fe795da
 def held_out_prompts(n: int, world_dir=None) -> list[str]:
@@ -66,6 +67,17 @@ def gold_eval(model, tokenizer, prompts: list[str], seed: int = 0, **generate_kw
     scores = np.array([gold_score(p, a, finished=f) for p, (a, f) in zip(prompts, answers)])
     return {"scores": scores, "mean": float(scores.mean()), "answers": [a for a, _ in answers],
             "ended": [f for _, f in answers], "finished": float(np.mean([f for _, f in answers]))}
+
+# %% ../nbs/03_sft.ipynb #b1c2d3e4
+def gold_component_rows(prompts: list[str], answers: list[str], ended: list[bool]) -> dict:
+    "Every gold component (chapter 00) of every answer, plus its length in words: name -> array over the answers."
+    from rlhf_course.toyworld import _words, gold_components
+    rows = [{**gold_components(p, a, finished=f), "words": len(_words(a))} for p, a, f in zip(prompts, answers, ended)]
+    return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+
+def component_means(ev: dict, prompts: list[str]) -> dict:
+    "Mean of each component of a gold_eval result's answers."
+    return {k: float(v.mean()) for k, v in gold_component_rows(prompts, ev["answers"], ev["ended"]).items()}
 
 # %% ../nbs/03_sft.ipynb #1c51f877
 def bootstrap_ci(diffs, n_boot: int = 4000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
@@ -256,6 +268,8 @@ def summarize_gold(before: dict, after: dict) -> dict:
     return {"base": before["sampled"]["mean"], "sft": after["sampled"]["mean"], "gain_ci95": bootstrap_ci(gain),
             "greedy": {"base": before["greedy"]["mean"], "sft": after["greedy"]["mean"]},
             "finished": {"base": before["sampled"]["finished"], "sft": after["sampled"]["finished"]},
+            "components": {name: {mode: component_means(ev[mode], ev["prompts"]) for mode in ("sampled", "greedy")}
+                           for name, ev in (("base", before), ("sft", after))},
             "prompts": len(before["prompts"])}
 
 # %% ../nbs/03_sft.ipynb #0ba27429

@@ -14,11 +14,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['HELD_OUT_BLOCK', 'training_batches', 'learned_rewards', 'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss',
-           'ptx_rows', 'ptx_batches', 'save_checkpoints', 'step3_setup', 'count_iters', 'Step3Run', 'train_on',
-           'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint', 'iteration', 'run_loop', 'final_eval',
-           'summarize_step3', 'finish', 'save_eval_answers', 'peak_gpu_memory_gb', 'example_answers', 'train_step3',
-           'main']
+__all__ = ['HELD_OUT_BLOCK', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards', 'policy_eval',
+           'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints', 'step3_setup',
+           'count_iters', 'Step3Run', 'train_on', 'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint',
+           'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'gain_split', 'finish', 'save_eval_answers',
+           'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -48,13 +48,14 @@ def learned_rewards(reward_model, tokenizer, prompts: list[str], answers: list[s
 # %% ../nbs/08_step3.ipynb #2a1460f5
 def policy_eval(model, reward_model, tokenizer, prompts, args, synced_gpus: bool = False, greedy: bool = True) -> dict:
     "Gold scores and learned rewards of sampled (and greedy) answers to `prompts`."
-    from rlhf_course.sft import gold_eval
+    from rlhf_course.sft import gold_component_rows, gold_eval
     kw = dict(max_new_tokens=args.max_answer_seq_len, synced_gpus=synced_gpus, batch_size=128)
     out = {"sampled": gold_eval(model, tokenizer, prompts, seed=args.seed, **kw)}
     if greedy: out["greedy"] = gold_eval(model, tokenizer, prompts, seed=args.seed, do_sample=False, **kw)
     for ev in out.values():
         ev["reward"] = learned_rewards(reward_model, tokenizer, prompts, ev["answers"], ev["ended"])
         ev["reward_mean"] = float(ev["reward"].mean())
+        ev["components"] = gold_component_rows(prompts, ev["answers"], ev["ended"])   # (N,) per component
     return out
 
 # %% ../nbs/08_step3.ipynb #0ec50092
@@ -153,7 +154,6 @@ class Step3Run:
 def train_on(self, exps: list[dict], generator) -> dict:
     "PPO epochs over the experiences (plus ptx and EMA after each update); mean losses."
     from rlhf_course.ppo_trainer import NonFiniteLossError
-    from rlhf_course.rlhf_engine import moving_average
     args, losses = self.args, {"actor_loss": [], "critic_loss": [], "ptx_loss": []}
     for epoch in range(args.ppo_epochs):
         for i, mb in enumerate(training_batches(exps, args.per_device_training_batch_size, generator)):
@@ -164,7 +164,7 @@ def train_on(self, exps: list[dict], generator) -> dict:
                 raise NonFiniteLossError(f"step {self.step + 1}, PPO epoch {epoch}, training batch {i}: {e}; stopped before "
                                          f"the update; {self.kept_checkpoint()}") from e
             losses["actor_loss"].append(a.item()); losses["critic_loss"].append(c.item())
-            if self.engine.actor_ema is not None: moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
+            if self.engine.actor_ema is not None: self.engine.update_ema()   # fp32, warm-up decay (chapter 06)
     return {k: float(np.mean(v)) for k, v in losses.items() if v}
 
 def ptx_step(self) -> float:
@@ -255,10 +255,29 @@ def summarize_step3(ev: dict) -> dict:
            "learned_reward": pick("sampled", "reward"), "learned_reward_greedy": pick("greedy", "reward"),
            "ended": {n: ev[n]["sampled"]["finished"] for n in names},
            "pretrain_loss": {n: ev[n]["pretrain_loss"] for n in names}, "prompts": len(sft)}
+    out["components"] = {n: {m: {k: float(v.mean()) for k, v in ev[n][m]["components"].items()} for m in ("sampled", "greedy")}
+                         for n in names}
+    out["gain_split"] = {f"{n}_minus_sft": {m: gain_split(ev["sft"][m]["components"], ev[n][m]["components"])
+                                            for m in ("sampled", "greedy")} for n in names[1:]}
     for n in names[1:]:
         out[f"{n}_minus_sft_ci95"] = bootstrap_ci(ev[n]["sampled"]["scores"] - sft)
         out[f"{n}_minus_sft_greedy_ci95"] = bootstrap_ci(ev[n]["greedy"]["scores"] - ev["sft"]["greedy"]["scores"])
     return out
+
+# %% ../nbs/08_step3.ipynb #e5f6a7b8
+CORRECTNESS, STYLE = ("correct", "on_topic"), ("polite", "concise", "ended")
+
+def gain_split(before: dict, after: dict) -> dict:
+    "Each component's share of mean(gold after - gold before), paired by prompt; the shares sum to the gain."
+    from rlhf_course.toyworld import WEIGHTS
+    factor = lambda c: c["fluent"] * c["no_repeats"] * c["not_echo"]
+    base = lambda c: sum(w * c[k] for k, w in WEIGHTS.items())
+    f_mid, b_mid = (factor(before) + factor(after)) / 2, (base(before) + base(after)) / 2
+    # g' - g = (F + F')/2 * sum_k w_k (c'_k - c_k) + (B + B')/2 * (F' - F)
+    out = {k: float(np.mean(f_mid * w * (after[k] - before[k]))) for k, w in WEIGHTS.items()}
+    out["factors"] = float(np.mean(b_mid * (factor(after) - factor(before))))
+    return {**out, "correctness": sum(out[k] for k in CORRECTNESS), "style": sum(out[k] for k in STYLE),
+            "total": sum(out[k] for k in (*WEIGHTS, "factors"))}
 
 # %% ../nbs/08_step3.ipynb #41db585e
 def finish(self, train_s: float) -> dict:
