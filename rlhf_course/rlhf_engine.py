@@ -243,8 +243,6 @@ def fp32_view(args) -> argparse.Namespace:
 
 def load_ema(path, tokenizer, args, stage: int):
     "The EMA actor: the SFT checkpoint as a frozen fp32 copy (ZeRO-0, or ZeRO-3 partitions in fp32)."
-    from transformers import AutoModelForCausalLM
-    from rlhf_course.ds_utils import create_hf_model
     view = fp32_view(args)
     config = eval_config(view, stage)
     model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dtype=torch.float32)
