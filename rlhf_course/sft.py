@@ -349,12 +349,13 @@ def interrupted_note(step: int, output_dir) -> str:
     kept = f"{out} keeps its earlier checkpoint, without results" if (out / "config.json").is_file() else f"nothing was written to {out}"
     return f"step {step} saves only at its end, so {kept}; run the same command again to redo step {step}"
 
-def run_main(prog: str, train, args, step: int):
-    "A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero exit, no traceback."
+def run_main(prog: str, train, args, note):
+    "A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."
     import sys
     try: return train(args)
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; {interrupted_note(step, args.output_dir)}", file=sys.stderr); sys.exit(130)
+        kept = note(args) if callable(note) else interrupted_note(note, args.output_dir)
+        print(f"{prog}: interrupted; {kept}", file=sys.stderr); sys.exit(130)
     except (ValueError, FileNotFoundError) as e: sys.exit(f"{prog}: error: {e}")   # DataError is a ValueError
 
 def main(argv=None):
