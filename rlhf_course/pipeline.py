@@ -268,9 +268,14 @@ def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        while chunk := proc.stdout.read1(4096):
-            log.write(chunk); log.flush()
-            sys.stdout.write(chunk.decode("utf-8", errors="replace")); sys.stdout.flush()
+        try:
+            while chunk := proc.stdout.read1(4096):
+                log.write(chunk); log.flush()
+                sys.stdout.write(chunk.decode("utf-8", errors="replace")); sys.stdout.flush()
+        except KeyboardInterrupt:          # Ctrl-C reached the step too: show its last line (what it kept), then stop
+            rest = proc.communicate()[0] or b""
+            log.write(rest); sys.stdout.write(rest.decode("utf-8", errors="replace")[-2000:]); sys.stdout.flush()
+            raise
         return proc.wait()
 
 # %% ../nbs/09_pipeline.ipynb #12482dbf
@@ -294,9 +299,11 @@ def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
                            *plan.extra.get(step, [])]
     old = None if force else finished(plan, step, cmd)
     if old: print(f"step {step}: finished earlier in {old['wall_s']:.0f}s, skipped (--force redoes it)"); return {**old, "skipped": True}
-    print(f"step {step}: {shlex.join(cmd)}", flush=True)
+    for stale in (step_record(plan, step), step_record(plan, step).parent / "results.json"): stale.unlink(missing_ok=True)
+    fresh = ["--force"] if force and step == 3 else []     # step 3 would resume its last checkpoint; not part of the record
+    print(f"step {step}: {shlex.join(cmd + fresh)}", flush=True)
     t0 = time.time()
-    code = stream_process(cmd, plan.output_dir / "logs" / f"step{step}.log", env=step_env())
+    code = stream_process(cmd + fresh, plan.output_dir / "logs" / f"step{step}.log", env=step_env())
     if code: raise RuntimeError(f"step {step} failed (exit code {code}); its log: {plan.output_dir / 'logs' / f'step{step}.log'}")
     record = {"wall_s": round(time.time() - t0, 1), "options": cmd[cmd.index("--module") + 2:]}
     step_record(plan, step).write_text(json.dumps(record, indent=1))
@@ -355,6 +362,7 @@ def run(argv=None) -> dict:
     args, extra = pipeline_parser().parse_known_args(argv)
     plan = make_plan(args, extra)
     plan.output_dir.mkdir(parents=True, exist_ok=True)
+    (plan.output_dir / "results.json").unlink(missing_ok=True)   # written again at the end, from this run's steps
     t0, walls = time.time(), {}
     for step in plan.steps:
         if step == 3: check_step3_inputs(plan, about_to_run=True)   # did steps 1-2 leave loadable checkpoints?
@@ -380,6 +388,9 @@ def main(argv=None):
     "`python train.py [--actor-model 1.3b --reward-model 350m --deployment-type single_gpu ...]`"
     try: run(argv)
     except ValueError as e: sys.exit(f"train.py: error: {e}")
+    except KeyboardInterrupt:
+        sys.exit("train.py: interrupted; finished steps keep their checkpoints; run the same command again to continue "
+                 "(finished steps are skipped, step 3 resumes from its last checkpoint)")
 
 # %% ../nbs/09_pipeline.ipynb #26d3a4dc
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()

@@ -354,6 +354,8 @@ def run_main(prog: str, train, args, note):
     import sys
     try: return train(args)
     except KeyboardInterrupt:
+        from tqdm import tqdm
+        for bar in list(getattr(tqdm, "_instances", [])): bar.close()   # the progress bar ends its line first
         kept = note(args) if callable(note) else interrupted_note(note, args.output_dir)
         print(f"{prog}: interrupted; {kept}", file=sys.stderr); sys.exit(130)
     except (ValueError, FileNotFoundError) as e: sys.exit(f"{prog}: error: {e}")   # DataError is a ValueError

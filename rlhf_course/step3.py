@@ -342,6 +342,8 @@ def run_loop(self):
         if self.step >= self.rollouts: break
     bar.close()
 
+Step3Run.run_loop = run_loop
+
 # %% ../nbs/08_step3.ipynb #97886a5f
 def final_eval(self) -> dict | None:
     "Gold, learned reward and held-out pretraining loss of SFT, PPO and EMA; None without the toy world's judge."

@@ -57,9 +57,20 @@ run("cut")                                      # the same command again: resume
 
 
 @pytest.fixture(scope="module")
-def steps12():
-    from rlhf_course.rlhf_engine import toyworld_steps12
-    return toyworld_steps12()
+def steps12(tmp_path_factory):
+    """An actor and a reward model for step 3 in seconds: the toy world's base actor, and its reward base with a
+    seeded random value head (trained ones are not needed to compare an interrupted run with an uninterrupted one)."""
+    import torch
+    from rlhf_course.ds_utils import load_hf_tokenizer
+    from rlhf_course.reward import create_reward_model, save_reward_model
+    from rlhf_course.toyworld import load_toyworld
+    world = load_toyworld()
+    tokenizer = load_hf_tokenizer(str(world.reward))
+    model = create_reward_model(str(world.reward), tokenizer)
+    torch.manual_seed(0); torch.nn.init.normal_(model.v_head.weight, std=0.5)
+    out = tmp_path_factory.mktemp("steps12") / "reward"
+    save_reward_model(model, tokenizer, out, rank=0)
+    return world.actor, out
 
 
 def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
@@ -85,6 +96,10 @@ def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
     for a, b in zip(map(json.loads, m_full), map(json.loads, m_cut)):
         for k, v in a.items(): assert abs(b[k] - v) <= 1e-5 * max(1, abs(v)), (a["step"], k, v, b[k])
     assert full["rollout_batches"] == cut["rollout_batches"] == 6
+    from safetensors.torch import load_file
+    for folder in ("actor", "critic", "actor_ema"):         # the final weights themselves, not only the figures
+        a, b = (load_file(next((tmp_path / n / folder).glob("*.safetensors"))) for n in ("full", "cut"))
+        assert a.keys() == b.keys() and max((a[k].float() - b[k].float()).abs().max().item() for k in a) <= 1e-6, folder
     # TensorBoard events: the scalars of metrics.jsonl, read back; the resumed run's replace the interrupted run's
     # events past its checkpoint (purge_step), so each step appears once, with the uninterrupted run's value
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
