@@ -67,7 +67,7 @@ def check_json_rows(path) -> int:
         if not line.strip(): continue
         try: row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DataError(f"{path}, line {lineno}: not valid JSON ({e.msg} at column {e.colno}; a line cut off?)") from None
+            raise DataError(f"{path}, line {lineno}: not valid JSON (column {e.colno}: {e.msg.removesuffix(' at')}; a line cut off?)") from None
         if not isinstance(row, dict):
             raise DataError(f"{path}, line {lineno}: a JSON {_json_kind(row)}, not an object with prompt/chosen/rejected fields")
         n += 1

@@ -30,6 +30,143 @@ def one_line_error(r) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Preference data: the data API (in-process: no model, a few seconds)
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from rlhf_course.ds_utils import load_hf_tokenizer
+    from rlhf_course.toyworld import load_toyworld
+    return load_hf_tokenizer(str(load_toyworld().actor))
+
+
+def data_error(folder, tokenizer, cache, phase=1) -> str:
+    from rlhf_course.data import DataError, create_prompt_dataset
+    with pytest.raises(DataError) as e: create_prompt_dataset([f"local/jsonfile:{folder}"], "2,4,4", phase, tokenizer, 64, 128, 1234, cache)
+    return str(e.value)
+
+
+BAD_FILES = {   # train.jsonl content -> the whole message after the file name
+    "empty": (b"", ": the file is empty (no rows)"),
+    "invalid utf-8": (ROW.encode() * 3 + b'{"prompt": "caf\xe9"}\n', ", line 4: not valid UTF-8 (byte 0xe9)"),
+    "a JSON list": (ROW.encode() * 20 + b"[1, 2]\n", ", line 21: a JSON list, not an object with prompt/chosen/rejected fields"),
+    "cut off": (ROW.encode() * 20 + ROW[:30].encode() + b"\n",
+                ", line 21: not valid JSON (column 12: Unterminated string starting; a line cut off?)"),
+    "a number": (ROW.encode() + b"7\n", ", line 2: a JSON number, not an object with prompt/chosen/rejected fields"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_broken_jsonl_names_file_and_line(tmp_path, tokenizer, case):
+    content, message = BAD_FILES[case]
+    (tmp_path / "train.jsonl").write_bytes(content)
+    assert data_error(tmp_path, tokenizer, tmp_path / "cache") == f"{tmp_path}/train.jsonl{message}"
+
+
+def test_bad_rows_name_source_split_and_row(tmp_path, tokenizer):
+    (tmp_path / "train.jsonl").write_text(ROW * 5 + json.dumps({"prompt": " Human: x Assistant:", "chosen": " y"}) + "\n")
+    msg = data_error(tmp_path, tokenizer, tmp_path / "cache", phase=2)
+    assert msg.startswith("local/jsonfile train row ") and msg.endswith(": rejected is NoneType, not a string"), msg
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps({"prompt": f" Human: {i}? Assistant:", "chosen": i, "rejected": " z"})
+                                                  + "\n" for i in range(20)))
+    assert data_error(tmp_path, tokenizer, tmp_path / "cache").endswith(": chosen is int, not a string")
+
+
+def test_an_empty_split_after_dropping_is_refused_with_counts_and_never_cached(tmp_path, tokenizer):
+    (tmp_path / "train.jsonl").write_text(ROW * 40)
+    cache = tmp_path / "cache"
+    for attempt in range(2):          # the second time too: nothing was cached, so the counts are given again
+        assert data_error(tmp_path, tokenizer, cache) == (
+            f"step 1 train split has no rows left (local/jsonfile={tmp_path}: 7 rows in its share, 0 kept, dropped "
+            "duplicate 7); nothing was cached. Fix the data, or change --data_split 2,4,4")
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Steps 1 and 2 on the command line: one line on stderr, non-zero exit, no traceback (one process, several calls)
+
+STEPS12_DRIVER = r"""
+import sys
+from rlhf_course import reward, sft
+actor, reward_base, work = sys.argv[1:4]
+def call(name, module, model, *extra):
+    print(f"=== {name}", file=sys.stderr, flush=True)
+    argv = ["--model_name_or_path", model, "--output_dir", f"{work}/{name}", "--data_output_path", f"{work}/cache",
+            "--max_prompt_seq_len", "64", "--max_seq_len", "128", *extra]
+    if module is sft: argv += ["--n_gold_prompts", "0"]
+    try: module.main(argv)
+    except SystemExit as e:                     # what the interpreter would print for sys.exit("message")
+        if isinstance(e.code, str): print(e.code, file=sys.stderr, flush=True)
+        print(f"EXIT {name} {e.code if isinstance(e.code, int) else 1}", flush=True)
+call("step1_list_line", sft, actor, "--data_path", f"local/jsonfile:{work}/list")
+call("step2_duplicates", reward, reward_base, "--data_path", f"local/jsonfile:{work}/dups")
+call("step1_split", sft, actor, "--data_split", "0,0,0")
+sft.run_epochs = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)   # Ctrl-C as training starts
+call("step1_ctrl_c", sft, actor, "--data_path", f"local/jsonfile:{work}/good")
+"""
+
+
+def test_steps_1_and_2_refuse_bad_data_and_stop_on_ctrl_c_in_one_line(tmp_path):
+    from rlhf_course.toyworld import load_toyworld
+    world = load_toyworld()
+    for name, text in (("list", ROW * 20 + "[1, 2]\n"), ("dups", ROW * 40),
+                       ("good", "".join(json.dumps({"prompt": f" Human: Q{i}? Assistant:", "chosen": f" A{i}.",
+                                                    "rejected": " No."}) + "\n" for i in range(60)))):
+        (tmp_path / name).mkdir(); (tmp_path / name / "train.jsonl").write_text(text)
+    r = run_py(["-c", STEPS12_DRIVER, str(world.actor), str(world.reward), str(tmp_path)])
+    assert "Traceback" not in r.stderr, r.stderr[-4000:]
+    blocks = {b.split("\n", 1)[0]: b.split("\n", 1)[1] if "\n" in b else "" for b in r.stderr.split("=== ")[1:]}
+    ours = {k: [l for l in v.splitlines() if l.startswith("rlhf_course.")] for k, v in blocks.items()}
+    expected = {
+        "step1_list_line": f"rlhf_course.sft: error: {tmp_path}/list/train.jsonl, line 21: a JSON list, not an object with "
+                           "prompt/chosen/rejected fields",
+        "step2_duplicates": f"rlhf_course.reward: error: step 2 eval split has no rows left (local/jsonfile={tmp_path}/dups: "
+                            "1 rows in its share, 0 kept, dropped duplicate 1); nothing was cached. Fix the data, or change "
+                            "--data_split 2,4,4",
+        "step1_split": "rlhf_course.sft: error: --data_split '0,0,0': need three non-negative numbers with a positive sum",
+        "step1_ctrl_c": f"rlhf_course.sft: interrupted; step 1 saves only at its end, so nothing was written to "
+                        f"{tmp_path}/step1_ctrl_c; run the same command again to redo step 1"}
+    for name, line in expected.items(): assert ours[name] == [line], (name, blocks.get(name, r.stderr)[-2000:])
+    for name in expected: assert f"EXIT {name} {130 if name == 'step1_ctrl_c' else 1}" in r.stdout, r.stdout[-2000:]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# chat.py refuses a folder that is not a causal-LM checkpoint
+
+def test_chat_refuses_a_config_only_folder_and_a_reward_model(tmp_path):
+    import shutil
+    from rlhf_course.toyworld import load_toyworld
+    world = load_toyworld()
+    (tmp_path / "config_only").mkdir(); shutil.copy(world.actor / "config.json", tmp_path / "config_only")
+    rm = tmp_path / "rm"; shutil.copytree(world.reward, rm); (rm / "value_head.safetensors").write_bytes(b"")
+    cases = {tmp_path / "config_only": "a config but no weights (*.safetensors or *.bin): not a complete checkpoint",
+             rm: "a reward model (value_head.safetensors), not a chat model; chat with an actor folder such as "
+                 "OUTPUT_DIR/actor or OUTPUT_DIR/sft",
+             tmp_path / "missing": "no model checkpoint there (no config.json)"}
+    for path, message in cases.items():
+        r = run_py(["chat.py", "--path", str(path)], timeout=120)
+        assert one_line_error(r) == f"chat.py: error: --path {path}: {message}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The book runner checks the whole parameter file before running anything
+
+def test_book_refuses_a_bad_parameter_file_before_running_anything(tmp_path):
+    import shutil
+    nbs = tmp_path / "nbs"; nbs.mkdir()
+    shutil.copy(ROOT / "settings.ini", tmp_path)
+    for name in ("01_data.ipynb", "03_sft.ipynb"): shutil.copy(ROOT / "nbs" / name, nbs)
+    (tmp_path / "bad.yaml").write_text("defaults: {seed: 1, sede: 2}\nnotebooks:\n  03_sft: {seed: 3}\n"
+                                       "  01_data.ipynb: {learning_rate: 1}\n")
+    r = run_py(["-m", "rlhf_course.book", "--params", str(tmp_path / "bad.yaml"), "--nbs", str(nbs), "--out", str(tmp_path / "out")],
+               timeout=120)
+    assert one_line_error(r) == (f"book failed: {tmp_path / 'bad.yaml'}: notebooks: '03_sft' is not a chapter file name "
+                                 "(NN_name.ipynb) (did you mean 03_sft.ipynb?); notebooks: 01_data.ipynb: parameters "
+                                 "['learning_rate'] are not in its parameters cell; defaults: ['sede'] are in no chapter's "
+                                 "parameters cell")
+    assert not (tmp_path / "out").exists()                  # nothing ran
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Step 3: killed (Ctrl-C after 4 rollout batches) and resumed gives the uninterrupted run's figures
 
 RESUME_DRIVER = r"""
@@ -43,7 +180,9 @@ flags = ["--actor_model_name_or_path", actor, "--critic_model_name_or_path", rew
          "--n_gold_prompts_during", "8", "--enable_tensorboard"]
 def run(name, *extra):
     try: step3.main(flags + ["--output_dir", f"{work}/{name}", "--tensorboard_path", f"{work}/tb_{name}", *extra])
-    except SystemExit as e: print(f"EXIT {name} {e.code}", flush=True)
+    except SystemExit as e:
+        if isinstance(e.code, str): print(e.code, file=sys.stderr, flush=True)
+        print(f"EXIT {name} {e.code if isinstance(e.code, int) else 1}", flush=True)
 run("full")
 original = step3.Step3Run.iteration
 def interrupted(self, *a):                      # Ctrl-C during the 5th rollout batch (checkpoint after the 3rd)
