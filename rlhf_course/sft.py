@@ -293,7 +293,7 @@ def start_run(args, check=None, model_path=None):
     set_random_seed(args.seed)
     return rank, world_size, device, load_hf_tokenizer(model_path or args.model_name_or_path)
 
-FINISHED_RECORDS = ("results.json", "pipeline_step.json")   # a step's figures, and train.py's record that it finished
+FINISHED_RECORDS = ("results.json", "pipeline_step.json", "metrics.jsonl", "eval_answers.jsonl")   # figures and train.py's record
 
 def clear_results(output_dir):
     "Remove the figures of an earlier run before this one changes anything: they would no longer describe the checkpoint."
