@@ -351,9 +351,12 @@ def interrupted_note(step: int, output_dir) -> str:
 
 def run_main(prog: str, train, args, note):
     "A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."
-    import sys
+    import signal, sys
+    def stop(signum, frame): raise KeyboardInterrupt   # the deepspeed launcher passes Ctrl-C on as SIGTERM
+    signal.signal(signal.SIGTERM, stop)
     try: return train(args)
     except KeyboardInterrupt:
+        for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)   # a second signal must not cut the line
         from tqdm import tqdm
         for bar in list(getattr(tqdm, "_instances", [])): bar.close()   # the progress bar ends its line first
         kept = note(args) if callable(note) else interrupted_note(note, args.output_dir)
