@@ -192,6 +192,8 @@ step3.Step3Run.iteration = interrupted
 run("cut")
 step3.Step3Run.iteration = original
 run("cut")                                      # the same command again: resumes from rollout batch 3
+print("=== other flags", file=sys.stderr, flush=True)
+run("cut", "--actor_learning_rate", "2e-4")     # resuming with other settings is refused
 """
 
 
@@ -216,7 +218,11 @@ def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
     actor, reward = steps12
     r = run_py(["-c", RESUME_DRIVER, str(actor), str(reward), str(tmp_path)], timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "EXIT full" not in r.stdout and "EXIT cut 130" in r.stdout, r.stdout[-3000:]
+    assert "EXIT full" not in r.stdout and "EXIT cut 130" in r.stdout and "EXIT cut 1" in r.stdout, r.stdout[-3000:]
+    other = [l for l in r.stderr.split("=== other flags")[1].splitlines() if l.startswith("rlhf_course.")]
+    assert other == [f"rlhf_course.step3: error: --output_dir {tmp_path}/cut holds a step-3 checkpoint (rollout batch 6) of a "
+                     "run with other settings (--actor_learning_rate 0.0001 -> 0.0002); pass --force to start afresh, or "
+                     "choose another --output_dir"], other
     test_line = [l for l in r.stderr.splitlines() if l.startswith("rlhf_course.step3: interrupted")]
     assert test_line == [f"rlhf_course.step3: interrupted; the checkpoint of rollout batch 3 in {tmp_path}/cut is kept "
                          "(actor, critic, actor_ema, resume/); run the same command again to resume from it (--force "
