@@ -16,9 +16,9 @@ import torch
 # %% auto #0
 __all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'training_batches', 'learned_rewards', 'policy_eval',
            'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints', 'rng_state',
-           'set_rng_state', 'resume_config', 'step3_interrupted_note', 'step3_setup', 'count_iters', 'Step3Run',
-           'train_on', 'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint', 'save_resume', 'elapsed', 'resume',
-           'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'finish', 'save_eval_answers',
+           'set_rng_state', 'resume_config', 'check_resume', 'step3_interrupted_note', 'step3_setup', 'count_iters',
+           'Step3Run', 'train_on', 'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint', 'save_resume', 'elapsed',
+           'resume', 'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'finish', 'save_eval_answers',
            'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
@@ -129,6 +129,18 @@ def resume_config(args) -> dict:
     "The flags a resumed run must share with the interrupted one (JSON-normalised)."
     return json.loads(json.dumps({k: v for k, v in vars(args).items() if k not in IGNORED_ON_RESUME}, default=str))
 
+def check_resume(args, world_size: int) -> dict | None:
+    "The saved state a run will resume from (None: a fresh start); one clear error if it was made with other flags."
+    path = Path(args.output_dir) / RESUME_DIR / "state.json"
+    if args.force or not path.is_file(): return None
+    state = json.loads(path.read_text())
+    changed = {k: (state["config"].get(k), v) for k, v in resume_config(args).items() if state["config"].get(k) != v}
+    if changed or state["world_size"] != world_size:
+        what = ", ".join(f"--{k} {old} -> {new}" for k, (old, new) in changed.items()) or f"{state['world_size']} ranks -> {world_size}"
+        raise ValueError(f"--output_dir {args.output_dir} holds a step-3 checkpoint (rollout batch {state['step']}) of a run with "
+                         f"other settings ({what}); pass --force to start afresh, or choose another --output_dir")
+    return state
+
 def step3_interrupted_note(args) -> str:
     "What a Ctrl-C in step 3 keeps, read from the disk, and how to continue."
     state = Path(args.output_dir) / RESUME_DIR / "state.json"
@@ -145,7 +157,9 @@ def step3_setup(args):
     from rlhf_course.data import DataCollatorRLHF, create_prompt_dataset
     from rlhf_course.rlhf_engine import check_step3_args
     from rlhf_course.sft import make_loader, start_run
-    rank, world_size, device, tokenizer = start_run(args, check_step3_args, args.actor_model_name_or_path)
+    def check(args, world_size, device):      # before anything is loaded or removed: a refused resume leaves the folder as it was
+        check_step3_args(args, world_size, device); check_resume(args, world_size)
+    rank, world_size, device, tokenizer = start_run(args, check, args.actor_model_name_or_path)
     prompts, _ = create_prompt_dataset(args.data_path, args.data_split, 3, tokenizer, args.max_prompt_seq_len,
                                        args.max_prompt_seq_len + args.max_answer_seq_len, args.seed, args.data_output_path)
     loader = make_loader(prompts, args.per_device_generation_batch_size, DataCollatorRLHF(tokenizer.pad_token_id), True, args.seed)
@@ -272,12 +286,7 @@ def resume(self) -> list | None:
         if torch.distributed.is_initialized(): torch.distributed.barrier()
         return None
     if not (root / "state.json").is_file(): return None
-    state = json.loads((root / "state.json").read_text())
-    changed = {k: (state["config"].get(k), v) for k, v in resume_config(args).items() if state["config"].get(k) != v}
-    if changed or state["world_size"] != self.world_size:
-        what = ", ".join(f"--{k} {old} -> {new}" for k, (old, new) in changed.items()) or f"{state['world_size']} ranks -> {self.world_size}"
-        raise ValueError(f"--output_dir {args.output_dir} holds a step-3 checkpoint (rollout batch {state['step']}) of a run with "
-                         f"other settings ({what}); pass --force to start afresh, or choose another --output_dir")
+    state = check_resume(args, self.world_size)
     tag = state["tag"]
     self.engine.actor.load_checkpoint(str(root / "actor"), tag=tag)     # weights, Adam moments, LR schedule
     self.engine.critic.load_checkpoint(str(root / "critic"), tag=tag)

@@ -218,7 +218,7 @@ def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
     actor, reward = steps12
     r = run_py(["-c", RESUME_DRIVER, str(actor), str(reward), str(tmp_path)], timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "EXIT full" not in r.stdout and "EXIT cut 130" in r.stdout and "EXIT cut 1" in r.stdout, r.stdout[-3000:]
+    assert "EXIT full" not in r.stdout and "EXIT cut 130\n" in r.stdout and "EXIT cut 1\n" in r.stdout, r.stdout[-3000:]
     other = [l for l in r.stderr.split("=== other flags")[1].splitlines() if l.startswith("rlhf_course.")]
     assert other == [f"rlhf_course.step3: error: --output_dir {tmp_path}/cut holds a step-3 checkpoint (rollout batch 6) of a "
                      "run with other settings (--actor_learning_rate 0.0001 -> 0.0002); pass --force to start afresh, or "
@@ -229,6 +229,7 @@ def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
                          "starts afresh)"], r.stderr[-3000:]
     assert "Traceback" not in r.stderr, r.stderr[-3000:]
     assert f"step 3: resuming from the checkpoint of rollout batch 3 in {tmp_path}/cut" in r.stdout
+    assert (tmp_path / "cut" / "results.json").is_file()     # the refused resume left the finished run's figures alone
     full, cut = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("full", "cut"))
     m_full, m_cut = ((tmp_path / n / "metrics.jsonl").read_text().splitlines() for n in ("full", "cut"))
     figures = lambda res: {"kl_final": res["kl_final"], "reward_final": res["reward_final"], **{
