@@ -267,12 +267,18 @@ def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
     "Run `cmd`, copying its output to stdout and to `log_path` as it comes; its exit code."
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        # a session of its own: a Ctrl-C reaches train.py alone, which passes it on below (the `deepspeed` runner,
+        # hit directly, would print a KeyboardInterrupt traceback)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
             while chunk := proc.stdout.read1(4096):
                 log.write(chunk); log.flush()
                 sys.stdout.write(chunk.decode("utf-8", errors="replace")); sys.stdout.flush()
-        except KeyboardInterrupt:          # Ctrl-C reached the step too: show its last line (what it kept), then stop
+        except KeyboardInterrupt:          # pass Ctrl-C to the launcher and the step; show the step's line (what it kept)
+            import psutil, signal
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                try: child.send_signal(signal.SIGINT)
+                except psutil.NoSuchProcess: pass
             rest = proc.communicate()[0] or b""
             log.write(rest); sys.stdout.write(rest.decode("utf-8", errors="replace")[-2000:]); sys.stdout.flush()
             raise
