@@ -21,9 +21,9 @@ from .toyworld import RUN_BY, provenance
 
 # %% auto #0
 __all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives', 'skip_reason',
-           'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'notebook_parameters',
-           'strip_widget_state', 'run_by', 'source_cell_number', 'without_launcher_env', 'run_notebook', 'run_book',
-           'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
+           'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'check_params',
+           'notebook_parameters', 'strip_widget_state', 'run_by', 'source_cell_number', 'without_launcher_env',
+           'run_notebook', 'run_book', 'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
@@ -104,6 +104,22 @@ def declared_parameters(nb_path) -> set:
     targets = [t for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
     return {t.id for t in targets if isinstance(t, ast.Name)}
+
+def check_params(cfg: dict, chapters: list[Path], source="the parameter file"):
+    "The whole parameter file against every chapter's parameters cell, before any chapter runs: one BookError listing each mistake."
+    import difflib
+    declared = {p.name: declared_parameters(p) for p in chapters}
+    problems = []
+    for name, own in cfg["notebooks"].items():
+        if name not in declared:
+            close = difflib.get_close_matches(name if name.endswith(".ipynb") else f"{name}.ipynb", list(declared), n=1)
+            what = "names no chapter" if name.endswith(".ipynb") else "is not a chapter file name (NN_name.ipynb)"
+            problems.append(f"notebooks: {name!r} {what}" + (f" (did you mean {close[0]}?)" if close else ""))
+        elif set(own or {}) - declared[name]:
+            problems.append(f"notebooks: {name}: parameters {sorted(set(own) - declared[name])} are not in its parameters cell")
+    unknown = sorted(set(cfg["defaults"]) - set().union(*declared.values()))
+    if unknown: problems.append(f"defaults: {unknown} are in no chapter's parameters cell")
+    if problems: raise BookError(f"{source}: " + "; ".join(problems))
 
 def notebook_parameters(cfg: dict, nb_path: Path) -> dict:
     "The parameters one chapter receives: declared defaults, then its own entries."
@@ -193,6 +209,7 @@ def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict
     flags = set(cfg["flags"] if flags is None else flags)
     known = known_flags(nbs_dir.parent / "settings.ini") or {"gpu", "multigpu"}
     if flags - known: raise BookError(f"unknown cell flags {sorted(flags - known)}; settings.ini declares {sorted(known)}")
+    check_params(cfg, chapter_notebooks(nbs_dir), params_path)     # every chapter's entries, before the first one runs
     timings = {}
     for nb_path in (bar := tqdm(chapter_notebooks(nbs_dir, only), desc="book", unit="chapter")):
         bar.set_postfix_str(nb_path.name)

@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['format_turn', 'ChatSession', 'reply', 'TokenStreamer', 'chat_parser', 'chat_loop', 'interactive_lines', 'main']
+__all__ = ['format_turn', 'check_causal_lm', 'ChatSession', 'reply', 'TokenStreamer', 'chat_parser', 'chat_loop',
+           'interactive_lines', 'main']
 
 # %% ../nbs/10_chat.ipynb #aabc0350
 def format_turn(question: str) -> str:
@@ -21,14 +22,33 @@ def format_turn(question: str) -> str:
     if not question.strip(): raise ValueError("empty message: type a question, 'clear' or 'quit'")
     return format_prompt(question.strip())
 
+# %% ../nbs/10_chat.ipynb #c4a1f0e1
+def check_causal_lm(path) -> Path:
+    "One clear error (naming `path`) unless it is a complete causal-LM checkpoint: config, weights, no value head."
+    from transformers import AutoConfig
+    from rlhf_course.reward import VALUE_HEAD_FILE
+    path = Path(path)
+    if not (path / "config.json").is_file(): raise FileNotFoundError(f"--path {path}: no model checkpoint there (no config.json)")
+    if (path / VALUE_HEAD_FILE).is_file():
+        raise ValueError(f"--path {path}: a reward model ({VALUE_HEAD_FILE}), not a chat model; chat with an actor "
+                         "folder such as OUTPUT_DIR/actor or OUTPUT_DIR/sft")
+    try: archs = AutoConfig.from_pretrained(path).architectures or []
+    except Exception as e: raise ValueError(f"--path {path}: config.json does not load ({type(e).__name__}: {e})") from None
+    if archs and not any(a.endswith("ForCausalLM") for a in archs):
+        raise ValueError(f"--path {path}: a {', '.join(archs)} checkpoint, not a causal language model")
+    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+        raise ValueError(f"--path {path}: a config but no weights (*.safetensors or *.bin): not a complete checkpoint")
+    return path
+
 # %% ../nbs/10_chat.ipynb #b43fedaf
 class ChatSession:
     "A multi-turn chat with a causal-LM checkpoint: `reply(question)`, `clear()`, `history`."
     def __init__(self, path, max_new_tokens: int = 64, do_sample: bool = False, device=None, stream=None):
         from transformers import AutoModelForCausalLM, AutoTokenizer   # not DeepSpeed: chat starts in a second or two
-        if not (Path(path) / "config.json").is_file(): raise FileNotFoundError(f"--path {path}: no model checkpoint there")
+        check_causal_lm(path)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        try: self.tokenizer = AutoTokenizer.from_pretrained(path)
+        except Exception as e: raise ValueError(f"--path {path}: no tokenizer loads from it ({type(e).__name__})") from None
         self.model = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
         self.max_new_tokens, self.do_sample, self.stream, self.history = max_new_tokens, do_sample, stream, ""
 

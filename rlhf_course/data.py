@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'get_train_data', 'get_eval_data',
-           'RmStatic', 'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets', 'WebGptComparisons',
-           'StanfordShp', 'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec', 'parse_source',
-           'get_raw_dataset', 'read_row', 'drop_reason', 'parse_split', 'phase_indices', 'blend_indices',
-           'tokenize_row', 'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint',
-           'source_fingerprint', 'cache_key', 'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split',
-           'default_cache_dir', 'create_prompt_dataset', 'describe_stats', 'get_unsupervised_data']
+__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'check_json_rows', 'get_train_data',
+           'get_eval_data', 'RmStatic', 'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets',
+           'WebGptComparisons', 'StanfordShp', 'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec',
+           'parse_source', 'get_raw_dataset', 'read_row', 'drop_reason', 'parse_split', 'phase_indices',
+           'blend_indices', 'tokenize_row', 'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF',
+           'tokenizer_fingerprint', 'source_fingerprint', 'cache_key', 'duplicate_indices', 'source_rows',
+           'PhaseDataset', 'build_phase_split', 'default_cache_dir', 'create_prompt_dataset', 'empty_split_error',
+           'describe_stats', 'get_unsupervised_data']
 
 # %% ../nbs/01_data.ipynb #aa1e02e6
 class DataError(ValueError):
@@ -44,6 +45,34 @@ class PromptRawDataset:
     def get_prompt_and_rejected(self, sample) -> str: return self.get_prompt(sample) + self.get_rejected(sample)
 
 # %% ../nbs/01_data.ipynb #7cad73a7
+def _json_kind(value) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+
+def check_json_rows(path) -> int:
+    "The number of rows of a `.jsonl` (or `.json`) file; one DataError naming the file and line of the first bad one."
+    path, raw = Path(path), Path(path).read_bytes()
+    if not raw.strip(): raise DataError(f"{path}: the file is empty (no rows)")
+    try: text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: not valid UTF-8 (byte {raw[e.start]:#04x})") from None
+    if path.suffix == ".json" and text.lstrip().startswith("["):          # one JSON array of objects
+        try: rows = json.loads(text)
+        except json.JSONDecodeError as e: raise DataError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+        bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
+        if bad is not None: raise DataError(f"{path}: item {bad} of the array is a JSON {_json_kind(rows[bad])}, not an object")
+        return len(rows)
+    n = 0
+    for lineno, line in enumerate(text.split("\n"), 1):                # not splitlines(): JSON strings may hold U+2028
+        if not line.strip(): continue
+        try: row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}, line {lineno}: not valid JSON (column {e.colno}: {e.msg.removesuffix(' at')}; a line cut off?)") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}, line {lineno}: a JSON {_json_kind(row)}, not an object with prompt/chosen/rejected fields")
+        n += 1
+    return n
+
 def _load_local_splits(folder: Path, names) -> dict:
     import datasets
     files = {}
@@ -51,7 +80,10 @@ def _load_local_splits(folder: Path, names) -> dict:
         found = [folder / f"{split}{ext}" for ext in (".jsonl", ".json") if (folder / f"{split}{ext}").is_file()]
         if found: files[split] = str(found[0])
     if "train" not in files: raise DataError(f"{folder}: no train.jsonl or train.json")
-    return dict(datasets.load_dataset("json", data_files=files))
+    for f in files.values(): check_json_rows(f)                        # file and line of a bad row, before datasets sees it
+    try: return dict(datasets.load_dataset("json", data_files=files))
+    except Exception as e:
+        raise DataError(f"{folder}: the datasets library cannot read it ({type(e).__name__}: {str(e)[:300]})") from None
 
 def _load_hub(name: str, config=None) -> dict:
     import datasets
@@ -405,6 +437,13 @@ def _barrier():
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized(): dist.barrier()
 
+def _agree(error: str | None) -> str | None:
+    "Rank 0's error message (or None) on every rank: a collective, so it is also the barrier after rank 0's build."
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()): return error
+    box = [error]; dist.broadcast_object_list(box, src=0)
+    return box[0]
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("RLHF_COURSE_CACHE", Path.home() / ".cache" / "rlhf_course")) / "data"
 
@@ -442,16 +481,32 @@ def create_prompt_dataset(data_path, data_split: str, phase: int, tokenizer, max
     _check_sources([parse_source(s) for s in data_path], phase)
     opts = (data_path, list(sft_only_data_path), data_split, phase, seed, tokenizer, max_prompt_seq_len, max_seq_len, mask_prompt)
     folder = Path(cache_dir or default_cache_dir()) / f"phase{phase}-{cache_key(*opts)}"
+    error = None
     if _rank() == 0:
         from rlhf_course.toyworld import cache_lock
         with cache_lock(folder):   # two runs on one machine: the second waits, then loads what the first built
             if reload or not (folder / "stats.json").is_file():
-                built = {split: build_phase_split(*opts[:4], split, *opts[4:]) for split in ("train", "eval")}
-                _save_cache(folder, {s: rows for s, (rows, _) in built.items()}, {s: st for s, (_, st) in built.items()})
-                for split, (_, st) in built.items(): print(describe_stats(st))
-    _barrier()
+                try:
+                    built = {split: build_phase_split(*opts[:4], split, *opts[4:]) for split in ("train", "eval")}
+                    empty = [st for _, st in built.values() if st["rows"] == 0]
+                    if empty: raise DataError(empty_split_error(empty[0], data_split))   # before the cache: never cached
+                    _save_cache(folder, {s: rows for s, (rows, _) in built.items()}, {s: st for s, (_, st) in built.items()})
+                    for split, (_, st) in built.items(): print(describe_stats(st))
+                except DataError as e: error = str(e)
+    error = _agree(error)                                    # every rank raises rank 0's error, none waits forever
+    if error: raise DataError(error)
     out = _load_cache(folder)
     return out["train"], out["eval"]
+
+def empty_split_error(stats: dict, data_split: str) -> str:
+    "Why a split ended with no rows: each source's share and how many rows each rule dropped."
+    per = []
+    for name, s in stats["sources"].items():
+        total = s["rows"] + sum(s["dropped"].values())
+        drops = ", ".join(f"{k} {v}" for k, v in s["dropped"].items() if v) or "nothing"
+        per.append(f"{name}: {total} rows in its share, {s['rows']} kept, dropped {drops}")
+    return (f"step {stats['phase']} {stats['split']} split has no rows left ({'; '.join(per)}); nothing was cached. "
+            f"Fix the data, or change --data_split {data_split}")
 
 def describe_stats(stats: dict) -> str:
     drops = {k: sum(s["dropped"][k] for s in stats["sources"].values()) for k in DROP_REASONS}

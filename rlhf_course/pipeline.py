@@ -368,9 +368,11 @@ def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
     cmd = plan.launcher + port + ["--module", STEP_MODULES[step], *step_args(step, plan), *plan.extra.get(step, [])]
     old = None if force else finished(plan, step, cmd)
     if old: print(f"step {step}: finished earlier in {old['wall_s']:.0f}s, skipped (--force redoes it)"); return {**old, "skipped": True}
-    print(f"step {step}: {shlex.join(cmd)}", flush=True)
+    for stale in (step_record(plan, step), step_record(plan, step).parent / "results.json"): stale.unlink(missing_ok=True)
+    fresh = ["--force"] if force and step == 3 else []     # step 3 would resume its last checkpoint; not part of the record
+    print(f"step {step}: {shlex.join(cmd + fresh)}", flush=True)
     t0 = time.time()
-    code = stream_process(cmd, plan.output_dir / "logs" / f"step{step}.log", env=step_env(plan.deployment))
+    code = stream_process(cmd + fresh, plan.output_dir / "logs" / f"step{step}.log", env=step_env(plan.deployment))
     if code: raise RuntimeError(f"step {step} failed (exit code {code}); its log: {plan.output_dir / 'logs' / f'step{step}.log'}")
     record = {"wall_s": round(time.time() - t0, 1), "options": cmd[cmd.index("--module") + 2:]}
     step_record(plan, step).write_text(json.dumps(record, indent=1))
@@ -441,7 +443,7 @@ def interrupted_message(plan: PipelinePlan, step: int, argv: list[str]) -> str:
     kept = [f"step {s} in {plan.output_dir / STEP_DIRS[s]}" for s in (1, 2, 3)
             if s != step and step_record(plan, s).is_file() and (plan.output_dir / STEP_DIRS[s] / "results.json").is_file()]
     return (f"train.py: interrupted in step {step}; kept: {', '.join(kept) or 'no finished step'}; step {step} did not "
-            f"finish. Continue with: {shlex.join(['python', 'train.py', *argv])} (finished steps are skipped)")
+            f"finish. Continue with: {shlex.join(['python', 'train.py', *argv])} (finished steps are skipped; step 3 resumes from its last checkpoint)")
 
 def run(argv=None) -> dict:
     "Parse, plan (all checks), run the chosen steps, write results.json, print the table and a chat reply."
@@ -449,6 +451,7 @@ def run(argv=None) -> dict:
     args, extra = pipeline_parser().parse_known_args(argv)
     plan = make_plan(args, extra)
     plan.output_dir.mkdir(parents=True, exist_ok=True)
+    (plan.output_dir / "results.json").unlink(missing_ok=True)   # written again at the end, from this run's steps
     t0, walls = time.time(), {}
     for step in plan.steps:
         if step == 3: check_step3_inputs(plan, about_to_run=True)   # did steps 1-2 leave loadable checkpoints?
@@ -486,6 +489,7 @@ def main(argv=None):
         print(e if isinstance(e, Interrupted) else "train.py: interrupted before any step started; nothing was written",
               file=sys.stderr)
         sys.exit(130)
+
 
 # %% ../nbs/09_pipeline.ipynb #26d3a4dc
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()

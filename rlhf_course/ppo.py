@@ -70,7 +70,9 @@ def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> tor
 # %% ../nbs/05_ppo.ipynb #55b4306c
 def actor_loss_fn(log_probs, old_log_probs, advantages, action_mask, clip_range: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
     "Clipped surrogate loss over actions, and the fraction of actions where the clip was active."
-    ratio = torch.exp(log_probs - old_log_probs)
+    # rho_t = exp(log pi - log pi_old), with the log-ratio zeroed at non-actions *before* exp: a padded position
+    # whose log-ratio is large would give exp(...) = inf, and inf * 0 = NaN in the masked mean
+    ratio = torch.exp((log_probs - old_log_probs) * action_mask)
     unclipped, clipped = -advantages * ratio, -advantages * ratio.clamp(1 - clip_range, 1 + clip_range)
     loss = masked_mean(torch.maximum(unclipped, clipped), action_mask)
     return loss, masked_mean((clipped > unclipped).float(), action_mask)

@@ -179,7 +179,7 @@ def train_reward(args) -> dict:
     from rlhf_course.data import DataCollatorReward
     from rlhf_course.ds_utils import print_rank_0
     from rlhf_course.sft import (MetricsLog, init_engine, make_loader, prepare_model, run_epochs, save_run_outputs,
-                                 start_run, uses_toyworld)
+                                 start_run, tensorboard_dir, uses_toyworld)
     rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = reward_datasets(args, tokenizer)
     model = create_reward_model(args.model_name_or_path, tokenizer, args.dropout)
@@ -188,7 +188,8 @@ def train_reward(args) -> dict:
     train_loader = make_loader(train_ds, args.per_device_train_batch_size, collate, True, args.seed)
     eval_loader = make_loader(eval_ds, args.per_device_eval_batch_size, collate, False, args.seed, shard=False)
     steps = args.num_train_epochs * math.ceil(len(train_loader) / args.gradient_accumulation_steps)
-    engine, log, t0 = init_engine(model, args, steps, device), MetricsLog(), time.time()
+    engine, t0 = init_engine(model, args, steps, device), time.time()
+    log = MetricsLog(tensorboard_dir(args, rank, "step2_reward"), prefix="reward")
     keep = KeepBest(tokenizer, args.output_dir, log, enabled=not args.no_select_best)
     log.write(step=0, **rm_eval(engine, eval_loader, device))
     run_epochs(engine, train_loader, eval_loader, rm_loss, keep, args, log, device, "reward")
@@ -216,7 +217,8 @@ def label_gold_agreement(gold: list):
 # %% ../nbs/04_reward.ipynb #f97a0225
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.reward --model_name_or_path ... --output_dir ...`"
-    train_reward(parse_args(argv))
+    from rlhf_course.sft import run_main
+    run_main("rlhf_course.reward", train_reward, parse_args(argv), 2)
 
 # %% ../nbs/04_reward.ipynb #7f1efa0f
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()

@@ -16,12 +16,13 @@ import torch
 from .toyworld import provenance
 
 # %% auto #0
-__all__ = ['held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'gold_component_rows', 'component_means',
-           'bootstrap_ci', 'add_data_args', 'add_train_args', 'add_deepspeed_args', 'sft_parser', 'parse_args',
-           'check_train_args', 'prepare_model', 'match_partitioned_dtype', 'init_engine', 'make_loader',
-           'evaluate_lm_loss', 'MetricsLog', 'read_metrics', 'run_epochs', 'sft_loss', 'sft_datasets', 'sft_eval',
-           'uses_toyworld', 'gold_report', 'summarize_gold', 'start_run', 'save_run_outputs', 'train_sft',
-           'sample_table', 'main']
+__all__ = ['FINISHED_RECORDS', 'held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'gold_component_rows',
+           'component_means', 'bootstrap_ci', 'add_data_args', 'add_train_args', 'add_tensorboard_args',
+           'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model',
+           'match_partitioned_dtype', 'init_engine', 'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics',
+           'tensorboard_dir', 'run_epochs', 'sft_loss', 'sft_datasets', 'sft_eval', 'uses_toyworld', 'gold_report',
+           'summarize_gold', 'start_run', 'clear_results', 'save_run_outputs', 'train_sft', 'sample_table',
+           'interrupted_note', 'run_main', 'main']
 
 # %% ../nbs/03_sft.ipynb #8fe795da
 def held_out_prompts(n: int, world_dir=None) -> list[str]:
@@ -112,6 +113,13 @@ def add_train_args(p, lr=1e-3):
     p.add_argument("--output_dir", required=True)
     p.add_argument("--eval_interval", type=int, default=0, help="evaluate every N steps (0: at the end of each epoch)")
     p.add_argument("--local_rank", type=int, default=-1)
+    add_tensorboard_args(p)
+
+def add_tensorboard_args(p):
+    "DeepSpeed-Chat's TensorBoard flags (every step has them)."
+    p.add_argument("--enable_tensorboard", action="store_true", help="also write the metrics as TensorBoard events")
+    p.add_argument("--tensorboard_path", default=None,
+                   help="their folder (default: OUTPUT_DIR's parent/tensorboard); each step writes a subfolder")
 
 # %% ../nbs/03_sft.ipynb #5b175b8c
 def add_deepspeed_args(p):
@@ -199,14 +207,32 @@ def evaluate_lm_loss(engine, loader, device) -> tuple[float, float]:
 
 # %% ../nbs/03_sft.ipynb #6bbf84e3
 class MetricsLog:
-    "Metric records kept in memory, written as JSON lines next to the checkpoint once it is saved."
-    def __init__(self): self.records = []
-    def write(self, **record): self.records.append(record)
+    "Metric records kept in memory, written as JSON lines next to the checkpoint once it is saved; each number also goes to TensorBoard when `tensorboard_dir` is given."
+    def __init__(self, tensorboard_dir=None, prefix: str = "train", purge_step: int | None = None):
+        self.records, self.prefix, self.writer = [], prefix, None
+        if tensorboard_dir is not None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(tensorboard_dir), purge_step=purge_step)   # purge: events past a resumed step
+    def write(self, **record):
+        self.records.append(record)
+        if self.writer is None: return
+        for k, v in record.items():
+            if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.writer.add_scalar(f"{self.prefix}/{k}", v, record["step"])
+        self.writer.flush()
     def save(self, path):
         Path(path).write_text("".join(json.dumps(r) + "\n" for r in self.records))
+    def close(self):
+        if self.writer is not None: self.writer.close()
 
 def read_metrics(path) -> list[dict]:
     return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+
+def tensorboard_dir(args, rank: int, step_name: str) -> Path | None:
+    "Where rank 0 writes a step's TensorBoard events with --enable_tensorboard (else None): TENSORBOARD_PATH/step_name."
+    if not getattr(args, "enable_tensorboard", False) or rank != 0: return None
+    root = Path(args.tensorboard_path) if args.tensorboard_path else Path(args.output_dir).resolve().parent / "tensorboard"
+    return root / step_name   # not inside OUTPUT_DIR: the checkpoint replaces that folder atomically
 
 # %% ../nbs/03_sft.ipynb #d5b85308
 def run_epochs(engine, train_loader, eval_loader, loss_fn, evaluate, args, log: MetricsLog, device, desc: str) -> int:
@@ -279,14 +305,24 @@ def start_run(args, check=None, model_path=None):
     rank, world_size, device = init_distributed()
     quiet_deepspeed()
     (check or check_train_args)(args, world_size, device)
+    if rank == 0: clear_results(args.output_dir)
     set_random_seed(args.seed)
     return rank, world_size, device, load_hf_tokenizer(model_path or args.model_name_or_path)
 
+FINISHED_RECORDS = ("results.json", "pipeline_step.json", "metrics.jsonl", "eval_answers.jsonl")   # figures and train.py's record
+
+def clear_results(output_dir):
+    "Remove the figures of an earlier run before this one changes anything: they would no longer describe the checkpoint."
+    for name in FINISHED_RECORDS: (Path(output_dir) / name).unlink(missing_ok=True)
+
 def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
-    "metrics.jsonl and results.json (with chapter 00's provenance) beside the checkpoint (rank 0 writes)."
+    "metrics.jsonl, then results.json (with chapter 00's provenance), beside the checkpoint (rank 0 writes): results.json last."
+    log.close()
     if rank != 0: return
     log.save(Path(output_dir) / "metrics.jsonl")
-    (Path(output_dir) / "results.json").write_text(json.dumps({**results, "provenance": provenance()}, indent=1))
+    tmp = Path(output_dir) / ".results.json.tmp"
+    tmp.write_text(json.dumps({**results, "provenance": provenance()}, indent=1)); tmp.replace(Path(output_dir) / "results.json")
+
 
 # %% ../nbs/03_sft.ipynb #00320358
 def train_sft(args) -> dict:
@@ -303,7 +339,8 @@ def train_sft(args) -> dict:
     steps = args.num_train_epochs * math.ceil(len(train_loader) / args.gradient_accumulation_steps)
     engine = init_engine(model, args, steps, device)
     synced = args.zero_stage == 3 and world_size > 1
-    before, log, t0 = gold_report(engine.module, tokenizer, args, synced), MetricsLog(), time.time()
+    log = MetricsLog(tensorboard_dir(args, rank, "step1_sft"), prefix="sft")
+    before, t0 = gold_report(engine.module, tokenizer, args, synced), time.time()
     log.write(step=0, **sft_eval(engine, eval_loader, device))
     run_epochs(engine, train_loader, eval_loader, sft_loss, sft_eval, args, log, device, "sft")
     train_s = time.time() - t0
@@ -323,9 +360,29 @@ def sample_table(before: dict, after: dict, n: int = 6) -> list[dict]:
             for i, p in enumerate(before["prompts"][:n])]
 
 # %% ../nbs/03_sft.ipynb #cccc5ea7
+def interrupted_note(step: int, output_dir) -> str:
+    "What a Ctrl-C in step 1 or 2 keeps: these steps write their checkpoint only at the end."
+    out = Path(output_dir)
+    kept = f"{out} keeps its earlier checkpoint, without results" if (out / "config.json").is_file() else f"nothing was written to {out}"
+    return f"step {step} saves only at its end, so {kept}; run the same command again to redo step {step}"
+
+def run_main(prog: str, train, args, note):
+    "A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."
+    import signal, sys
+    def stop(signum, frame): raise KeyboardInterrupt   # the deepspeed launcher passes Ctrl-C on as SIGTERM
+    signal.signal(signal.SIGTERM, stop)
+    try: return train(args)
+    except KeyboardInterrupt:
+        for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)   # a second signal must not cut the line
+        from tqdm import tqdm
+        for bar in list(getattr(tqdm, "_instances", [])): bar.close()   # the progress bar ends its line first
+        kept = note(args) if callable(note) else interrupted_note(note, args.output_dir)
+        print(f"{prog}: interrupted; {kept}", file=sys.stderr); sys.exit(130)
+    except (ValueError, FileNotFoundError) as e: sys.exit(f"{prog}: error: {e}")   # DataError is a ValueError
+
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.sft --model_name_or_path ... --output_dir ...`"
-    train_sft(parse_args(argv))
+    run_main("rlhf_course.sft", train_sft, parse_args(argv), 1)
 
 # %% ../nbs/03_sft.ipynb #d1992902
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['HELD_OUT_BLOCK', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards', 'policy_eval',
-           'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints', 'step3_setup',
+__all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards',
+           'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints',
+           'rng_state', 'set_rng_state', 'resume_config', 'check_resume', 'step3_interrupted_note', 'step3_setup',
            'count_iters', 'Step3Run', 'train_on', 'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint',
-           'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'gain_split', 'finish', 'save_eval_answers',
-           'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
+           'save_resume', 'elapsed', 'resume', 'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'gain_split',
+           'finish', 'save_eval_answers', 'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -108,13 +109,58 @@ def save_checkpoints(engine, tokenizer, output_dir, step: int):
     if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(args.actor_zero_stage))
     if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": step}))
 
+# %% ../nbs/08_step3.ipynb #e5a0c001
+RESUME_DIR = "resume"   # OUTPUT_DIR/resume: DeepSpeed checkpoints of actor and critic, EMA weights, each rank's state
+IGNORED_ON_RESUME = ("local_rank", "force", "output_dir", "print_answers", "n_gold_prompts", "enable_tensorboard",
+                     "tensorboard_path", "enable_hybrid_engine")   # flags that do not change the training trajectory
+
+def rng_state() -> dict:
+    "Every random-number state a step draws from: Python, NumPy, torch (and CUDA's)."
+    import random
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available(): state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+def set_rng_state(state: dict):
+    import random
+    random.setstate(state["python"]); np.random.set_state(state["numpy"]); torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available(): torch.cuda.set_rng_state(state["cuda"])
+
+def resume_config(args) -> dict:
+    "The flags a resumed run must share with the interrupted one (JSON-normalised)."
+    return json.loads(json.dumps({k: v for k, v in vars(args).items() if k not in IGNORED_ON_RESUME}, default=str))
+
+def check_resume(args, world_size: int) -> dict | None:
+    "The saved state a run will resume from (None: a fresh start); one clear error if it was made with other flags."
+    path = Path(args.output_dir) / RESUME_DIR / "state.json"
+    if args.force or not path.is_file(): return None
+    state = json.loads(path.read_text())
+    changed = {k: (state["config"].get(k), v) for k, v in resume_config(args).items() if state["config"].get(k) != v}
+    if changed or state["world_size"] != world_size:
+        what = ", ".join(f"--{k} {old} -> {new}" for k, (old, new) in changed.items()) or f"{state['world_size']} ranks -> {world_size}"
+        raise ValueError(f"--output_dir {args.output_dir} holds a step-3 checkpoint (rollout batch {state['step']}) of a run with "
+                         f"other settings ({what}); pass --force to start afresh, or choose another --output_dir")
+    return state
+
+def step3_interrupted_note(args) -> str:
+    "What a Ctrl-C in step 3 keeps, read from the disk, and how to continue."
+    state = Path(args.output_dir) / RESUME_DIR / "state.json"
+    if not state.is_file():
+        return (f"no step-3 checkpoint was written yet (one comes every --eval_interval {args.eval_interval} rollout batches); "
+                "run the same command again to start step 3 over")
+    n = json.loads(state.read_text())["step"]
+    return (f"the checkpoint of rollout batch {n} in {args.output_dir} is kept (actor, critic, actor_ema, resume/); "
+            "run the same command again to resume from it (--force starts afresh)")
+
 # %% ../nbs/08_step3.ipynb #d3e49e7f
 def step3_setup(args):
     "Chapter 03's start_run with step 3's checks, then the prompt loader."
     from rlhf_course.data import DataCollatorRLHF, create_prompt_dataset
     from rlhf_course.rlhf_engine import check_step3_args
     from rlhf_course.sft import make_loader, start_run
-    rank, world_size, device, tokenizer = start_run(args, check_step3_args, args.actor_model_name_or_path)
+    def check(args, world_size, device):      # before anything is loaded or removed: a refused resume leaves the folder as it was
+        check_step3_args(args, world_size, device); check_resume(args, world_size)
+    rank, world_size, device, tokenizer = start_run(args, check, args.actor_model_name_or_path)
     prompts, _ = create_prompt_dataset(args.data_path, args.data_split, 3, tokenizer, args.max_prompt_seq_len,
                                        args.max_prompt_seq_len + args.max_answer_seq_len, args.seed, args.data_output_path)
     loader = make_loader(prompts, args.per_device_generation_batch_size, DataCollatorRLHF(tokenizer.pad_token_id), True, args.seed)
@@ -134,7 +180,7 @@ class Step3Run:
     def __init__(self, args):
         from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised
         from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine
-        from rlhf_course.sft import MetricsLog, held_out_prompts, uses_toyworld
+        from rlhf_course.sft import MetricsLog, held_out_prompts, tensorboard_dir, uses_toyworld
         self.args = args
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
         self.rollouts, iters = count_iters(args, len(self.loader))
@@ -147,8 +193,12 @@ class Step3Run:
         self.ptx = ptx_batches(ptx_rows(args, self.tokenizer, corpus[0]), args, self.tokenizer) if use_ptx else None
         self.eval_prompts = held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
         self.held_out = corpus[1] if self.toyworld else None
-        self.log, self.step, self.saved_step = MetricsLog(), 0, None
+        self.step, self.saved_step, self.ptx_used, self.train_s_before, self.pending = 0, None, 0, 0.0, None
+        self.generator, self.exps = torch.Generator().manual_seed(args.seed), []
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
+        records = self.resume()                   # the last complete checkpoint of an interrupted run (unless --force)
+        self.log = MetricsLog(tensorboard_dir(args, self.rank, "step3_rlhf"), "ppo", purge_step=self.step + 1 if records else None)
+        self.log.records = records or []
 
 # %% ../nbs/08_step3.ipynb #ed66cb07
 def train_on(self, exps: list[dict], generator) -> dict:
@@ -170,6 +220,7 @@ def train_on(self, exps: list[dict], generator) -> dict:
 def ptx_step(self) -> float:
     from rlhf_course.ds_utils import to_device
     coef = 27.8 if self.args.unsup_coef is None else self.args.unsup_coef
+    self.ptx_used += 1                                            # the ptx data position, kept for a resume
     return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), coef).item()
 
 def kept_checkpoint(self) -> str:
@@ -190,9 +241,71 @@ def eval_during(self) -> dict:
 
 def checkpoint(self):
     save_checkpoints(self.engine, self.tokenizer, self.args.output_dir, self.step)
+    self.save_resume()
     self.saved_step = self.step
 
 Step3Run.eval_during, Step3Run.checkpoint = eval_during, checkpoint
+
+# %% ../nbs/08_step3.ipynb #e5a0c003
+def save_resume(self):
+    "DeepSpeed checkpoints of actor and critic, the EMA weights, each rank's state, then `state.json` (last)."
+    import shutil
+    from rlhf_course.ds_utils import gathered_parameters, plain_state_dict, unwrap_model
+    root, tag = Path(self.args.output_dir) / RESUME_DIR, f"step{self.step}"
+    self.engine.actor.save_checkpoint(str(root / "actor"), tag=tag)      # weights, optimizer, LR schedule (every ZeRO stage)
+    self.engine.critic.save_checkpoint(str(root / "critic"), tag=tag)
+    (root / "ranks").mkdir(parents=True, exist_ok=True)
+    if self.engine.actor_ema is not None:
+        ema = unwrap_model(self.engine.actor_ema)
+        with gathered_parameters(ema): state = plain_state_dict(ema) if self.rank == 0 else None
+        if self.rank == 0: torch.save(state, root / "ranks" / f"{tag}-ema.pt")
+    torch.save({"rng": rng_state(), "generator": self.generator.get_state(), "exps": self.exps, "ptx_used": self.ptx_used},
+               root / "ranks" / f"{tag}-rank{self.rank}.pt")
+    if torch.distributed.is_initialized(): torch.distributed.barrier()   # every rank's files are on disk
+    if self.rank != 0: return
+    state = {"step": self.step, "tag": tag, "kl_coef": self.trainer.kl_ctl.value, "train_s": self.elapsed(),
+             "world_size": self.world_size, "config": resume_config(self.args), "records": self.log.records}
+    (root / "state.json.tmp").write_text(json.dumps(state)); (root / "state.json.tmp").replace(root / "state.json")
+    for old in [*root.glob("actor/step*"), *root.glob("critic/step*"), *root.glob("ranks/step*")]:   # earlier checkpoints
+        if old.name != tag and not old.name.startswith(f"{tag}-"): shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+def elapsed(self) -> float:
+    "Training seconds of this run, earlier sessions of a resumed run included."
+    return self.train_s_before + (time.time() - self.t0 if getattr(self, "t0", None) else 0.0)
+
+Step3Run.save_resume, Step3Run.elapsed = save_resume, elapsed
+
+# %% ../nbs/08_step3.ipynb #e5a0c004
+def resume(self) -> list | None:
+    "Load the last complete checkpoint of an interrupted run with the same flags; its metric records, or None (a fresh start)."
+    import shutil
+    from rlhf_course.ds_utils import unwrap_model
+    root, args = Path(self.args.output_dir) / RESUME_DIR, self.args
+    if args.force:
+        if self.rank == 0: shutil.rmtree(root, ignore_errors=True)
+        if torch.distributed.is_initialized(): torch.distributed.barrier()
+        return None
+    if not (root / "state.json").is_file(): return None
+    state = check_resume(args, self.world_size)
+    tag = state["tag"]
+    self.engine.actor.load_checkpoint(str(root / "actor"), tag=tag)     # weights, Adam moments, LR schedule
+    self.engine.critic.load_checkpoint(str(root / "critic"), tag=tag)
+    if self.engine.actor_ema is not None:
+        import deepspeed
+        ema, weights = unwrap_model(self.engine.actor_ema), torch.load(root / "ranks" / f"{tag}-ema.pt", weights_only=True)
+        params = [p for p in ema.parameters() if hasattr(p, "ds_id")]
+        with deepspeed.zero.GatheredParameters(params, modifier_rank=0, enabled=bool(params)): ema.load_state_dict(weights)
+    mine = torch.load(root / "ranks" / f"{tag}-rank{self.rank}.pt", weights_only=False)
+    self.generator.set_state(mine["generator"]); self.exps = mine["exps"]
+    for _ in range(mine["ptx_used"]): next(self.ptx)                   # the ptx stream where it was
+    self.ptx_used, self.pending = mine["ptx_used"], mine["rng"]          # RNG restored in run_loop, after the data loader starts
+    self.step = self.saved_step = state["step"]
+    self.trainer.kl_ctl.value, self.train_s_before = state["kl_coef"], state["train_s"]
+    from rlhf_course.ds_utils import print_rank_0
+    print_rank_0(f"step 3: resuming from the checkpoint of rollout batch {self.step} in {args.output_dir} (--force starts afresh)")
+    return state["records"]
+
+Step3Run.resume = resume
 
 # %% ../nbs/08_step3.ipynb #6ae911e1
 def iteration(self, batch, exps: list, generator) -> dict:
@@ -212,23 +325,30 @@ Step3Run.iteration = iteration
 
 # %% ../nbs/08_step3.ipynb #01fff7cc
 def run_loop(self):
-    "All rollout batches, with logs, evaluations and checkpoints."
+    "All rollout batches (after a resume: the rest), with logs, evaluations and checkpoints."
     from tqdm.auto import tqdm
     from rlhf_course.ds_utils import get_all_reduce_mean
-    args, generator, exps = self.args, torch.Generator().manual_seed(self.args.seed), []
-    self.log.write(step=0, **self.eval_during())
-    bar = tqdm(total=self.rollouts, desc="ppo", disable=self.rank != 0)
-    for epoch in range(args.num_train_epochs):
+    args, self.t0 = self.args, time.time()
+    if self.step == 0: self.log.write(step=0, **self.eval_during())
+    bar = tqdm(total=self.rollouts, initial=self.step, desc="ppo", disable=self.rank != 0)
+    n = len(self.loader)
+    for epoch in range(self.step // n, args.num_train_epochs):
         self.loader.sampler.set_epoch(epoch)
-        for batch in self.loader:
+        skip = self.step - epoch * n if epoch == self.step // n else 0     # batches this epoch already used
+        if self.pending is not None and skip == 0: set_rng_state(self.pending); self.pending = None
+        batches = iter(self.loader)                                          # (starting an iterator draws a seed)
+        for _ in range(skip): next(batches)
+        if self.pending is not None: set_rng_state(self.pending); self.pending = None
+        for batch in batches:
             if self.step >= self.rollouts: break
-            stats = self.iteration(batch, exps, generator)
+            stats = self.iteration(batch, self.exps, self.generator)
             self.step += 1
             stats = {k: round(get_all_reduce_mean(torch.tensor(float(v))).item(), 5) for k, v in stats.items()}
             self.log.write(step=self.step, **stats)
             bar.update(1); bar.set_postfix(reward=stats["reward"], kl=stats["kl"])
             if args.eval_interval and self.step % args.eval_interval == 0 and self.step < self.rollouts:
                 self.log.write(step=self.step, **self.eval_during()); self.checkpoint()
+        if self.step >= self.rollouts: break
     bar.close()
 
 Step3Run.run_loop = run_loop
@@ -327,9 +447,9 @@ def train_step3(args) -> dict:
     "Step 3: PPO from the SFT actor against the reward model; returns the measured figures (also in results.json)."
     from rlhf_course.ds_utils import print_rank_0
     if args.enable_hybrid_engine: print_rank_0("--enable_hybrid_engine: ignored (DeepSpeed's Hybrid Engine does not run on transformers 5)")
-    run, t0 = Step3Run(args), time.time()
+    run = Step3Run(args)
     run.run_loop()
-    results = run.finish(time.time() - t0)
+    results = run.finish(run.elapsed())
     print_rank_0(f"step 3 done in {results['train_s']:.0f}s (+{results['eval_s']:.0f}s evaluation): " +
                  json.dumps({k: results[k] for k in ("kl_final", "reward_final")}))
     return results
@@ -337,8 +457,8 @@ def train_step3(args) -> dict:
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.step3 --actor_model_name_or_path ... --critic_model_name_or_path ...`"
     from rlhf_course.rlhf_engine import parse_step3_args
-    try: train_step3(parse_step3_args(argv))
-    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"rlhf_course.step3: error: {e}") from None
+    from rlhf_course.sft import run_main
+    run_main("rlhf_course.step3", train_step3, parse_step3_args(argv), step3_interrupted_note)
 
 # %% ../nbs/08_step3.ipynb #8cd6578f
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
