@@ -1,0 +1,40 @@
+"""The book's prose: markdown that renders (no control characters, balanced math), and claims that match the files."""
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "nbs").glob("*.ipynb"))
+
+
+def markdown_cells(nb_path):
+    return [c.source for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "markdown"]
+
+
+def without_code(text: str) -> str:
+    "Markdown with fenced blocks and inline code spans removed (a `$` there is not math)."
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_markdown_renders(nb_path):
+    for src in markdown_cells(nb_path):
+        bad = sorted({hex(ord(ch)) for ch in src if ord(ch) < 32 and ch != "\n"})
+        assert not bad, f"{nb_path.name}: control characters {bad} in: {src[:80]!r}"
+        text = without_code(src).replace(r"\$", "")
+        assert text.count("$$") % 2 == 0, f"{nb_path.name}: unbalanced $$ in: {src[:80]!r}"
+        assert text.replace("$$", "").count("$") % 2 == 0, f"{nb_path.name}: unbalanced $ in: {src[:80]!r}"
+        # what a Python string does to LaTeX: "\frac" loses "\f" (a form feed), "\text" loses "\t" (a tab)
+        eaten = re.findall(r"(?m)(?<![\\\w])(rac|ext|imes|heta|ho)\{", text)
+        assert not eaten, f"{nb_path.name}: LaTeX commands without their backslash {eaten} in: {src[:80]!r}"
+
+
+def test_label_noise_claim_matches_the_manifest():
+    recap = next(s for s in markdown_cells(ROOT / "nbs" / "00_toyworld.ipynb") if s.startswith("## Recap"))
+    claimed = int(re.search(r"(\d+)% of the committed training labels", recap).group(1))
+    manifest = json.loads((ROOT / "data" / "toyworld" / "manifest.json").read_text())
+    assert claimed == round(100 * manifest["preferences"]["train"]["label_disagrees_with_gold"])
