@@ -38,3 +38,38 @@ def test_label_noise_claim_matches_the_manifest():
     claimed = int(re.search(r"(\d+)% of the committed training labels", recap).group(1))
     manifest = json.loads((ROOT / "data" / "toyworld" / "manifest.json").read_text())
     assert claimed == round(100 * manifest["preferences"]["train"]["label_disagrees_with_gold"])
+
+
+CHAPTERS = [p for p in NOTEBOOKS if re.match(r"^\d\d[a-z]?_", p.name)]
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_chapter_opens_with_track_and_prerequisites_and_ends_with_a_recap(nb_path):
+    from rlhf_course.coursemap import TRACKS
+    cells = markdown_cells(nb_path)
+    track = re.search(r"<!-- track: (\w+) -->", cells[0])
+    assert track, f"{nb_path.name}: the first cell has no `<!-- track: core|systems -->` line"
+    assert track.group(1) == TRACKS[re.match(r"^(\d\d[a-z]?)_", nb_path.name).group(1)], nb_path.name
+    text = "\n".join(cells)
+    for must in ("What you will learn", "What you need first", "## Recap", "## Exercises", "glossary.md"):
+        assert must in text, f"{nb_path.name}: no {must!r}"
+
+
+def test_front_page_map_is_the_codes_drawing(tmp_path):
+    from matplotlib.testing.compare import compare_images
+    from rlhf_course.coursemap import FRONT_PAGE_MAP, save_map
+    fresh = save_map(tmp_path / "map.png")
+    assert compare_images(str(ROOT / FRONT_PAGE_MAP), str(fresh), tol=1) is None, "run `python -m rlhf_course.coursemap`"
+    assert f"]({FRONT_PAGE_MAP})" in (ROOT / "README.md").read_text(), "the front page shows the map"
+
+
+def test_glossary_defines_the_course_terms():
+    text = (ROOT / "nbs" / "glossary.md").read_text()
+    terms = re.findall(r"(?m)^\*\*(.+?)\*\* —", text)
+    for must in ("actor", "critic", "reference", "rollout", "action", "advantage", "return", "KL penalty", "ptx",
+                 "EMA", "ZeRO stage", "GAE", "reward model", "ratio"):
+        assert must in terms, f"glossary: no entry for {must!r}"
+    assert terms == sorted(terms, key=str.lower), "glossary entries in alphabetical order"
+    manifest = json.loads((ROOT / "data" / "toyworld" / "manifest.json").read_text())
+    noise = round(100 * manifest["preferences"]["train"]["label_disagrees_with_gold"])
+    assert f"({noise}% in the committed data)" in text
