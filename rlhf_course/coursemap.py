@@ -20,14 +20,14 @@ __all__ = ['NODES', 'COLORS', 'LEGEND', 'EDGES', 'CHAPTER_PARTS', 'TRACKS', 'FRO
 # part: (x, y, width, height, kind, text); a kind sets the colour (COLORS) and its legend entry (LEGEND)
 NODES = {
     "data":      (5.4, 6.75, 5.2, 1.0, "data", "data (00, 01)\nprompts · chosen/rejected pairs · pretraining text"),
-    "sft":       (0.3, 5.15, 3.9, 1.1, "trains", "step 1 · SFT (03)\nnext-token loss, pretrained actor base\n→ output/actor"),
+    "sft":       (0.3, 5.15, 3.9, 1.1, "trains", "step 1 · SFT (03)\nnext-token loss, pretrained actor base\n→ output/sft"),
     "reward_tr": (11.8, 5.15, 3.9, 1.1, "trains", "step 2 · reward model (04)\n−log σ(r_chosen − r_rejected)\n→ output/reward"),
     "ref":       (1.0, 3.0, 2.8, 0.9, "frozen", "reference π_ref\n(copy of SFT; frozen)"),
-    "actor":     (1.0, 1.65, 2.8, 1.0, "trains", "actor π_θ (from SFT; trains)\n+ ptx: pretraining text\n→ step3/actor"),
-    "ema":       (1.0, 0.35, 2.8, 0.9, "averaged", "EMA actor\n(β-average of the actor)\n→ step3/actor_ema"),
+    "actor":     (1.0, 1.65, 2.8, 1.0, "trains", "actor π_θ (from SFT; trains)\n+ ptx: pretraining text\n→ output/rlhf/actor"),
+    "ema":       (1.0, 0.35, 2.8, 0.9, "averaged", "EMA actor\n(β-average of the actor)\n→ output/rlhf/actor_ema"),
     "rollout":   (6.0, 1.2, 4.0, 2.4, "step", "experience (05, 07)\nsampled answer · log-probs\nKL penalty + score at </s>\nGAE: advantages, returns\n→ clipped losses"),
     "rm":        (12.2, 3.0, 2.8, 0.9, "frozen", "reward model R\n(from step 2; frozen)"),
-    "critic":    (12.2, 1.65, 2.8, 1.0, "trains", "critic V_φ\n(from step 2; trains)\n→ step3/critic"),
+    "critic":    (12.2, 1.65, 2.8, 1.0, "trains", "critic V_φ\n(from step 2; trains)\n→ output/rlhf/critic"),
     "chat":      (12.2, 0.35, 2.8, 0.9, "output", "chat (10)\nthe trained actor answers"),
 }
 COLORS = {"data": "#dde8f5", "trains": "#ffd8a8", "frozen": "#d9d9d9", "averaged": "#e2d5f0", "step": "#fff4c2",
