@@ -73,3 +73,18 @@ def test_glossary_defines_the_course_terms():
     manifest = json.loads((ROOT / "data" / "toyworld" / "manifest.json").read_text())
     noise = round(100 * manifest["preferences"]["train"]["label_disagrees_with_gold"])
     assert f"({noise}% in the committed data)" in text
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_every_exercise_has_a_hint_and_an_executed_solution(nb_path):
+    cells = nbformat.read(nb_path, as_version=4).cells
+    recap = next(c.source for c in cells if c.cell_type == "markdown" and "## Exercises" in c.source)
+    exercises = re.split(r"\n### ", recap.split("## Exercises")[1])[0]
+    n = len(re.findall(r"(?m)^\d+\. ", exercises))
+    assert 2 <= n <= 4, f"{nb_path.name}: {n} exercises"
+    solutions = [i for i, c in enumerate(cells) if "solution" in c.metadata.get("tags", [])]
+    assert len(solutions) == n, f"{nb_path.name}: {n} exercises, {len(solutions)} solution cells"
+    for k, i in enumerate(solutions, 1):
+        assert cells[i].cell_type == "code" and "#| eval: false" not in cells[i].source, f"{nb_path.name}: solution {k} must run"
+        before = cells[i - 1].source
+        assert f"Exercise {k}: hint" in before and f"Exercise {k}: solution" in before, f"{nb_path.name}: solution {k}"
