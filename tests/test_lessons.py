@@ -88,3 +88,17 @@ def test_every_exercise_has_a_hint_and_an_executed_solution(nb_path):
         assert cells[i].cell_type == "code" and "#| eval: false" not in cells[i].source, f"{nb_path.name}: solution {k} must run"
         before = cells[i - 1].source
         assert f"Exercise {k}: hint" in before and f"Exercise {k}: solution" in before, f"{nb_path.name}: solution {k}"
+
+
+PAPERS = {"PPO": "1707.06347", "GAE": "1506.02438", "InstructGPT": "2203.02155", "Ziegler": "1909.08593",
+          "DeepSpeed-Chat": "2308.01320", "ZeRO": "1910.02054", "LoRA": "2106.09685"}
+CITED_IN = {"05_ppo": ("PPO", "GAE", "Ziegler", "InstructGPT"), "07_ppo_trainer": ("PPO", "InstructGPT"),
+            "04_reward": ("InstructGPT", "Ziegler"), "02_deepspeed": ("ZeRO", "LoRA"), "06_rlhf_engine": ("LoRA", "ZeRO"),
+            "08_step3": ("InstructGPT", "Ziegler"), "03_sft": ("InstructGPT",)}
+
+
+@pytest.mark.parametrize("name", sorted(CITED_IN))
+def test_chapters_link_the_papers_they_use(name):
+    body = "\n".join(s for s in markdown_cells(ROOT / "nbs" / f"{name}.ipynb") if not s.startswith("**Track:**"))
+    for paper in CITED_IN[name]:
+        assert f"https://arxiv.org/abs/{PAPERS[paper]}" in body, f"{name}: {paper} not linked where it is used"
