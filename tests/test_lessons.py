@@ -50,6 +50,8 @@ def test_chapter_opens_with_track_and_prerequisites_and_ends_with_a_recap(nb_pat
     track = re.search(r"<!-- track: (\w+) -->", cells[0])
     assert track, f"{nb_path.name}: the first cell has no `<!-- track: core|systems -->` line"
     assert track.group(1) == TRACKS[re.match(r"^(\d\d[a-z]?)_", nb_path.name).group(1)], nb_path.name
+    meta = nbformat.read(nb_path, as_version=4).metadata.get("rlhf_course", {})
+    assert meta.get("track") == track.group(1), f"{nb_path.name}: notebook metadata rlhf_course.track (the site reads it)"
     text = "\n".join(cells)
     for must in ("What you will learn", "What you need first", "## Recap", "## Exercises", "glossary.md"):
         assert must in text, f"{nb_path.name}: no {must!r}"
