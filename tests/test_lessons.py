@@ -104,3 +104,11 @@ def test_chapters_link_the_papers_they_use(name):
     body = "\n".join(s for s in markdown_cells(ROOT / "nbs" / f"{name}.ipynb") if not s.startswith("**Track:**"))
     for paper in CITED_IN[name]:
         assert f"https://arxiv.org/abs/{PAPERS[paper]}" in body, f"{name}: {paper} not linked where it is used"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_code_cell_parses(nb_path):
+    import ast
+    for i, c in enumerate(nbformat.read(nb_path, as_version=4).cells):
+        if c.cell_type == "code":
+            ast.parse("\n".join(l for l in c.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
