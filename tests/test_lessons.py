@@ -1,4 +1,5 @@
 """The book's prose: markdown that renders (no control characters, balanced math), and claims that match the files."""
+import functools
 import json
 import re
 from pathlib import Path
@@ -10,8 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "nbs").glob("*.ipynb"))
 
 
+@functools.lru_cache(maxsize=None)
+def read(nb_path):
+    return nbformat.read(nb_path, as_version=4)
+
+
 def markdown_cells(nb_path):
-    return [c.source for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "markdown"]
+    return [c.source for c in read(nb_path).cells if c.cell_type == "markdown"]
 
 
 def without_code(text: str) -> str:
@@ -50,7 +56,7 @@ def test_chapter_opens_with_track_and_prerequisites_and_ends_with_a_recap(nb_pat
     track = re.search(r"<!-- track: (\w+) -->", cells[0])
     assert track, f"{nb_path.name}: the first cell has no `<!-- track: core|systems -->` line"
     assert track.group(1) == TRACKS[re.match(r"^(\d\d[a-z]?)_", nb_path.name).group(1)], nb_path.name
-    meta = nbformat.read(nb_path, as_version=4).metadata.get("rlhf_course", {})
+    meta = read(nb_path).metadata.get("rlhf_course", {})
     assert meta.get("track") == track.group(1), f"{nb_path.name}: notebook metadata rlhf_course.track (the site reads it)"
     text = "\n".join(cells)
     for must in ("What you will learn", "What you need first", "## Recap", "## Exercises", "glossary.md"):
@@ -79,7 +85,7 @@ def test_glossary_defines_the_course_terms():
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.name for p in CHAPTERS])
 def test_every_exercise_has_a_hint_and_an_executed_solution(nb_path):
-    cells = nbformat.read(nb_path, as_version=4).cells
+    cells = read(nb_path).cells
     recap = next(c.source for c in cells if c.cell_type == "markdown" and "## Exercises" in c.source)
     exercises = re.split(r"\n### ", recap.split("## Exercises")[1])[0]
     n = len(re.findall(r"(?m)^\d+\. ", exercises))
@@ -109,6 +115,6 @@ def test_chapters_link_the_papers_they_use(name):
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_code_cell_parses(nb_path):
     import ast
-    for i, c in enumerate(nbformat.read(nb_path, as_version=4).cells):
+    for i, c in enumerate(read(nb_path).cells):
         if c.cell_type == "code":
             ast.parse("\n".join(l for l in c.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
