@@ -101,8 +101,7 @@ def add_runtime_args(p):
     p.add_argument("--print_answers", action="store_true")
     p.add_argument("--local_rank", type=int, default=-1)
     p.add_argument("--force", action="store_true", help="start afresh instead of resuming from OUTPUT_DIR/resume (chapter 08)")
-    from rlhf_course.sft import add_tensorboard_args
-    add_tensorboard_args(p)
+    sft.add_tensorboard_args(p)
 
 def step3_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.step3", description="Step 3: RLHF with PPO")
