@@ -19,10 +19,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['ALGORITHMS', 'MODELS_HELD', 'ALGORITHM_STEP', 'Budget', 'algorithm_argv', 'run_algorithm', 'kl_to_reference',
-           'gold_component_means', 'evaluate_policy', 'run_metadata', 'aggregate', 'study', 'example_table',
-           'compare_parser', 'main', 'summary_markdown', 'components_markdown', 'algorithm_parser',
-           'algorithm_step_args', 'split_extra', 'run_algorithm_step', 'train_main']
+__all__ = ['ALGORITHMS', 'MODELS_HELD', 'ALGORITHM_HELP', 'ALGORITHM_STEP', 'Budget', 'algorithm_argv', 'run_algorithm',
+           'kl_to_reference', 'gold_component_means', 'evaluate_policy', 'run_metadata', 'aggregate', 'study',
+           'train_figures', 'steps12_figures', 'example_table', 'compare_parser', 'main', 'summary_markdown',
+           'components_markdown', 'algorithm_parser', 'algorithm_step_args', 'split_extra', 'run_algorithm_step',
+           'train_main']
 
 # %% ../nbs/14_compare.ipynb #e931b3ac
 ALGORITHMS = ("ppo", "dpo", "grpo", "rloo")
@@ -45,7 +46,7 @@ def algorithm_argv(algorithm: str, seed: int, budget: Budget, actor, reward, out
     if algorithm == "dpo":
         return "rlhf_course.dpo", ["--model_name_or_path", str(actor), "--output_dir", str(out), "--beta", str(budget.beta),
                                    "--max_pairs", str(budget.steps * B), "--per_device_train_batch_size", str(B),
-                                   "--learning_rate", str(budget.learning_rate), "--n_gold_prompts", "0",
+                                   "--learning_rate", str(budget.learning_rate), "--n_gold_prompts", "0", "--max_eval_pairs", "160",
                                    "--max_seq_len", str(64 + budget.max_answer_len), *lengths], out
     if algorithm not in ALGORITHMS: raise ValueError(f"algorithm {algorithm!r}: expected one of {', '.join(ALGORITHMS)}")
     rl = ["--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward), "--output_dir", str(out),
@@ -156,7 +157,8 @@ def study(algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None
     ref, rm = AutoModelForCausalLM.from_pretrained(actor).eval(), create_reward_model(reward, tok).eval()
     prompts, rows, meta = held_out_prompts(budget.n_eval_prompts), [], run_metadata(argv)
     doc = lambda: {"meta": meta, "budget": asdict(budget), "algorithms": list(algorithms), "seeds": list(seeds),
-                   "actor": str(actor), "reward": str(reward), "summary": aggregate(rows) if rows else {},
+                   "actor": str(actor), "reward": str(reward), "steps12": steps12_figures(actor, reward),
+                   "summary": aggregate(rows) if rows else {},
                    "runs": [{k: v for k, v in r.items() if k not in ("scores", "answers", "greedy_answers")} for r in rows],
                    "examples": example_table(rows, prompts)}
     for seed in seeds:
@@ -172,11 +174,24 @@ def study(algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None
                          "models_held": MODELS_HELD[alg], "prompts_or_pairs": seen,
                          "answers_sampled": 0 if alg == "dpo" else seen * (budget.group_size if alg in ("grpo", "rloo") else 1),
                          "gain_sampled": ev["gold_sampled"] - sft["gold_sampled"], "gain_greedy": ev["gold_greedy"] - sft["gold_greedy"],
-                         "command": r["command"]})
+                         "command": r["command"], "train_figures": train_figures(alg, r["results"])})
             if json_path: Path(json_path).write_text(json.dumps(doc(), indent=1))
     return doc()
 
 # %% ../nbs/14_compare.ipynb #e1c88ddb
+def train_figures(algorithm: str, results: dict) -> dict:
+    "What the run itself measured: DPO's implicit-reward accuracies; the RL runs' final learned reward and KL of rollouts."
+    if algorithm == "dpo": return {k: results["eval_final"].get(k) for k in ("implicit_accuracy", "implicit_gold_accuracy", "margin")}
+    return {"train_s": results.get("train_s"), "kl_final": results.get("kl_final"), "reward_final": results.get("reward_final")}
+
+def steps12_figures(actor, reward) -> dict:
+    "The steps-1/2 checkpoints' own results.json figures (where they were trained by this package)."
+    read = lambda p: json.loads((Path(p) / "results.json").read_text()) if (Path(p) / "results.json").is_file() else {}
+    sft, rm = read(actor), read(reward)
+    return {"sft": {"optimizer_steps": sft.get("optimizer_steps"), "final_eval": sft.get("final_eval")},
+            "reward": {"optimizer_steps": rm.get("optimizer_steps"), "eval": rm.get("eval")}}
+
+# %% ../nbs/14_compare.ipynb #eea915c6
 def example_table(rows: list[dict], prompts: list[str], n: int = 5) -> list[dict]:
     "The first `n` held-out prompts with each algorithm's sampled answer and gold score, first seed."
     if not rows: return []
@@ -185,13 +200,15 @@ def example_table(rows: list[dict], prompts: list[str], n: int = 5) -> list[dict
     return [{"prompt": prompts[i], **{a: {"answer": r["answers"][i], "gold": r["scores"][i]} for a, r in first.items()}}
             for i in range(min(n, len(prompts)))]
 
-# %% ../nbs/14_compare.ipynb #eea915c6
+# %% ../nbs/14_compare.ipynb #7a4e8f78
 def compare_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.compare", description="PPO, DPO, GRPO and RLOO from one SFT checkpoint, several seeds")
     p.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N")
     p.add_argument("--out", default="runs/algos", help="folder of the runs' checkpoints and logs")
     p.add_argument("--json", default=None, help="where the study's JSON goes (default: OUT/algorithms.json)")
+    p.add_argument("--actor_model_name_or_path", default=None, help="the SFT actor (default: the shared steps-1/2 cache)")
+    p.add_argument("--reward_model_name_or_path", default=None, help="the step-2 reward model (default: the shared cache)")
     for f in Budget.__dataclass_fields__.values():
         p.add_argument(f"--{f.name}", type=type(f.default), default=f.default)
     return p
@@ -203,10 +220,11 @@ def main(argv=None):
     budget = Budget(**{k: getattr(args, k) for k in Budget.__dataclass_fields__})
     json_path = Path(args.json or Path(args.out) / "algorithms.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    doc = study(args.algorithms, range(1, args.seeds + 1), budget, args.out, json_path, argv=argv)
+    doc = study(args.algorithms, range(1, args.seeds + 1), budget, args.out, json_path, actor=args.actor_model_name_or_path,
+                reward=args.reward_model_name_or_path, argv=argv)
     print(summary_markdown(doc))
 
-# %% ../nbs/14_compare.ipynb #7a4e8f78
+# %% ../nbs/14_compare.ipynb #fc156c8b
 def summary_markdown(doc: dict) -> str:
     "The study's table: gold (mean ± sd, worst seed), KL, learned reward, cost."
     f = lambda s: f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["sd"] is not None else f"{s['mean']:.3f}"
@@ -226,10 +244,18 @@ def components_markdown(doc: dict) -> str:
     for a, s in doc["summary"].items(): lines.append(f"| {a} | " + " | ".join(f"{s['components'][c]:.3f}" for c in names) + " |")
     return "\n".join(lines)
 
-# %% ../nbs/14_compare.ipynb #fc156c8b
+# %% ../nbs/14_compare.ipynb #5fb68f10
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
 
-# %% ../nbs/14_compare.ipynb #5cdecbf4
+# %% ../nbs/14_compare.ipynb #a5676c97
+ALGORITHM_HELP = """
+algorithm (chapter 14):
+  --algorithm {ppo,dpo,grpo,rloo}
+                        ppo (default): steps 1-3 as above; dpo: step 1, then DPO (chapter 12) on step 2's pairs in
+                        place of steps 2-3; grpo, rloo: steps 1-2, then GRPO or RLOO (chapter 13) in place of step 3.
+                        Options only the algorithm knows (--beta, --group_size, --baseline) go to it.
+"""
+
 ALGORITHM_STEP = {"dpo": ("rlhf_course.dpo", "dpo", [1]), "grpo": ("rlhf_course.grpo", "grpo", [1, 2]),
                   "rloo": ("rlhf_course.grpo", "rloo", [1, 2])}   # module, output folder, pipeline steps run before it
 
@@ -253,7 +279,7 @@ def algorithm_step_args(algorithm: str, plan) -> list[str]:
     argv[argv.index("--output_dir") + 1] = str(out / ALGORITHM_STEP[algorithm][1])
     return [a for a in argv if a != "--enable_ema"] + ["--baseline", algorithm]
 
-# %% ../nbs/14_compare.ipynb #a5676c97
+# %% ../nbs/14_compare.ipynb #81ba9143
 def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[list[str], list[str]]:
     "(options for the pipeline's steps, options for the algorithm's step); an option neither accepts raises."
     from rlhf_course.pipeline import option_groups, step_parsers
@@ -267,7 +293,7 @@ def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[li
         if ok_steps: to_pipeline += group
     return to_pipeline, to_alg
 
-# %% ../nbs/14_compare.ipynb #81ba9143
+# %% ../nbs/14_compare.ipynb #9f68a1fd
 def _pipeline_options(argv: list[str], steps: list[int]) -> list[str]:
     "train.py's own options from `argv`, with `--step` replaced by `steps`."
     from rlhf_course.pipeline import option_groups, pipeline_parser
@@ -292,7 +318,7 @@ def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
     print(f"{algorithm} done in {time.time() - t0:.0f}s; gold: {json.dumps(res.get('gold'))[:400]}")
     return res
 
-# %% ../nbs/14_compare.ipynb #9f68a1fd
+# %% ../nbs/14_compare.ipynb #24df4eb7
 def train_main(argv=None):
     "`python train.py [--algorithm ppo|dpo|grpo|rloo] ...`: chapter 09's pipeline, the algorithm's step in place of 2-3 (dpo) or 3."
     from rlhf_course import pipeline
@@ -300,7 +326,9 @@ def train_main(argv=None):
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--algorithm", choices=ALGORITHMS, default="ppo")
     known, rest = pre.parse_known_args(argv)
-    if known.algorithm == "ppo" or "-h" in rest or "--help" in rest: return pipeline.main(rest)
+    if "-h" in rest or "--help" in rest:
+        return print(pipeline.pipeline_parser().format_help() + ALGORITHM_HELP)
+    if known.algorithm == "ppo": return pipeline.main(rest)
     try:
         module, folder, before = ALGORITHM_STEP[known.algorithm]
         args, extra = pipeline.pipeline_parser().parse_known_args(rest)

@@ -110,6 +110,7 @@ def dpo_parser():
     p.add_argument("--beta", type=float, default=0.1, help="KL coefficient of the objective DPO solves")
     p.add_argument("--ref_model_name_or_path", default=None, help="default: the starting model itself (the SFT actor)")
     p.add_argument("--max_pairs", type=int, default=0, help="train on the first N pairs of the shuffled share (0: all)")
+    p.add_argument("--max_eval_pairs", type=int, default=0, help="evaluate on the first N eval pairs (0: all)")
     p.add_argument("--n_gold_prompts", type=int, default=256, help="held-out prompts for the gold evaluation (toy world)")
     p.add_argument("--max_new_tokens", type=int, default=48)
     return p
@@ -131,7 +132,8 @@ def check_dpo_args(args, world_size: int, device) -> int:
     "Chapter 03's checks, then DPO's own; one clear error before any model is loaded."
     from rlhf_course.sft import check_train_args
     if not args.beta > 0: raise ValueError(f"--beta must be > 0, got {args.beta} (it divides the reward: pi* ~ pi_ref exp(r/beta))")
-    if args.max_pairs < 0: raise ValueError(f"--max_pairs must be >= 0, got {args.max_pairs}")
+    for flag in ("max_pairs", "max_eval_pairs"):
+        if getattr(args, flag) < 0: raise ValueError(f"--{flag} must be >= 0, got {getattr(args, flag)}")
     check_preference_sources(args.data_path, args.sft_only_data_path)
     if args.ref_model_name_or_path: check_same_tokenizer_as_ref(args.model_name_or_path, args.ref_model_name_or_path)
     return check_train_args(args, world_size, device)
@@ -153,11 +155,11 @@ def peak_memory() -> dict:
     return {"cpu_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3), "gpu_gb": peak_gpu_memory_gb()}
 
 def dpo_datasets(args, tokenizer):
-    "Step 2's (train, eval) pairs (chapter 04), the train share cut to `--max_pairs`."
+    "Step 2's (train, eval) pairs (chapter 04), cut to `--max_pairs` and `--max_eval_pairs`."
     from rlhf_course.reward import reward_datasets
+    cut = lambda rows, n: [rows[i] for i in range(n)] if 0 < n < len(rows) else rows
     train, eval_ = reward_datasets(args, tokenizer)
-    if args.max_pairs and args.max_pairs < len(train): train = [train[i] for i in range(args.max_pairs)]
-    return train, eval_
+    return cut(train, args.max_pairs), cut(eval_, args.max_eval_pairs)
 
 # %% ../nbs/12_dpo.ipynb #345b3d60
 def load_policy_and_reference(args, tokenizer, train_rows, eval_rows, device):
