@@ -117,7 +117,8 @@ def run_metadata(argv=None) -> dict:
     "Commit, command, versions and hardware of a study."
     import deepspeed, transformers
     def git(*a):
-        try: return subprocess.run(["git", *a], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+        here = Path(globals()["__file__"]).parent if "__file__" in globals() else Path.cwd()   # a notebook has no __file__
+        try: return subprocess.run(["git", *a], capture_output=True, text=True, cwd=here).stdout.strip()
         except OSError: return None
     return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
             "command": "python -m rlhf_course.compare " + " ".join(argv if argv is not None else sys.argv[1:]),
