@@ -248,7 +248,7 @@ def components_markdown(doc: dict) -> str:
 # %% ../nbs/14_compare.ipynb #5fb68f10
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
 
-# %% ../nbs/14_compare.ipynb #a5676c97
+# %% ../nbs/14_compare.ipynb #9f68a1fd
 ALGORITHM_HELP = """
 algorithm (chapter 14):
   --algorithm {ppo,dpo,grpo,rloo}
@@ -280,7 +280,7 @@ def algorithm_step_args(algorithm: str, plan) -> list[str]:
     argv[argv.index("--output_dir") + 1] = str(out / ALGORITHM_STEP[algorithm][1])
     return [a for a in argv if a != "--enable_ema"] + ["--baseline", algorithm]
 
-# %% ../nbs/14_compare.ipynb #81ba9143
+# %% ../nbs/14_compare.ipynb #24df4eb7
 def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[list[str], list[str]]:
     "(options for the pipeline's steps, options for the algorithm's step); an option neither accepts raises."
     from rlhf_course.pipeline import option_groups, step_parsers
@@ -294,7 +294,7 @@ def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[li
         if ok_steps: to_pipeline += group
     return to_pipeline, to_alg
 
-# %% ../nbs/14_compare.ipynb #9f68a1fd
+# %% ../nbs/14_compare.ipynb #16f7239d
 def _pipeline_options(argv: list[str], steps: list[int]) -> list[str]:
     "train.py's own options from `argv`, with `--step` replaced by `steps`."
     from rlhf_course.pipeline import option_groups, pipeline_parser
@@ -319,7 +319,7 @@ def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
     print(f"{algorithm} done in {time.time() - t0:.0f}s; gold: {json.dumps(res.get('gold'))[:400]}")
     return res
 
-# %% ../nbs/14_compare.ipynb #24df4eb7
+# %% ../nbs/14_compare.ipynb #71b8e48c
 def train_main(argv=None):
     "`python train.py [--algorithm ppo|dpo|grpo|rloo] ...`: chapter 09's pipeline, the algorithm's step in place of 2-3 (dpo) or 3."
     from rlhf_course import pipeline
