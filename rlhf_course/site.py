@@ -138,7 +138,7 @@ def run_info_markdown(manifest: dict | None, nb_name: str, settings: dict, execu
     else:
         prov = manifest.get("provenance") or {}
         commit = (run_commit(manifest) or "unknown")[:10] + (" (with uncommitted changes)" if (prov.get("git") or {}).get("dirty") else "")
-        versions = ", ".join(f"{k} {v}" for k, v in (prov.get("versions") or {}).items() if v and k in ("python", "torch", "transformers", "deepspeed"))
+        versions = ", ".join(f"{'Python' if k == 'python' else k} {v}" for k, v in (prov.get("versions") or {}).items() if v and k in ("python", "torch", "transformers", "deepspeed"))
         run = (f"`{manifest.get('params') or 'the chapters’ defaults'}`, commit `{commit}`, {hardware_line(prov.get('hardware'))}"
                f"{', ' + versions if versions else ''}, {(prov.get('utc') or 'date not recorded').replace('T', ' ')}")
     return f":::{{admonition}} This page is an executed run\n:class: run-info\nRun: {run}.\n\nSource: [{nb_name}]({source})\n:::"
