@@ -4,7 +4,7 @@
     python bench/site.py --run results/gpu-run --only 00 01 02 03 04 05 06 07 08 09 10
 
 Targets (issue 18): on 2 CPU cores, the build under 2 minutes and the browser test under 2 minutes. Runs the
-build as `python -m rlhf_course.book --site ... --site-only` does, then `pytest tests/test_site.py` against the same
+build as `python -m rlhf_course.site --site ... --site-only` does, then `pytest tests/test_site.py` against the same
 run folder (RLHF_SITE_RUN; that test builds the site again in its fixture, so its time is reported with and without
 the build). Records the machine's load average: on a shared machine the figures are upper bounds.
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from rlhf_course.site import build_site, run_manifest   # noqa: E402
+from rlhf_course.site import build_site   # noqa: E402
+from rlhf_course.toyworld import provenance   # noqa: E402
 
 
 def main(argv=None):
@@ -43,9 +44,7 @@ def main(argv=None):
     lines = r.stdout.splitlines()
     fixture_build = next((float(l.rsplit(" in ", 1)[1].rstrip("s")) for l in lines if l.startswith("site of ")), None)
     checked = next((l for l in lines if " pages checked in " in l), None)
-    info = run_manifest(command=" ".join([Path(sys.executable).name, *sys.argv]), root=ROOT)
-    results = {"date": info["date"], "commit": info["commit"], "hardware": info["hardware"], "python": info["python"],
-               "command": info["command"], "run": args.run, "chapters": len(summary["chapters"]),
+    results = {"provenance": provenance(), "run": args.run, "chapters": len(summary["chapters"]),
                "build_s": round(build_s, 1), "browser_test_s": round(test_s, 1),
                "browser_test_without_its_build_s": round(test_s - fixture_build, 1) if fixture_build else None,
                "browser_pages": checked, "browser_test_passed": r.returncode == 0,

@@ -5,6 +5,7 @@
 # %% ../nbs/90_book.ipynb #3cf1da7a
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -17,13 +18,14 @@ from pathlib import Path
 import nbformat
 
 from .pipeline import LAUNCHER_VARIABLES
-from .toyworld import RUN_BY, provenance
+from .toyworld import RUN_BY, git_state, provenance
 
 # %% auto #0
-__all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives', 'skip_reason',
-           'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters', 'check_params',
-           'notebook_parameters', 'strip_widget_state', 'run_by', 'source_cell_number', 'without_launcher_env',
-           'run_notebook', 'run_book', 'results_table_markdown', 'gpu_book_table_markdown', 'render_readme', 'main']
+__all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'MANIFEST', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives',
+           'skip_reason', 'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters',
+           'check_params', 'notebook_parameters', 'strip_widget_state', 'run_by', 'source_cell_number',
+           'without_launcher_env', 'run_notebook', 'run_book', 'write_run_manifest', 'results_table_markdown',
+           'gpu_book_table_markdown', 'render_readme', 'book_parser', 'run_book_from_args', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
@@ -218,6 +220,21 @@ def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict
         (out_dir / "timings.json").write_text(json.dumps({"chapter_wall_s": timings, "provenance": provenance()}, indent=1) + "\n")
     return timings
 
+# %% ../nbs/90_book.ipynb #5b0d7e21
+MANIFEST = "manifest.json"
+
+def write_run_manifest(run_dir, params=None, chapters=(), flags=(), root=None, command=None) -> Path:
+    "Write `manifest.json` into `run_dir`: the run's parameter file, chapters and cell flags, with chapter 00's provenance."
+    prov = provenance()
+    if root is not None: prov["git"] = git_state(root)   # the checkout whose nbs/ the run executes
+    if command: prov["command"] = command
+    manifest = {"params": str(params) if params else None, "chapters": [Path(c).name for c in chapters],
+                "flags": sorted(flags), "provenance": prov}
+    path = Path(run_dir) / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path
+
 # %% ../nbs/90_book.ipynb #663408c8
 def results_table_markdown(results: dict) -> str:
     "One run's results.json (train.py's schema) as a markdown table: wall times, reward model, gold scores."
@@ -264,35 +281,33 @@ def render_readme(index_path, root) -> str:
     return RESULTS_MARKER.sub(fill, text)
 
 # %% ../nbs/90_book.ipynb #2440c887
-def main(argv=None):
-    "Execute the book's chapters with papermill; with --site, build the book's website from the executed run."
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m rlhf_course.book", description=main.__doc__)
+def book_parser(prog="python -m rlhf_course.book", description=None) -> argparse.ArgumentParser:
+    "The options of a book run: --params, --out, --nbs, --only, --flags (chapter 91's command adds its own)."
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--params", default="params/ci.yaml", help="parameter file (params/ci.yaml, gpu.yaml, multi_gpu.yaml)")
     p.add_argument("--out", default="runs/book", help="folder for the executed notebooks")
     p.add_argument("--nbs", default="nbs", help="folder of the chapter notebooks")
     p.add_argument("--only", nargs="*", help="run only chapters whose names start with these (e.g. 00 03)")
     p.add_argument("--flags", nargs="*", help="cell flags to run, overriding the parameter file's (gpu, multigpu)")
+    return p
+
+def run_book_from_args(args) -> dict:
+    "The run `book_parser`'s options ask for: the manifest first, then the chapters; prints and returns their wall times."
+    cfg = load_params(args.params)
+    write_run_manifest(args.out, args.params, chapter_notebooks(args.nbs, args.only), cfg["flags"] if args.flags is None else args.flags)
+    timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
+    print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
+    return timings
+
+def main(argv=None):
+    "Execute the book's chapters with papermill into a run folder, with the run's manifest."
+    p = book_parser(description=main.__doc__)
     p.add_argument("--readme", action="store_true", help="only rewrite README.md from nbs/index.ipynb")
-    p.add_argument("--site", help="then build the static site of the executed run into this folder (chapter 91)")
-    p.add_argument("--site-only", action="store_true", help="run nothing: build --site from the run folder --out as it is")
     args = p.parse_args(argv)
     if args.readme:
         Path("README.md").write_text(render_readme(Path(args.nbs) / "index.ipynb", ".")); print("README.md written"); return
-    if args.site_only and not args.site: p.error("--site-only needs --site FOLDER")
-    from rlhf_course.site import build_site, write_manifest   # chapter 91 builds on this one; imported only when asked
-    from rlhf_course import book   # under `python -m` this module is __main__; chapter 91 raises rlhf_course.book's BookError
-    try:
-        if not args.site_only:
-            cfg = load_params(args.params)
-            write_manifest(args.out, params=args.params, chapters=chapter_notebooks(args.nbs, args.only),
-                           flags=cfg["flags"] if args.flags is None else args.flags)
-            timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
-            print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
-        if args.site:
-            s = build_site(args.out, args.site, args.nbs, only=args.only)
-            print(f"site of {len(s['chapters'])} chapters built in {s['wall_s']:.0f}s: {Path(args.site) / 'index.html'}")
-    except (BookError, book.BookError, ValueError) as e: sys.exit(f"book failed: {e}")
+    try: run_book_from_args(args)
+    except (BookError, ValueError) as e: sys.exit(f"book failed: {e}")
 
 # %% ../nbs/90_book.ipynb #fc852ee8
 if __name__ == "__main__" and "ipykernel" not in sys.modules: main()

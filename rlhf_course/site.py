@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -15,21 +14,20 @@ import sys
 import tempfile
 import time
 from configparser import ConfigParser
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import nbformat
 
-from .book import BookError, chapter_notebooks, render_readme
+from .book import (
+    MANIFEST, BookError, book_parser, chapter_notebooks, render_readme, run_book, run_book_from_args, write_run_manifest)
 
 # %% auto #0
-__all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PROGRESS_WARNING', 'WIDGET_MIME', 'MANIFEST', 'LINK',
+__all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PROGRESS_WARNING', 'WIDGET_MIME', 'LINK',
            'MATHJAX_PARTS', 'FAVICON', 'EXTERNAL_RESOURCE', 'DEMO_CHAPTERS', 'chapter_track', 'track_title',
-           'clean_stream_text', 'strip_outputs', 'hardware', 'run_manifest', 'write_manifest', 'chapter_problem',
-           'check_run', 'repo_settings', 'site_url', 'run_info_markdown', 'rewrite_links', 'page_notebook',
-           'mathjax_dir', 'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'write_project',
-           'build_site', 'stale_cells', 'demo_run']
+           'clean_stream_text', 'strip_outputs', 'run_commit', 'hardware_line', 'chapter_problem', 'check_run',
+           'repo_settings', 'site_url', 'run_info_markdown', 'rewrite_links', 'page_notebook', 'mathjax_dir',
+           'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'write_project', 'build_site',
+           'stale_cells', 'demo_run', 'main']
 
 # %% ../nbs/91_site.ipynb #23c12ecb
 DEFAULT_TRACK = "core"
@@ -83,45 +81,20 @@ def strip_outputs(nb) -> dict:
     return counts
 
 # %% ../nbs/91_site.ipynb #cf986e09
-MANIFEST = "manifest.json"
+def run_commit(manifest: dict | None) -> str | None:
+    "The commit a run's manifest records, or None."
+    return (((manifest or {}).get("provenance") or {}).get("git") or {}).get("commit")
 
-def _git(*args, cwd=None) -> str | None:
-    try: return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError): return None
-
-def hardware() -> str:
-    "This machine in one line: CPU model and cores, and the GPUs torch sees."
-    cpu = platform.processor() or platform.machine()
-    try: cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name"))
-    except (OSError, StopIteration): pass
-    text = f"{cpu}, {os.cpu_count()} cores"
-    try:
-        import torch
-        if torch.cuda.is_available():
-            names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-            text += "; GPUs: " + ", ".join(f"{names.count(n)} x {n}" for n in dict.fromkeys(names))
-    except ImportError: pass
+def hardware_line(hw: dict | None) -> str:
+    "Chapter 00's hardware record in one line: CPU model and cores, then the GPUs nvidia-smi listed, by model."
+    if not hw: return "hardware not recorded"
+    cores, usable = hw.get("cpu_cores"), hw.get("cpu_cores_usable")
+    text = f"{hw.get('cpu') or 'unknown CPU'}, {cores} cores" + (f" ({usable} usable)" if usable and usable != cores else "")
+    names = [g.split(",")[0].strip() for g in hw.get("gpus") or []]   # nvidia-smi's "name, memory"
+    if names:
+        text += "; GPUs: " + ", ".join(f"{names.count(n)} x {n}" for n in dict.fromkeys(names))
+        if hw.get("cuda_visible_devices") is not None: text += f" (CUDA_VISIBLE_DEVICES={hw['cuda_visible_devices'] or 'empty: none used'})"
     return text
-
-def run_manifest(params=None, chapters=(), flags=(), command=None, root=".") -> dict:
-    "What a run folder records about the run that fills it."
-    commit = _git("rev-parse", "HEAD", cwd=root)
-    versions = {}
-    for pkg in ("torch", "transformers", "deepspeed"):
-        try: versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError: pass
-    return {"params": str(params) if params else None, "command": command or " ".join([Path(sys.executable).name, *sys.argv]),
-            "chapters": [Path(c).name for c in chapters], "flags": sorted(flags), "commit": commit,
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", cwd=root)) if commit else None,
-            "hardware": hardware(), "python": platform.python_version(), "versions": versions,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-def write_manifest(run_dir, **kw) -> Path:
-    "Write `run_manifest(**kw)` into `run_dir`; returns its path."
-    path = Path(run_dir) / MANIFEST
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run_manifest(**kw), indent=1) + "\n")
-    return path
 
 # %% ../nbs/91_site.ipynb #8cb3f781
 def chapter_problem(path: Path) -> str | None:
@@ -157,15 +130,17 @@ def site_url(settings: dict) -> str:
 
 def run_info_markdown(manifest: dict | None, nb_name: str, settings: dict, executed_at: str | None = None) -> str:
     "The box on each page: which run produced it, and the notebook's source; `executed_at` is papermill's start time."
-    ref = (manifest or {}).get("commit") or settings["branch"] or "main"
+    ref = run_commit(manifest) or settings["branch"] or "main"
     source = f"{settings['git_url'].rstrip('/')}/blob/{ref}/nbs/{nb_name}"
     if not manifest:
         run = ("an older run folder without a manifest (parameter file, commit and hardware not recorded)"
                + (f"; papermill executed this chapter at {executed_at[:19].replace('T', ' ')} UTC" if executed_at else ""))
     else:
-        commit = (manifest.get("commit") or "unknown")[:10] + (" (with uncommitted changes)" if manifest.get("dirty") else "")
-        run = (f"`{manifest.get('params') or 'the chapters’ defaults'}`, commit `{commit}`, {manifest.get('hardware') or 'hardware not recorded'}, "
-               f"{(manifest.get('date') or 'date not recorded').replace('T', ' ')}")
+        prov = manifest.get("provenance") or {}
+        commit = (run_commit(manifest) or "unknown")[:10] + (" (with uncommitted changes)" if (prov.get("git") or {}).get("dirty") else "")
+        versions = ", ".join(f"{'Python' if k == 'python' else k} {v}" for k, v in (prov.get("versions") or {}).items() if v and k in ("python", "torch", "transformers", "deepspeed"))
+        run = (f"`{manifest.get('params') or 'the chapters’ defaults'}`, commit `{commit}`, {hardware_line(prov.get('hardware'))}"
+               f"{', ' + versions if versions else ''}, {(prov.get('utc') or 'date not recorded').replace('T', ' ')}")
     return f":::{{admonition}} This page is an executed run\n:class: run-info\nRun: {run}.\n\nSource: [{nb_name}]({source})\n:::"
 
 # %% ../nbs/91_site.ipynb #5eca5a31
@@ -239,7 +214,7 @@ def sphinx_conf(settings: dict, manifest: dict | None) -> str:
         exclude_patterns=["_build"], html_theme="sphinx_book_theme", html_title=settings["title"],
         html_static_path=["_static"], html_css_files=["run-info.css"], html_copy_source=False, html_show_sourcelink=False,
         html_theme_options={"repository_url": settings["git_url"], "path_to_docs": "nbs", "use_repository_button": True,
-                            "repository_branch": (manifest or {}).get("commit") or settings["branch"] or "main",
+                            "repository_branch": run_commit(manifest) or settings["branch"] or "main",
                             "use_download_button": False, "use_fullscreen_button": False, "show_toc_level": 2},
         mathjax_path="mathjax/tex-chtml.js",   # relative: under _static
         html_context={"default_mode": "light"}, html_favicon="_static/favicon.svg",
@@ -352,7 +327,6 @@ DEMO_CHAPTERS = {
 
 def demo_run(folder, index=None) -> Path:
     "Write demo chapters, a front page (or a copy of `index`) and a glossary under `folder`/nbs, run them into `folder`/run."
-    from rlhf_course.book import run_book
     folder = Path(folder); nbs = folder / "nbs"; nbs.mkdir(parents=True, exist_ok=True)
     for name, (track, sources) in DEMO_CHAPTERS.items():
         cells = [nbformat.v4.new_markdown_cell(s) if s.startswith("# ") else nbformat.v4.new_code_cell(s) for s in sources]
@@ -365,6 +339,22 @@ def demo_run(folder, index=None) -> Path:
     (nbs / "glossary.md").write_text("# Glossary\n\nPPO\n: proximal policy optimisation, with the clipped loss $L^{\\text{CLIP}}$.\n")
     (folder / "params.yaml").write_text("flags: []\ndefaults: {}\nnotebooks: {}\n")
     run = folder / "run"
-    write_manifest(run, params="params.yaml (demo)", chapters=list(DEMO_CHAPTERS), command="rlhf_course.site.demo_run")
+    write_run_manifest(run, "params.yaml (demo)", list(DEMO_CHAPTERS), command="rlhf_course.site.demo_run")
     run_book(folder / "params.yaml", run, nbs)
     return run
+
+# %% ../nbs/91_site.ipynb #3d7b9e42
+def main(argv=None):
+    "Run the book (chapter 90), then build its website; with --site-only, build the website of the run folder --out as it is."
+    p = book_parser("python -m rlhf_course.site", main.__doc__)
+    p.add_argument("--site", required=True, help="folder to build the static site into (e.g. runs/site)")
+    p.add_argument("--site-only", action="store_true", help="run nothing: build the site of the run folder --out as it is")
+    args = p.parse_args(argv)
+    try:
+        if not args.site_only: run_book_from_args(args)
+        s = build_site(args.out, args.site, args.nbs, only=args.only)
+        print(f"site of {len(s['chapters'])} chapters built in {s['wall_s']:.0f}s: {Path(args.site) / 'index.html'}")
+    except (BookError, ValueError) as e: sys.exit(f"site failed: {e}")
+
+# %% ../nbs/91_site.ipynb #9e2d4b18
+if __name__ == "__main__" and "ipykernel" not in sys.modules: main()

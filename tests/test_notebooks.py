@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rlhf_course.book import chapter_notebooks, known_flags, load_params, notebook_parameters, run_notebook
-from rlhf_course.site import write_manifest
+from rlhf_course.book import chapter_notebooks, known_flags, load_params, notebook_parameters, run_notebook, write_run_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = chapter_notebooks(ROOT / "nbs")
@@ -18,8 +17,8 @@ CHAPTERS = chapter_notebooks(ROOT / "nbs")
 def run_manifest(request):
     "runs/pytest/manifest.json: the run these chapters make (the site built from it names it on every page)."
     selected = [i.callspec.params["nb_path"] for i in request.session.items if i.originalname == "test_chapter_runs"]
-    write_manifest(ROOT / "runs" / "pytest", params="params/ci.yaml", chapters=selected, root=ROOT,
-                   command="python -m pytest (tests/test_notebooks.py)")
+    write_run_manifest(ROOT / "runs" / "pytest", "params/ci.yaml", selected, load_params(ROOT / "params" / "ci.yaml")["flags"],
+                       root=ROOT, command="python -m pytest (tests/test_notebooks.py)")
 
 
 def test_every_chapter_has_one_parameters_cell():

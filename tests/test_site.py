@@ -14,6 +14,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -185,9 +187,9 @@ def test_a_run_with_a_failed_or_missing_chapter_makes_no_site(site, tmp_path):
     assert not (tmp_path / "site").exists()
 
 
-def test_book_command_refuses_a_run_with_a_missing_chapter(site, tmp_path, capsys):
-    "`python -m rlhf_course.book --site ... --site-only` on a broken run: one line naming the chapter, no traceback."
-    from rlhf_course.book import main
+def test_site_command_refuses_a_run_with_a_missing_chapter(site, tmp_path, capsys):
+    "`python -m rlhf_course.site --site ... --site-only` on a broken run: one line naming the chapter, no traceback."
+    from rlhf_course.site import main
     site_dir, summary = site
     run = tmp_path / "run"
     shutil.copytree(summary["run"], run)
@@ -195,10 +197,24 @@ def test_book_command_refuses_a_run_with_a_missing_chapter(site, tmp_path, capsy
     nbs = ROOT / "nbs" if (ROOT / "nbs" / summary["chapters"][0]).is_file() else Path(summary["run"]).parent / "nbs"
     with pytest.raises(SystemExit) as exit_:
         main(["--out", str(run), "--site", str(tmp_path / "site"), "--site-only", "--nbs", str(nbs)])
-    assert str(exit_.value).startswith("book failed: ") and f"{summary['chapters'][-1]} missing" in str(exit_.value)
+    assert str(exit_.value).startswith("site failed: ") and f"{summary['chapters'][-1]} missing" in str(exit_.value)
+    assert not (tmp_path / "site").exists()
     with pytest.raises(SystemExit):
-        main(["--out", str(run), "--site-only"])   # --site-only without --site: argparse's usage error
-    assert "--site-only needs --site" in capsys.readouterr().err
+        main(["--out", str(run), "--site-only"])   # no --site: argparse's usage error
+    assert "the following arguments are required: --site" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])   # chapter 90's options (its book_parser), then the site's own
+    usage = capsys.readouterr().out
+    assert all(o in usage for o in ("--params", "--out", "--nbs", "--only", "--flags", "--site", "--site-only")), usage
+    assert "--readme" not in usage
+
+
+def test_site_module_runs_as_a_command(tmp_path):
+    "`python -m rlhf_course.site` (the module as __main__) answers a bad run folder with one line, exit status 1."
+    r = subprocess.run([sys.executable, "-m", "rlhf_course.site", "--out", "no-such-run", "--site", "site", "--site-only"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip() == "site failed: run folder not found: no-such-run", r.stderr
+    assert not (tmp_path / "site").exists()
 
 
 def test_readme_links_the_site_and_each_chapter_page():
