@@ -25,7 +25,8 @@ __all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'MANIFEST', 'RESULTS_MARKER', 'REND
            'skip_reason', 'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters',
            'check_params', 'notebook_parameters', 'strip_widget_state', 'run_by', 'source_cell_number',
            'without_launcher_env', 'run_notebook', 'run_book', 'write_run_manifest', 'results_table_markdown',
-           'gpu_book_table_markdown', 'render_readme', 'book_parser', 'run_book_from_args', 'main']
+           'gpu_book_table_markdown', 'algorithms_table_markdown', 'render_readme', 'book_parser', 'run_book_from_args',
+           'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
@@ -266,8 +267,22 @@ def gpu_book_table_markdown(book: dict) -> str:
              "| wall time (s) | " + " | ".join(f"{v:.0f}" for v in walls.values()) + f" | {sum(walls.values()):.0f} |"]
     return "\n".join(rows)
 
-RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book): (\S+)(?: ([\w.]+))? -->")
-RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown}
+def algorithms_table_markdown(doc: dict) -> str:
+    "The algorithms study (results/cpu/algorithms.json, chapter 14): its budget, then gold over seeds and cost per algorithm."
+    b, ms = doc["budget"], lambda x: f"{x['mean']:.3f} ± {x['sd']:.3f}" if x["sd"] is not None else f"{x['mean']:.3f}"
+    o = lambda x, d=2: "–" if x is None else f"{x:.{d}f}"
+    rows = [f"{len(doc['seeds'])} seeds; {b['steps']} updates of {b['prompts_per_step']} prompts (GRPO and RLOO: {b['group_size']} "
+            f"answers each; DPO: as many pairs), β = {b['beta']}, gold on {b['n_eval_prompts']} held-out prompts per seed.", "",
+            "| algorithm | gold, sampled (mean ± sd) | gain over SFT, sampled (worst seed) | gold, greedy | KL to ref | networks held | wall (s) |",
+            "|---|---|---|---|---|---|---|"]
+    for name, s in doc["summary"].items():
+        gain = "–" if name == "sft" else f"{s['gain_sampled']['mean']:+.3f} ({s['gain_sampled']['worst']:+.3f})"
+        rows.append(f"| {name} | {ms(s['gold_sampled'])} | {gain} | {ms(s['gold_greedy'])} | {o(s['kl_sampled'])} | "
+                    f"{o(s['models_held'], 0)} | {o(s['wall_s'] if name != 'sft' else None, 0)} |")
+    return "\n".join(rows)
+
+RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book|algorithms): (\S+)(?: ([\w.]+))? -->")
+RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown, "algorithms": algorithms_table_markdown}
 
 def render_readme(index_path, root) -> str:
     "README.md's text: the index notebook's markdown cells, results markers filled from the files they name."

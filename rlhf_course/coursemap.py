@@ -53,11 +53,16 @@ CHAPTER_PARTS = {
     "03": ("sft",), "04": ("reward_tr",), "05": ("rollout",), "06": ("actor", "ref", "rm", "critic", "ema"),
     "06b": ("actor", "rollout"), "07": ("rollout", "actor", "critic"),
     "08": ("actor", "ref", "rm", "critic", "ema", "rollout"), "09": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"),
-    "10": ("chat",), "11": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"), "90": tuple(NODES),
+    "10": ("chat",), "11": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"),
+    "09b": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema", "rollout"),   # steps 1-3 re-run per seed
+    "12": ("data", "ref", "actor"),                        # DPO: the actor on step 2's pairs, against the reference
+    "13": ("actor", "ref", "rm", "rollout"),               # GRPO, RLOO: step 3 without the critic
+    "14": ("data", "actor", "ref", "rm", "critic", "rollout"),   # the four algorithms side by side
+    "90": tuple(NODES), "91": tuple(NODES),
 }
 
-TRACKS = {n: "core" for n in ("00", "03", "04", "05", "07", "08", "10")} | \
-         {n: "systems" for n in ("01", "02", "06", "06b", "09", "11", "90")}
+TRACKS = {n: "core" for n in ("00", "03", "04", "05", "07", "08", "09b", "10", "12", "13", "14")} | \
+         {n: "systems" for n in ("01", "02", "06", "06b", "09", "11", "90", "91")}
 
 # %% ../nbs/00_map.ipynb #86d275e6
 def side_point(part: str, side: str, offset: float = 0.0) -> tuple[float, float]:
