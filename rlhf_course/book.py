@@ -309,6 +309,7 @@ def book_parser(prog="python -m rlhf_course.book", description=None) -> argparse
 def run_book_from_args(args) -> dict:
     "The run `book_parser`'s options ask for: the manifest first, then the chapters; prints and returns their wall times."
     cfg = load_params(args.params)
+    check_params(cfg, chapter_notebooks(args.nbs), args.params)   # a bad file writes nothing, not even the manifest
     write_run_manifest(args.out, args.params, chapter_notebooks(args.nbs, args.only), cfg["flags"] if args.flags is None else args.flags)
     timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
     print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
