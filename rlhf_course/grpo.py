@@ -166,6 +166,8 @@ class GRPORun(Step3Run):
         self.eval_prompts = held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
         self.held_out = toyworld_corpus_split(self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len)[1] if self.toyworld else None
         self.log, self.step, self.saved_step = MetricsLog(), 0, None
+        self.ptx_used, self.train_s_before, self.pending = 0, 0.0, None      # chapter 08's loop state (no resume for GRPO)
+        self.generator, self.exps = torch.Generator().manual_seed(args.seed), []
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
 
 # %% ../nbs/13_grpo.ipynb #47bcb9e2
