@@ -23,11 +23,11 @@ from .book import (
 
 # %% auto #0
 __all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PROGRESS_WARNING', 'WIDGET_MIME', 'LINK',
-           'MATHJAX_PARTS', 'FAVICON', 'EXTERNAL_RESOURCE', 'DEMO_CHAPTERS', 'chapter_track', 'track_title',
-           'clean_stream_text', 'strip_outputs', 'run_commit', 'hardware_line', 'chapter_problem', 'check_run',
-           'repo_settings', 'site_url', 'run_info_markdown', 'rewrite_links', 'page_notebook', 'mathjax_dir',
-           'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'write_project', 'build_site',
-           'stale_cells', 'demo_run', 'main']
+           'IMAGE_SUFFIXES', 'MATHJAX_PARTS', 'FAVICON', 'EXTERNAL_RESOURCE', 'DEMO_CHAPTERS', 'chapter_track',
+           'track_title', 'clean_stream_text', 'strip_outputs', 'run_commit', 'hardware_line', 'chapter_problem',
+           'check_run', 'repo_settings', 'site_url', 'run_info_markdown', 'rewrite_links', 'page_notebook',
+           'mathjax_dir', 'copy_mathjax', 'sphinx_conf', 'front_page', 'external_resources', 'write_project',
+           'build_site', 'stale_cells', 'demo_run', 'main']
 
 # %% ../nbs/91_site.ipynb #23c12ecb
 DEFAULT_TRACK = "core"
@@ -145,6 +145,7 @@ def run_info_markdown(manifest: dict | None, nb_name: str, settings: dict, execu
 
 # %% ../nbs/91_site.ipynb #5eca5a31
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")   # kept relative and copied into the site (write_project)
 
 def rewrite_links(text: str, pages: set, settings: dict, base="nbs") -> str:
     "Markdown links to this site's pages point at them (`x.ipynb`, or the published `<site>/x.html`); other relative links go to GitHub."
@@ -159,6 +160,7 @@ def rewrite_links(text: str, pages: set, settings: dict, base="nbs") -> str:
         stem = Path(path).name.removesuffix(".ipynb").removesuffix(".md")
         if Path(path).suffix in (".ipynb", ".md") and stem in pages and "/" not in path.removeprefix("./"):
             return m.group(0)
+        if Path(path).suffix.lower() in IMAGE_SUFFIXES: return m.group(0)   # an image: the site carries its own copy
         full = os.path.normpath(os.path.join(base, path))
         return f"{m.group(1)}{settings['git_url'].rstrip('/')}/blob/{settings['branch'] or 'main'}/{full}{'#' + anchor if anchor else ''}{m.group(3)}"
     return LINK.sub(fix, text)
@@ -264,7 +266,12 @@ def write_project(src: Path, run_dir: Path, names: list, nbs_dir: Path, root: Pa
     if glossary and glossary.suffix == ".md":
         (src / glossary.name).write_text(rewrite_links(glossary.read_text(), pages, settings))
     elif glossary: shutil.copy(glossary, src / glossary.name)
-    (src / "index.md").write_text(front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings, manifest))
+    index = front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings, manifest)
+    (src / "index.md").write_text(index)
+    for m in LINK.finditer(index):                  # the front page's own images (the map): copied in, never fetched
+        rel = m.group(2)
+        if Path(rel).suffix.lower() in IMAGE_SUFFIXES and not re.match(r"^[a-z][\w+.-]*:", rel) and (Path(root) / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(Path(root) / rel, src / rel)
     (src / "conf.py").write_text(sphinx_conf(settings, manifest))
     (src / "_static" / "run-info.css").write_text(".run-info { font-size: 0.9em; }\n")
     (src / "_static" / "favicon.svg").write_text(FAVICON)

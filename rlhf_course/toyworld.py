@@ -645,7 +645,8 @@ RUN_BY = "RLHF_COURSE_RUN_BY"   # set by the book runner for the kernels it star
 
 def provenance() -> dict:
     "What produced a results file: the code (git commit, dirty), the command, library versions, hardware, time (UTC)."
-    command = "a notebook kernel" if "ipykernel" in sys.modules else shlex.join([Path(sys.executable).name, *sys.argv])
+    in_kernel = "ipykernel_launcher" in Path(sys.argv[0]).name     # this process is a kernel (not one that imported ipykernel)
+    command = "a notebook kernel" if in_kernel else shlex.join([Path(sys.executable).name, *sys.argv])
     return {"git": git_state(), "command": command, "run_by": os.environ.get(RUN_BY), "versions": library_versions(),
             "hardware": hardware(), "utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
