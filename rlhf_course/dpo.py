@@ -223,8 +223,9 @@ def train_dpo(args) -> dict:
 # %% ../nbs/12_dpo.ipynb #0008efbd
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.dpo --model_name_or_path SFT_FOLDER --output_dir ...`"
-    try: train_dpo(parse_args(argv))
-    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"rlhf_course.dpo: error: {e}") from None
+    from rlhf_course.sft import run_main
+    run_main("rlhf_course.dpo", train_dpo, parse_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
+             lambda a: f"DPO saves only at its end, so nothing was written to {a.output_dir}; run the same command again")
 
 # %% ../nbs/12_dpo.ipynb #ec9c98b6
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()

@@ -156,7 +156,7 @@ class GRPORun(Step3Run):
         from rlhf_course.sft import MetricsLog, held_out_prompts, uses_toyworld
         from rlhf_course.step3 import step3_setup, toyworld_corpus_split
         check_grpo_args(args)
-        self.args = args
+        self.args, self.policy_name = args, args.baseline   # chapter 08's final evaluation keys the policy by it
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
         self.rollouts = min(args.num_train_epochs * len(self.loader), args.max_steps or 10**9)
         per_rollout = args.per_device_generation_batch_size // args.per_device_training_batch_size   # training batches
@@ -196,21 +196,6 @@ def _grpo_checkpoint(self):
 
 GRPORun.train_on, GRPORun.checkpoint = _grpo_train_on, _grpo_checkpoint
 
-# %% ../nbs/13_grpo.ipynb #22eb5c11
-def _grpo_final_eval(self) -> dict | None:
-    "Chapter 08's final evaluation with the algorithm's name in place of 'ppo'."
-    from rlhf_course.step3 import heldout_lm_loss, policy_eval
-    if not self.eval_prompts: return None
-    models = {"sft": self.engine.ref.module, self.args.baseline: self.engine.actor.module}
-    if self.engine.actor_ema is not None: models["ema"] = self.engine.actor_ema.module
-    out = {}
-    for name, model in models.items():
-        out[name] = policy_eval(model, self.engine.reward.module, self.tokenizer, self.eval_prompts, self.args, self.synced)
-        out[name]["pretrain_loss"] = heldout_lm_loss(model, self.held_out)
-    return out
-
-GRPORun.final_eval = _grpo_final_eval
-
 # %% ../nbs/13_grpo.ipynb #ca4f416c
 def train_grpo(args) -> dict:
     "GRPO or RLOO from the SFT actor against the step-2 reward model; the measured figures (also in results.json)."
@@ -229,8 +214,9 @@ def train_grpo(args) -> dict:
 
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.grpo --actor_model_name_or_path SFT --critic_model_name_or_path RM ...`"
-    try: train_grpo(parse_grpo_args(argv))
-    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"rlhf_course.grpo: error: {e}") from None
+    from rlhf_course.sft import run_main
+    run_main("rlhf_course.grpo", train_grpo, parse_grpo_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
+             lambda a: f"the last checkpoint in {a.output_dir} is kept (GRPO does not resume: the same command starts afresh)")
 
 # %% ../nbs/13_grpo.ipynb #3f921dd7
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()

@@ -177,6 +177,7 @@ def count_iters(args, n_batches: int) -> tuple[int, int]:
 # %% ../nbs/08_step3.ipynb #ef81b835
 class Step3Run:
     "The state of one step-3 run: engine, trainer, data, logs."
+    policy_name = "ppo"   # the trained policy's key in the evaluations (chapter 13's runs name theirs grpo/rloo)
     def __init__(self, args):
         from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised
         from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine
@@ -358,7 +359,7 @@ Step3Run.run_loop = run_loop
 def final_eval(self) -> dict | None:
     "Gold, learned reward and held-out pretraining loss of SFT, PPO and EMA; None without the toy world's judge."
     if not self.eval_prompts: return None
-    models = {"sft": self.engine.ref.module, "ppo": self.engine.actor.module}
+    models = {"sft": self.engine.ref.module, self.policy_name: self.engine.actor.module}
     if self.engine.actor_ema is not None: models["ema"] = self.engine.actor_ema.module
     out = {}
     for name, model in models.items():
