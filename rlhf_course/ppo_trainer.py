@@ -16,8 +16,8 @@ from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended
 # %% auto #0
 __all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs', 'action_log_probs_and_entropy',
            'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'generate_experience',
-           'experience_stats', 'compute_targets', 'all_finite', 'NonFiniteLossError', 'train_rlhf', 'update_kl',
-           'train', 'eval', 'DeepSpeedPPOTrainerUnsupervised']
+           'experience_stats', 'RunningMoments', 'compute_targets', 'all_finite', 'NonFiniteLossError', 'train_rlhf',
+           'update_kl', 'train', 'eval', 'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
 def pad_answers(seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_id: int) -> torch.Tensor:
@@ -96,6 +96,8 @@ class DeepSpeedPPOTrainer:
         self.synced_gpus = self._world_size() > 1 and args.actor_zero_stage == 3
         self.rollout = rollout_engine_for(engine.actor, args.rollout_engine)   # None: Hugging Face generate()
         self.last_stats = {}
+        # None: DeepSpeed-Chat's raw scores; else the running moments that normalise them (--normalize_reward)
+        self.reward_moments = RunningMoments() if getattr(args, "normalize_reward", False) else None
 
     def _world_size(self) -> int:
         return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
@@ -137,7 +139,8 @@ def generate_experience(self, prompt_batch: dict) -> dict:
     score = final_scores(self.reward_model.module.forward_value(seq, mask), action_mask, P).float()
     exp = {"prompts": prompts, "seq": seq, "attention_mask": mask, "action_mask": action_mask, "ended": ended,
            "logprobs": action_log_probs(logits, seq, P), "ref_logprobs": action_log_probs(ref_logits, seq, P),
-           "value": answer_values(values, P).float(), "rewards": score}
+           "value": answer_values(values, P).float(), "score": score,
+           "rewards": score if self.reward_moments is None else self.reward_moments.update(score).normalize(score)}
     self.last_stats = experience_stats(exp, self.tokenizer.eos_token_id)
     return exp
 
@@ -150,8 +153,40 @@ def experience_stats(exp: dict, eos_token_id: int) -> dict:
     kl = ((exp["logprobs"] - exp["ref_logprobs"]) * mask).sum(1)        # per rollout: sum over its actions
     lengths = mask.sum(1)
     empty = (lengths == 1) & exp["ended"]                               # the only action is </s>
-    return {"reward": exp["rewards"].mean().item(), "kl": kl.mean().item(), "answer_len": lengths.mean().item(),
+    return {"reward": exp.get("score", exp["rewards"]).mean().item(), "kl": kl.mean().item(), "answer_len": lengths.mean().item(),
             "ended": exp["ended"].float().mean().item(), "empty": int(empty.sum().item())}
+
+# %% ../nbs/07_ppo_trainer.ipynb #2679854e
+class RunningMoments:
+    "Running mean and standard deviation of every score seen, on every rank (for `--normalize_reward`)."
+    def __init__(self, count: float = 0.0, mean: float = 0.0, m2: float = 0.0):
+        self.count, self.mean, self.m2 = count, mean, m2       # m2: the sum of squared deviations from the mean
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> "RunningMoments":
+        x = x.detach().float().flatten()
+        sums = torch.stack([x.new_tensor(float(x.numel())), x.sum(), x.square().sum()])
+        if torch.distributed.is_initialized(): torch.distributed.all_reduce(sums)   # every rank's scores
+        n, s, ss = sums.tolist()
+        batch_mean = s / n
+        batch_m2 = ss - n * batch_mean ** 2
+        total = self.count + n
+        delta = batch_mean - self.mean
+        # Chan et al.: M2 = M2_a + M2_b + delta^2 n_a n_b / (n_a + n_b)
+        self.m2 += batch_m2 + delta ** 2 * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+        return self
+
+    @property
+    def std(self) -> float:
+        return (self.m2 / max(self.count - 1, 1)) ** 0.5
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / (self.std + 1e-8)
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "mean": self.mean, "m2": self.m2}
 
 # %% ../nbs/07_ppo_trainer.ipynb #b49385e7
 @torch.no_grad()

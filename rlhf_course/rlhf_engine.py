@@ -74,6 +74,8 @@ def add_ppo_args(p):
     p.add_argument("--kl_target", type=float, default=6.0)
     p.add_argument("--kl_horizon", type=int, default=10000)
     p.add_argument("--clip_reward_value", type=float, default=5.0)
+    p.add_argument("--normalize_reward", action="store_true",
+                   help="scores minus their running mean, over their running sd, before the clip (OpenRLHF; DeepSpeed-Chat: off)")
     p.add_argument("--cliprange", type=float, default=0.2)
     p.add_argument("--cliprange_value", type=float, default=0.2)
     p.add_argument("--gamma", type=float, default=1.0)

@@ -265,7 +265,8 @@ def save_resume(self):
     if torch.distributed.is_initialized(): torch.distributed.barrier()   # every rank's files are on disk
     if self.rank != 0: return
     state = {"step": self.step, "tag": tag, "kl_coef": self.trainer.kl_ctl.value, "train_s": self.elapsed(),
-             "world_size": self.world_size, "ema_updates": self.engine.ema_updates, "config": resume_config(self.args), "records": self.log.records}
+             "world_size": self.world_size, "ema_updates": self.engine.ema_updates,
+             "reward_moments": m.state_dict() if (m := self.trainer.reward_moments) is not None else None, "config": resume_config(self.args), "records": self.log.records}
     (root / "state.json.tmp").write_text(json.dumps(state)); (root / "state.json.tmp").replace(root / "state.json")
     for old in [*root.glob("actor/step*"), *root.glob("critic/step*"), *root.glob("ranks/step*")]:   # earlier checkpoints
         if old.name != tag and not old.name.startswith(f"{tag}-"): shutil.rmtree(old) if old.is_dir() else old.unlink()
@@ -303,6 +304,9 @@ def resume(self) -> list | None:
     self.step = self.saved_step = state["step"]
     self.trainer.kl_ctl.value, self.train_s_before = state["kl_coef"], state["train_s"]
     self.engine.ema_updates = state.get("ema_updates", 0)                # the EMA warm-up's clock (chapter 06)
+    if state.get("reward_moments"):
+        from rlhf_course.ppo_trainer import RunningMoments
+        self.trainer.reward_moments = RunningMoments(**state["reward_moments"])   # --normalize_reward
     from rlhf_course.ds_utils import print_rank_0
     print_rank_0(f"step 3: resuming from the checkpoint of rollout batch {self.step} in {args.output_dir} (--force starts afresh)")
     return state["records"]

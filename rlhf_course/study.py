@@ -26,7 +26,8 @@ ALGORITHMS = {"ppo": "rlhf_course.step3"}            # step-3 trainers a study c
 VARIANTS = {"default": [],                            # train.py's defaults
             "ema_plain": ["--no_ema_warmup"],         # DeepSpeed-Chat's constant EMA decay 0.992
             "ptx": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1"],   # chapter 08's ptx run
-            "rm_last": ["--critic_model_name_or_path", "{reward_last}"]}   # the last epoch's reward model
+            "rm_last": ["--critic_model_name_or_path", "{reward_last}"],   # the last epoch's reward model
+            "reward_norm": ["--normalize_reward"]}    # scores normalised by their running moments (chapter 07)
 
 def seed_plan(seed: int, out: Path):
     "train.py's plan for one seed on the CPU."
