@@ -27,7 +27,8 @@ VARIANTS = {"default": [],                            # train.py's defaults
             "ema_plain": ["--no_ema_warmup"],         # DeepSpeed-Chat's constant EMA decay 0.992
             "ptx": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1"],   # chapter 08's ptx run
             "rm_last": ["--critic_model_name_or_path", "{reward_last}"],   # the last epoch's reward model
-            "reward_norm": ["--normalize_reward"]}    # scores normalised by their running moments (chapter 07)
+            "reward_norm": ["--normalize_reward"],    # scores normalised by their running moments (chapter 07)
+            "ptx_norm": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1", "--normalize_reward"]}
 
 def seed_plan(seed: int, out: Path):
     "train.py's plan for one seed on the CPU."
