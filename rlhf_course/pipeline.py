@@ -193,7 +193,10 @@ def launcher_command(deployment: str, nproc: int | None = 1, num_gpus=None, num_
 TOY_STEP_ARGS = {
     1: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "2", "--n_gold_prompts", "256"],
     2: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "8"],
-    3: ["--max_prompt_seq_len", "64", "--max_answer_seq_len", "48", "--max_steps", "60", "--enable_ema"],
+    # ptx (InstructGPT's gamma = 1) and normalised scores: the best of chapter 09b's five-seed study (results/cpu/seeds.json);
+    # `--unsupervised_dataset_name none --no-normalize_reward` gives DeepSpeed-Chat's plain step 3
+    3: ["--max_prompt_seq_len", "64", "--max_answer_seq_len", "48", "--max_steps", "60", "--enable_ema",
+        "--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1", "--normalize_reward"],
 }
 REAL_STEP_ARGS = {
     1: ["--max_prompt_seq_len", "256", "--max_seq_len", "512", "--num_train_epochs", "1"],

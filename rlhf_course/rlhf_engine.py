@@ -25,18 +25,23 @@ from .sft import init_engine, prepare_model
 from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
 
 # %% auto #0
-__all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
-           'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
+__all__ = ['ROLE_FLAGS', 'none_or_str', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args',
+           'step3_parser', 'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
            'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'fp32_view', 'load_ema',
            'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay', 'update_ema']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
+def none_or_str(s: str) -> str | None:
+    "A flag value where 'none' means None (e.g. train.py's toy default of ptx switched off)."
+    return None if s.lower() == "none" else s
+
 def add_step3_data_args(p):
     p.add_argument("--data_path", nargs="*", default=["toyworld"])
     p.add_argument("--data_split", default="2,4,4")
     p.add_argument("--data_output_path", default=None, help="cache folder of the tokenised datasets")
-    p.add_argument("--unsupervised_dataset_name", default=None, help="ptx text: 'toyworld', a .txt file or a hub name")
+    p.add_argument("--unsupervised_dataset_name", default=None, type=none_or_str,
+                   help="ptx text: 'toyworld', a .txt file or a hub name (none: no ptx, as the default)")
     p.add_argument("--unsupervised_dataset_config_name", default=None)
     p.add_argument("--unsup_coef", type=float, default=None, help="weight of the ptx loss (default 27.8, DeepSpeed-Chat's)")
     p.add_argument("--max_prompt_seq_len", type=int, default=256)
@@ -74,7 +79,7 @@ def add_ppo_args(p):
     p.add_argument("--kl_target", type=float, default=6.0)
     p.add_argument("--kl_horizon", type=int, default=10000)
     p.add_argument("--clip_reward_value", type=float, default=5.0)
-    p.add_argument("--normalize_reward", action="store_true",
+    p.add_argument("--normalize_reward", action=argparse.BooleanOptionalAction, default=False,
                    help="scores minus their running mean, over their running sd, before the clip (OpenRLHF; DeepSpeed-Chat: off)")
     p.add_argument("--cliprange", type=float, default=0.2)
     p.add_argument("--cliprange_value", type=float, default=0.2)
