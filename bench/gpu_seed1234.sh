@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 16's one-GPU runs of seed 1234 (bf16), all at once on one GPU:
 #   tiny world: `train.py --deployment-type single_gpu` (the shipped defaults: ptx + normalised scores), then
-#               DeepSpeed-Chat's plain step 3 from the same steps 1-2 (`--unsupervised_dataset_name none --no-normalize_reward`);
+#               DeepSpeed-Chat's plain step 3 from the same steps 1-2 (`--unsup_coef 0 --no-normalize_reward`);
 #   125m world: steps 1-2 from the shared cache (chapter 06's toyworld_steps12), then step 3 with both settings
 #               (params/gpu.yaml's chapter-08 sizes: 100 rollout batches, actor 3e-5, critic 1e-4, 512 gold prompts).
 # usage: bench/gpu_seed1234.sh OUT_DIR   (every results.json and log lands in OUT_DIR; runs.tgz packs them)
@@ -11,7 +11,7 @@ toy() {
   python train.py --deployment-type single_gpu --output-dir "$work/tiny" --no-chat --seed 1234 > "$out/tiny_train.log" 2>&1
   mkdir -p "$work/tiny_plain"; ln -sfn "$work/tiny/sft" "$work/tiny_plain/sft"; ln -sfn "$work/tiny/reward" "$work/tiny_plain/reward"
   python train.py --deployment-type single_gpu --output-dir "$work/tiny_plain" --step 3 --no-chat --seed 1234 \
-    --unsupervised_dataset_name none --no-normalize_reward > "$out/tiny_plain.log" 2>&1
+    --unsup_coef 0 --no-normalize_reward > "$out/tiny_plain.log" 2>&1
 }
 m125() {
   python -c "from rlhf_course.rlhf_engine import toyworld_steps12 as s; print(*s(seed=1234, dtype='bf16', scale='125m'))" \

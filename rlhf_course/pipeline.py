@@ -194,7 +194,7 @@ TOY_STEP_ARGS = {
     1: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "2", "--n_gold_prompts", "256"],
     2: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "8"],
     # ptx (InstructGPT's gamma = 1) and normalised scores: the best of chapter 09b's five-seed study (results/cpu/seeds.json);
-    # `--unsupervised_dataset_name none --no-normalize_reward` gives DeepSpeed-Chat's plain step 3
+    # `--unsup_coef 0 --no-normalize_reward` gives DeepSpeed-Chat's plain step 3
     3: ["--max_prompt_seq_len", "64", "--max_answer_seq_len", "48", "--max_steps", "60", "--enable_ema",
         "--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1", "--normalize_reward"],
 }

@@ -25,25 +25,20 @@ from .sft import init_engine, prepare_model
 from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
 
 # %% auto #0
-__all__ = ['ROLE_FLAGS', 'none_or_str', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args',
-           'step3_parser', 'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
+__all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
+           'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
            'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'fp32_view', 'load_ema',
            'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay', 'update_ema']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
-def none_or_str(s: str) -> str | None:
-    "A flag value where 'none' means None (e.g. train.py's toy default of ptx switched off)."
-    return None if s.lower() == "none" else s
-
 def add_step3_data_args(p):
     p.add_argument("--data_path", nargs="*", default=["toyworld"])
     p.add_argument("--data_split", default="2,4,4")
     p.add_argument("--data_output_path", default=None, help="cache folder of the tokenised datasets")
-    p.add_argument("--unsupervised_dataset_name", default=None, type=none_or_str,
-                   help="ptx text: 'toyworld', a .txt file or a hub name (none: no ptx, as the default)")
+    p.add_argument("--unsupervised_dataset_name", default=None, help="ptx text: 'toyworld', a .txt file or a hub name")
     p.add_argument("--unsupervised_dataset_config_name", default=None)
-    p.add_argument("--unsup_coef", type=float, default=None, help="weight of the ptx loss (default 27.8, DeepSpeed-Chat's)")
+    p.add_argument("--unsup_coef", type=float, default=None, help="weight of the ptx loss (default 27.8, DeepSpeed-Chat's; 0: no ptx)")
     p.add_argument("--max_prompt_seq_len", type=int, default=256)
     p.add_argument("--max_answer_seq_len", type=int, default=256)
     p.add_argument("--seed", type=int, default=1234)
@@ -173,7 +168,8 @@ def check_step3_args(args, world_size: int, device):
     check_value_head(args.critic_model_name_or_path)
     check_same_tokenizer(args.actor_model_name_or_path, args.critic_model_name_or_path)
     check_lengths(args)
-    if args.unsup_coef is not None and args.unsupervised_dataset_name is None:
+    if args.unsup_coef is not None and args.unsup_coef < 0: raise ValueError(f"--unsup_coef must be >= 0, got {args.unsup_coef}")
+    if args.unsup_coef and args.unsupervised_dataset_name is None:   # 0 switches ptx off (train.py's toy default has it on)
         raise ValueError("--unsup_coef was set but --unsupervised_dataset_name is missing: ptx needs pretraining text")
     for flag in ("ppo_epochs", "generation_batches", "num_train_epochs"):
         if getattr(args, flag) < 1: raise ValueError(f"--{flag} must be at least 1, got {getattr(args, flag)}")

@@ -186,7 +186,7 @@ class Step3Run:
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
         self.rollouts, iters = count_iters(args, len(self.loader))
         self.engine = DeepSpeedRLHFEngine(args.actor_model_name_or_path, args.critic_model_name_or_path, self.tokenizer, iters, args)
-        use_ptx = args.unsupervised_dataset_name is not None
+        use_ptx = args.unsupervised_dataset_name is not None and args.unsup_coef != 0   # --unsup_coef 0: off
         self.trainer = (DeepSpeedPPOTrainerUnsupervised if use_ptx else DeepSpeedPPOTrainer)(engine=self.engine, args=args)
         self.toyworld = uses_toyworld(args)
         corpus = (toyworld_corpus_split(self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len)
