@@ -25,8 +25,8 @@ __all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'MANIFEST', 'RESULTS_MARKER', 'REND
            'skip_reason', 'known_flags', 'leave_out_cells', 'BookError', 'load_params', 'declared_parameters',
            'check_params', 'notebook_parameters', 'strip_widget_state', 'run_by', 'source_cell_number',
            'without_launcher_env', 'run_notebook', 'run_book', 'write_run_manifest', 'results_table_markdown',
-           'gpu_book_table_markdown', 'algorithms_table_markdown', 'render_readme', 'book_parser', 'run_book_from_args',
-           'main']
+           'gpu_book_table_markdown', 'algorithms_table_markdown', 'seeds_table_markdown', 'gpu_seed_table_markdown',
+           'render_readme', 'book_parser', 'run_book_from_args', 'main']
 
 # %% ../nbs/90_book.ipynb #f3b16a73
 CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
@@ -281,8 +281,33 @@ def algorithms_table_markdown(doc: dict) -> str:
                     f"{o(s['models_held'], 0)} | {o(s['wall_s'] if name != 'sft' else None, 0)} |")
     return "\n".join(rows)
 
-RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book|algorithms): (\S+)(?: ([\w.]+))? -->")
-RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown, "algorithms": algorithms_table_markdown}
+def seeds_table_markdown(doc: dict) -> str:
+    "The seeds study (results/cpu/seeds.json, chapter 09b): per step-3 variant, mean ± sd (worst seed) and targets met."
+    cell = lambda f: f"{f['mean']:+.3f} ± {f['sd']:.3f} ({f['worst']:+.3f})"
+    rows = ["| step-3 variant | flags | sampled PPO − SFT | greedy PPO − SFT | sampled EMA − PPO | final KL | targets met: gain, greedy, EMA |",
+            "|---|---|---|---|---|---|---|"]
+    for v, t in doc["variants"].items():
+        s, flags = t["summary"], " ".join(doc.get("variant_flags", {}).get(v, [])) or "–"
+        name = f"**{v}** (shipped)" if v == doc.get("shipped") else v
+        met = s["targets_met"]
+        rows.append(f"| {name} | `{flags}` | {cell(s['gain'])} | {cell(s['greedy_change'])} | {cell(s['ema_minus_ppo'])} | "
+                    f"{s['kl_final']['mean']:.2f} | {met['gain']}, {met['greedy']}, {met['ema']} of {len(s['seeds'])} |")
+    return "\n".join(rows)
+
+def gpu_seed_table_markdown(doc: dict) -> str:
+    "One-GPU runs of one seed (results/gpu/seed1234_defaults.json): gold SFT -> PPO / EMA, sampled and greedy, per run."
+    rows = ["| run | gold sampled SFT → PPO [95% CI of the gain] / EMA | greedy SFT → PPO / EMA | KL | targets met |",
+            "|---|---|---|---|---|"]
+    for name, r in doc["runs"].items():
+        g, gr, ci = r["gold_sampled"], r["gold_greedy"], r["gain_ci95"]
+        met = ", ".join(k for k, ok in r["targets"].items() if ok) or "none"
+        rows.append(f"| {name} | {g['sft']:.3f} → {g['ppo']:.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] / {g['ema']:.3f} | "
+                    f"{gr['sft']:.3f} → {gr['ppo']:.3f} / {gr['ema']:.3f} | {r['kl_final']:.2f} | {met} |")
+    return "\n".join(rows)
+
+RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book|algorithms|seeds|gpu-seed): (\S+)(?: ([\w.]+))? -->")
+RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown, "algorithms": algorithms_table_markdown,
+             "seeds": seeds_table_markdown, "gpu-seed": gpu_seed_table_markdown}
 
 def render_readme(index_path, root) -> str:
     "README.md's text: the index notebook's markdown cells, results markers filled from the files they name."
