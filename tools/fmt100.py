@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import io
 import json
 import re
@@ -146,7 +147,68 @@ def run_black(text: str, lines: list, mode: black.Mode, keep_semicolon: bool) ->
     out = unmask_cell(out, replacements)
     out = put_trailing_semicolon_back(out, had_semicolon)
     out = out.rstrip("\n") + ("\n" if text.endswith("\n") else "")
-    return restore_directives(text, out)
+    return restore_directives(text, drop_added_blank_lines(text, out))
+
+
+def drop_added_blank_lines(before: str, after: str) -> str:
+    """`after` without the blank lines black added (around definitions, between methods): the
+    notebooks keep their own spacing. Lines black did not touch are compared as they are."""
+    old, new = before.split("\n"), after.split("\n")
+    out = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        chunk = new[j1:j2]
+        if op == "insert" and not any(line.strip() for line in chunk):
+            continue
+        if op == "replace" and not any(not line.strip() for line in old[i1:i2]):
+            chunk = [line for line in chunk if line.strip()]
+        elif op == "replace":
+            while chunk and not chunk[0].strip() and old[i1].strip():
+                chunk = chunk[1:]
+            while chunk and not chunk[-1].strip() and old[i2 - 1].strip():
+                chunk = chunk[:-1]
+        out += chunk
+    return "\n".join(out)
+
+
+def wrap_imports(text: str, limit: int) -> str:
+    """Refill a long `from X import a, b, ...` as `from X import (a, b,` / aligned `c, d)`.
+
+    Black would put one name a line and the closing parenthesis alone on the last line; nbdev then
+    no longer turns `from rlhf_course.x import` into `from .x import` in the module (it reads the
+    module name through the end column of the statement's last line)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    lines = text.split("\n")
+    commented = {row for row, *_ in comment_tokens(text)}
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    for node in sorted(nodes, key=lambda n: -n.lineno):
+        first, last = node.lineno - 1, node.end_lineno - 1
+        if all(len(lines[i]) <= limit for i in range(first, last + 1)):
+            continue
+        if commented & set(range(first + 1, last + 2)) or lines[last][node.end_col_offset :].strip():
+            continue
+        indent = lines[first][: node.col_offset]
+        if indent.strip():
+            continue
+        names = [a.name + (f" as {a.asname}" if a.asname else "") for a in node.names]
+        head = f"{indent}from {'.' * node.level}{node.module or ''} import ("
+        out, current = [], head
+        for k, name in enumerate(names):
+            piece = name + (")" if k == len(names) - 1 else ",")
+            gap = "" if current.endswith("(") or not current.strip() else " "
+            if len(current) + len(gap) + len(piece) > limit and current.strip() != head.strip():
+                out.append(current)
+                current = " " * len(head) + piece
+            else:
+                current += gap + piece
+        out.append(current)
+        candidate = lines[:first] + out + lines[last + 1 :]
+        if same_program("\n".join(lines), "\n".join(candidate)):
+            lines = candidate
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- 2. docstrings
@@ -297,22 +359,48 @@ def wrap_comment(comment: str, indent: str, limit: int) -> list | None:
     return [indent + lead + p for p in pieces]
 
 
+CONTINUES_PROSE = re.compile(r"[a-z][a-z'-]*[,;.]?(\s|$)")
+
+
 def wrap_comments(text: str, limit: int) -> str:
     """Break long own-line comments; move a trailing comment that makes its line too long onto its
-    own line(s) above the statement it ends (or above its line, inside brackets)."""
+    own line(s) above the statement it ends (or above its line, inside brackets).
+
+    The words a long own-line comment pushes out go to the start of the next comment line when that
+    line goes on with the same prose (same indent, starts with a lower-case word), else onto a line
+    of their own."""
     lines = text.split("\n")
     above, replace = {}, {}
-    for row, col, comment, statement_row in comment_tokens(text):
+    found = comment_tokens(text)
+    own = {row - 1: (col, comment) for row, col, comment, _ in found if not lines[row - 1][:col].strip()}
+    carry = None  # (row, words): words pushed out of the line above, for row's start
+    for row, col, comment, statement_row in found:
         i = row - 1
         line = lines[i]
-        if len(line) <= limit or comment.startswith("#|") or PRAGMA_RE.match(comment):
+        if comment.startswith("#|") or PRAGMA_RE.match(comment):
+            continue
+        if i in own:
+            lead = re.match(r"#+ ?", comment).group(0)
+            body = comment[len(lead) :].rstrip()
+            if carry and carry[0] == i:
+                body = carry[1] + " " + body
+            carry = None
+            if len(line[:col] + lead + body) <= limit:
+                if body != comment[len(lead) :].rstrip():
+                    replace[i] = [line[:col] + lead + body]
+                continue
+            new = wrap_comment(lead + body, line[:col], limit)
+            if not new:
+                continue
+            nxt = own.get(i + 1)
+            if (len(new) > 1 and nxt and nxt[0] == col and lines[i + 1][col:].startswith(lead)
+                    and CONTINUES_PROSE.match(lines[i + 1][col + len(lead) :])):
+                carry = (i + 1, new.pop()[col + len(lead) :])
+            replace[i] = new
+            continue
+        if len(line) <= limit:
             continue
         code = line[:col].rstrip()
-        if not code:
-            new = wrap_comment(comment, line[:col], limit)
-            if new:
-                replace[i] = new
-            continue
         target = statement_row - 1
         if target > 0 and lines[target - 1].rstrip().endswith("\\"):
             continue  # a comment line cannot sit inside a backslash continuation
@@ -355,7 +443,8 @@ def same_program(a: str, b: str, split_words_only: bool = False, docstrings: boo
     return ast.dump(ta) == ast.dump(tb)
 
 
-LONE_STRING = re.compile(r"""(\s*)([rRuUfFbB]{0,2})("|')(.*)\3(\s*[,)\]}]*\s*)""")
+# a string literal first on its line; after it only closing brackets, commas, or a dict key's `: ...`
+LONE_STRING = re.compile(r"""(\s*)([rRuUfFbB]{0,2})("|')(.*)\3(\s*[,)\]}]*\s*|: [^"'#]*)""")
 
 
 def string_cuts(body: str, is_f: bool) -> list:
@@ -457,9 +546,10 @@ def format_cells(cells: dict, limit: int, all_cells: bool):
     keep_semicolon = {k for k, t in cells.items() if not is_exported(t)}
     todo = {k: t for k, t in cells.items() if all_cells or is_exported(t)}
     out, skipped = dict(cells), []
-    # comments and docstrings first: black would otherwise split code to make room for them
+    # comments, docstrings and imports first: black would otherwise split code to make room for
+    # the first two, and write the imports in a form nbdev no longer makes relative
     for key, text in todo.items():
-        out[key] = wrap_docstrings(wrap_comments(text, limit), limit)
+        out[key] = wrap_imports(wrap_docstrings(wrap_comments(text, limit), limit), limit)
     offences = ruff_offences({k: out[k] for k in todo}, limit, keep_semicolon)
     for key, found in offences.items():
         if not found:
