@@ -1,23 +1,31 @@
 #!/usr/bin/env python
 """Make the notebooks' code read as a lesson: lines of at most 100 characters, one statement a line.
 
-Run from the repository root, then export and clean:
+Run it from the repository root, then export, clean and check:
 
-    python tools/fmt100.py && nbdev_export && nbdev_clean && python -m pytest tests/test_code_style.py -q
+    python tools/fmt100.py; nbdev_export && nbdev_clean && python -m pytest tests/test_code_style.py
 
 It edits the code cells of `nbs/*.ipynb` (the source of the package), and only the statements that
 break the rule (by default only in exported cells; `--all-cells` extends it to every code cell):
 
 1. long lines and lines holding several statements (`a; b`, `if x: y`) are formatted by black
    (its stable style plus its string-splitting feature, on those statements only; the quotes the
-   author chose are kept); nbdev's `#| ...` directives are kept as they are;
-2. one-line docstrings longer than the limit become triple-quoted docstrings of several lines (the
-   words are kept, only the spaces where a line breaks become line breaks); long lines inside
+   author chose and the cell's blank lines are kept); nbdev's `#| ...` directives stay as they are;
+   a long `from x import a, b, ...` is refilled in parentheses instead (black's form would stop
+   nbdev from making the import relative in the module);
+2. one-line docstrings longer than the limit become triple-quoted docstrings of several even lines
+   (the words are kept, only the spaces where a line breaks become line breaks); long lines inside
    triple-quoted docstrings are broken the same way;
-3. an own-line comment longer than the limit is broken into several `#` lines at the same indent; a
-   trailing comment that makes its line too long moves onto its own line(s) above that line;
-4. whatever is still too long, or still holds several statements, is printed as
+3. an own-line comment longer than the limit is broken into several `#` lines at the same indent
+   (the words it pushes out start the next comment line when that one goes on with the same prose);
+   a trailing comment that makes its line too long moves onto its own line(s) above the statement;
+4. string literals black leaves long (f-strings without spaces, dictionary keys, the words of a
+   triple-quoted `'''...'''.split()`) are cut where the value stays the same;
+5. whatever is still too long, or still holds several statements, is printed as
    `notebook cell_id line: text` for a human to fix (the exit status is then 1).
+
+Every changed cell must parse to the same syntax tree as before (docstrings and `.split()` texts
+compared by their words); a cell that would not is left as it was and reported.
 
 Cell ids, cell order, metadata (papermill's `parameters` tag), outputs and markdown cells are left
 alone; a cell's `source` keeps its form (one string, or a list of lines); the notebooks are written
@@ -69,7 +77,7 @@ def set_cell_text(cell: dict, text: str) -> None:
     if isinstance(cell["source"], str):
         cell["source"] = text
     else:
-        cell["source"] = text.splitlines(keepends=True)
+        cell["source"] = re.findall(r"[^\n]*\n|[^\n]+$", text)
 
 
 def is_exported(text: str) -> bool:
@@ -78,6 +86,11 @@ def is_exported(text: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- checking with ruff
+def hide_magics(text: str) -> str:
+    "IPython's `%magic` and `!shell` lines as comments of the same length, for Python's parsers."
+    return re.sub(r"(?m)^(\s*)[%!]", r"\1#", text)
+
+
 def ruff_offences(texts: dict, limit: int, keep_last_semicolon: set) -> dict:
     """Ruff's E501/E701/E702/E703 findings for each text, as {key: [(line, code), ...]}.
 
@@ -92,13 +105,17 @@ def ruff_offences(texts: dict, limit: int, keep_last_semicolon: set) -> dict:
         for i, (key, text) in enumerate(texts.items()):
             name = f"cell{i}.py"
             names[name] = key
-            Path(tmp, name).write_text(text, encoding="utf-8")
-        cmd = ["ruff", "check", "--isolated", "--select", RULES, "--line-length", str(limit),
-               "--output-format", "json", "--exit-zero", "--no-cache", "."]
+            Path(tmp, name).write_text(hide_magics(text), encoding="utf-8")
+        cmd = [sys.executable, "-m", "ruff", "check", "--isolated", "--select", RULES,
+               "--line-length", str(limit), "--output-format", "json", "--exit-zero", "--no-cache",
+               "."]
         res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True)
         for item in json.loads(res.stdout):
             key = names[Path(item["filename"]).name]
             line = item["location"]["row"]
+            if item["code"] not in RULES.split(","):
+                found[key].append((line, "syntax"))  # ruff cannot parse the cell
+                continue
             if item["code"] == "E703" and key in keep_last_semicolon:
                 if line == len(texts[key].rstrip("\n").splitlines()):
                     continue
@@ -133,11 +150,11 @@ def run_black(text: str, lines: list, mode: black.Mode, keep_semicolon: bool) ->
     Raises `ValueError` for a cell black cannot parse (a cell magic, a syntax error)."""
     if text.lstrip().startswith("%%"):
         raise ValueError("a cell magic")
-    src, had_semicolon = remove_trailing_semicolon(text) if keep_semicolon else (text, False)
     try:
+        src, had_semicolon = remove_trailing_semicolon(text) if keep_semicolon else (text, False)
         masked, replacements = mask_cell(src)
-    except SyntaxError as err:
-        raise ValueError(f"black cannot parse it ({err.msg})") from None
+    except (SyntaxError, tokenize.TokenError) as err:
+        raise ValueError(f"black cannot parse it ({err.args[0]})") from None
     ranges = [(n, n) for n in sorted(set(lines))]
     try:
         out = black.format_str(masked, mode=mode, lines=ranges)
@@ -188,7 +205,9 @@ def wrap_imports(text: str, limit: int) -> str:
         first, last = node.lineno - 1, node.end_lineno - 1
         if all(len(lines[i]) <= limit for i in range(first, last + 1)):
             continue
-        if commented & set(range(first + 1, last + 2)) or lines[last][node.end_col_offset :].strip():
+        if commented & set(range(first + 1, last + 2)):
+            continue
+        if lines[last][node.end_col_offset :].strip():
             continue
         indent = lines[first][: node.col_offset]
         if indent.strip():
@@ -230,6 +249,19 @@ def split_words(body: str, first: int, rest: int) -> list | None:
     if any(len(p) > w for p, w in zip(pieces, widths)):
         return None
     return pieces
+
+
+def balanced_words(body: str, first: int, rest: int) -> list | None:
+    "`split_words` into as few lines as the widths allow, the lines as even as they can be."
+    best = split_words(body, first, rest)
+    if best is None:
+        return None
+    for shorter in range(1, min(first, rest)):
+        pieces = split_words(body, first - shorter, rest - shorter)
+        if pieces is None or len(pieces) != len(best):
+            break
+        best = pieces
+    return best
 
 
 def docstring_nodes(tree: ast.AST) -> list:
@@ -296,7 +328,7 @@ def wrap_one_line_docstring(line: str, node: ast.Constant, indent: str, limit: i
             return None
     first = limit - len(indent) - len(prefix) - len(quote)
     rest = limit - len(indent)
-    pieces = split_words(body, first, rest)
+    pieces = balanced_words(body, first, rest)
     if pieces is None:
         return None
     if len(pieces[-1]) + len(quote) > (first if len(pieces) == 1 else rest):
@@ -347,13 +379,16 @@ def comment_tokens(text: str) -> list:
     return found
 
 
-def wrap_comment(comment: str, indent: str, limit: int) -> list | None:
-    "`# words ...` as several `#` lines of at most `limit` characters at `indent`."
+def wrap_comment(comment: str, indent: str, limit: int, balance: bool = True) -> list | None:
+    """`# words ...` as several `#` lines of at most `limit` characters at `indent`, as even as
+    they can be (`balance`), or each as full as it can be."""
     m = re.match(r"#+\s*", comment)
     lead = m.group(0) if m.group(0).endswith(" ") else m.group(0) + " "
     body = comment[m.end() :].rstrip()
     width = limit - len(indent) - len(lead)
-    pieces = split_words(body, width, width) if width > 20 else None
+    if width <= 20:
+        return None
+    pieces = (balanced_words if balance else split_words)(body, width, width)
     if pieces is None:
         return None
     return [indent + lead + p for p in pieces]
@@ -372,7 +407,7 @@ def wrap_comments(text: str, limit: int) -> str:
     lines = text.split("\n")
     above, replace = {}, {}
     found = comment_tokens(text)
-    own = {row - 1: (col, comment) for row, col, comment, _ in found if not lines[row - 1][:col].strip()}
+    own = {r - 1: (col, c) for r, col, c, _ in found if not lines[r - 1][:col].strip()}
     carry = None  # (row, words): words pushed out of the line above, for row's start
     for row, col, comment, statement_row in found:
         i = row - 1
@@ -389,13 +424,15 @@ def wrap_comments(text: str, limit: int) -> str:
                 if body != comment[len(lead) :].rstrip():
                     replace[i] = [line[:col] + lead + body]
                 continue
-            new = wrap_comment(lead + body, line[:col], limit)
+            new = wrap_comment(lead + body, line[:col], limit, balance=False)
             if not new:
                 continue
             nxt = own.get(i + 1)
             if (len(new) > 1 and nxt and nxt[0] == col and lines[i + 1][col:].startswith(lead)
                     and CONTINUES_PROSE.match(lines[i + 1][col + len(lead) :])):
                 carry = (i + 1, new.pop()[col + len(lead) :])
+            else:
+                new = wrap_comment(lead + body, line[:col], limit)
             replace[i] = new
             continue
         if len(line) <= limit:
@@ -414,7 +451,7 @@ def wrap_comments(text: str, limit: int) -> str:
     return "\n".join(out)
 
 
-# ----------------------------------------------------------------------------- 4. strings black leaves long
+# ----------------------------------------------------------------------------- 4. long strings
 class _JoinSplitStrings(ast.NodeTransformer):
     "Replace each `'...'.split()` receiver by its words joined with single spaces."
 
@@ -443,7 +480,7 @@ def same_program(a: str, b: str, split_words_only: bool = False, docstrings: boo
     return ast.dump(ta) == ast.dump(tb)
 
 
-# a string literal first on its line; after it only closing brackets, commas, or a dict key's `: ...`
+# a string literal first on its line; after it only closing brackets and commas, or `: ...` (a key)
 LONE_STRING = re.compile(r"""(\s*)([rRuUfFbB]{0,2})("|')(.*)\3(\s*[,)\]}]*\s*|: [^"'#]*)""")
 
 
@@ -494,7 +531,8 @@ def split_lone_strings(text: str, limit: int) -> str:
         pieces, rest = [], body
         head = len(indent) + len(prefix) + 2
         while head + len(rest) + len(tail) > limit:
-            cuts = [(k, r) for k, r in string_cuts(rest, "f" in prefix.lower()) if head + k <= limit]
+            cuts = string_cuts(rest, "f" in prefix.lower())
+            cuts = [(k, r) for k, r in cuts if head + k <= limit]
             if not cuts:
                 break
             best = min(r for _, r in cuts)
@@ -513,8 +551,8 @@ def split_lone_strings(text: str, limit: int) -> str:
 
 
 def wrap_split_strings(text: str, limit: int) -> str:
-    """Break the long lines of a triple-quoted `\"\"\"word word ...\"\"\".split()` at spaces: its value
-    is only ever split on whitespace."""
+    """Break the long lines of a triple-quoted `'''word word ...'''.split()` at spaces: its
+    value is only ever split on whitespace."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -554,6 +592,14 @@ def format_cells(cells: dict, limit: int, all_cells: bool):
     for key, found in offences.items():
         if not found:
             continue
+        if cells[key].lstrip().startswith("%%"):
+            skipped.append((key, "a cell magic (black cannot format it)"))
+            out[key] = cells[key]
+            continue
+        if any(code == "syntax" for _, code in found):
+            skipped.append((key, "Python cannot parse it"))
+            out[key] = cells[key]
+            continue
         try:
             text = run_black(out[key], [n for n, _ in found], mode, key in keep_semicolon)
         except (ValueError, AssertionError) as err:
@@ -562,7 +608,8 @@ def format_cells(cells: dict, limit: int, all_cells: bool):
         out[key] = after_black(text, limit)
     # the safety net: every change keeps the program (docstrings and `.split()` texts: their words)
     for key in todo:
-        if out[key] != cells[key] and not same_program(cells[key], out[key], True, True):
+        old, new = hide_magics(cells[key]), hide_magics(out[key])
+        if out[key] != cells[key] and not same_program(old, new, True, True):
             skipped.append((key, "the result would change the program; left as it was"))
             out[key] = cells[key]
     return out, skipped
@@ -628,6 +675,10 @@ def main(argv=None) -> int:
     left = 0
     for key, found in ruff_offences(scope, limit, keep_semicolon).items():
         lines = new[key].split("\n")
+        if any(code == "syntax" for _, code in found):
+            print(f"{where(key)}: Python cannot parse this cell; check its lines by hand")
+            left += 1
+            continue
         for line, code in sorted(set(found)):
             print(f"{where(key)} {line}: {lines[line - 1]}  [{code}]")
             left += 1
