@@ -47,13 +47,16 @@ import tempfile
 import tokenize
 from pathlib import Path
 
-import black
-from black.handle_ipynb_magics import (
-    mask_cell,
-    put_trailing_semicolon_back,
-    remove_trailing_semicolon,
-    unmask_cell,
-)
+try:
+    import black
+    from black.handle_ipynb_magics import (
+        mask_cell,
+        put_trailing_semicolon_back,
+        remove_trailing_semicolon,
+        unmask_cell,
+    )
+except ImportError as err:  # pragma: no cover
+    sys.exit(f"fmt100 needs black with its jupyter extra: pip install 'black[jupyter]' ({err})")
 
 RULES = "E501,E701,E702,E703"
 EXPORT_RE = re.compile(r"^#\|\s*export[is]?\b", re.M)
@@ -109,7 +112,9 @@ def ruff_offences(texts: dict, limit: int, keep_last_semicolon: set) -> dict:
         cmd = [sys.executable, "-m", "ruff", "check", "--isolated", "--select", RULES,
                "--line-length", str(limit), "--output-format", "json", "--exit-zero", "--no-cache",
                "."]
-        res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True)
+        res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+        if res.returncode != 0:
+            sys.exit(f"fmt100: ruff did not run (pip install ruff): {res.stderr.strip()}")
         for item in json.loads(res.stdout):
             key = names[Path(item["filename"]).name]
             line = item["location"]["row"]
@@ -640,7 +645,11 @@ def main(argv=None) -> int:
 
     notebooks, cells = {}, {}
     for path in paths:
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            nb["cells"]
+        except (ValueError, KeyError, TypeError) as err:
+            parser.error(f"{path} is not a notebook ({err})")
         notebooks[path] = nb
         for index, cell in enumerate(nb["cells"]):
             if cell["cell_type"] == "code":
