@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+from fastcore.basics import patch
 import torch
 
 # %% auto #0
-__all__ = ['format_turn', 'check_causal_lm', 'ChatSession', 'reply', 'TokenStreamer', 'chat_parser', 'chat_loop',
-           'interactive_lines', 'main']
+__all__ = ['format_turn', 'check_causal_lm', 'ChatSession', 'TokenStreamer', 'chat_parser', 'chat_loop', 'interactive_lines',
+           'main']
 
 # %% ../nbs/10_chat.ipynb #aabc0350
 def format_turn(question: str) -> str:
@@ -55,8 +56,9 @@ class ChatSession:
     def clear(self): self.history = ""
 
 # %% ../nbs/10_chat.ipynb #384d1f7b
+@patch
 @torch.no_grad()
-def reply(self, question: str) -> str:
+def reply(self: ChatSession, question: str) -> str:
     "The model's answer to `question` given the history; the history grows by both."
     prompt = self.history + format_turn(question)
     ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
@@ -69,8 +71,6 @@ def reply(self, question: str) -> str:
     answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
     self.history = prompt + answer
     return answer
-
-ChatSession.reply = reply
 
 # %% ../nbs/10_chat.ipynb #2271143e
 from transformers.generation.streamers import BaseStreamer

@@ -12,17 +12,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastcore.basics import patch
 import numpy as np
 
 # %% auto #0
-__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'check_json_rows', 'get_train_data',
-           'get_eval_data', 'RmStatic', 'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets',
-           'WebGptComparisons', 'StanfordShp', 'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec',
-           'parse_source', 'get_raw_dataset', 'read_row', 'drop_reason', 'parse_split', 'phase_indices',
-           'blend_indices', 'tokenize_row', 'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF',
-           'tokenizer_fingerprint', 'source_fingerprint', 'cache_key', 'duplicate_indices', 'source_rows',
-           'PhaseDataset', 'build_phase_split', 'default_cache_dir', 'create_prompt_dataset', 'empty_split_error',
-           'describe_stats', 'get_unsupervised_data']
+__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'check_json_rows', 'RmStatic',
+           'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets', 'WebGptComparisons', 'StanfordShp',
+           'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec', 'parse_source', 'get_raw_dataset',
+           'read_row', 'drop_reason', 'parse_split', 'phase_indices', 'blend_indices', 'tokenize_row',
+           'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint', 'source_fingerprint',
+           'cache_key', 'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split', 'default_cache_dir',
+           'create_prompt_dataset', 'empty_split_error', 'describe_stats', 'get_unsupervised_data']
 
 # %% ../nbs/01_data.ipynb #aa1e02e6
 class DataError(ValueError):
@@ -93,7 +93,8 @@ def _load_hub(name: str, config=None) -> dict:
                         f"Offline? Pass a local copy: --data_path {name}=PATH (a folder of train/test .jsonl files)") from None
 
 # %% ../nbs/01_data.ipynb #fe7efd82
-def _raw_splits(self) -> tuple:
+@patch
+def _raw_splits(self: PromptRawDataset) -> tuple:
     "(train, eval) `datasets.Dataset`s of this source, loaded once."
     if self._splits is None:
         names = ["train", "test", "validation", "eval"]
@@ -106,16 +107,15 @@ def _raw_splits(self) -> tuple:
         else: self._splits = (splits["train"], splits[eval_name])
     return self._splits
 
-def get_train_data(self):
+@patch
+def get_train_data(self: PromptRawDataset):
     "The source's train split (a `datasets.Dataset`)."
     return self._raw_splits()[0]
 
-def get_eval_data(self):
+@patch
+def get_eval_data(self: PromptRawDataset):
     "The source's eval split: its own test/validation split, or 10% carved off train."
     return self._raw_splits()[1]
-
-# methods added to the class defined above, so each can sit next to its explanation
-PromptRawDataset._raw_splits, PromptRawDataset.get_train_data, PromptRawDataset.get_eval_data = _raw_splits, get_train_data, get_eval_data
 
 # %% ../nbs/01_data.ipynb #8a3f0823
 def _human(text: str) -> str: return f" Human: {text.strip()} Assistant:"

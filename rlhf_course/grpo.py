@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+from fastcore.basics import patch
 import numpy as np
 import torch
 
@@ -86,8 +87,9 @@ class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
         self.last_stats = {}
 
 # %% ../nbs/13_grpo.ipynb #af247e51
+@patch
 @torch.no_grad()
-def _grpo_generate_experience(self, prompt_batch: dict) -> dict:
+def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     "Sample G answers per prompt, score them, and compute the group advantages."
     from rlhf_course.ppo import action_mask_and_ended
     from rlhf_course.ppo_trainer import action_log_probs, experience_stats, final_scores, rollout_mask
@@ -108,10 +110,9 @@ def _grpo_generate_experience(self, prompt_batch: dict) -> dict:
     self.last_stats["group_reward_sd"] = reward.view(-1, G).std(1).mean().item()
     return exp
 
-DeepSpeedGRPOTrainer.generate_experience = _grpo_generate_experience
-
 # %% ../nbs/13_grpo.ipynb #8be8ec0c
-def _grpo_train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def train_rlhf(self: DeepSpeedGRPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One step on GRPO's loss over a batch of experience rows; (loss, mean k3 KL)."
     from rlhf_course.ppo import masked_entropy
     from rlhf_course.ppo_trainer import NonFiniteLossError, action_log_probs, all_finite
@@ -124,9 +125,10 @@ def _grpo_train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     self.last_stats.update(clipfrac=st["clipfrac"].item(), entropy=masked_entropy(logits[:, P - 1:-1].detach(), am).item())
     return loss.detach(), st["kl"]
 
-def _grpo_train(self): self.actor_model.train()
-def _grpo_eval(self): self.actor_model.eval()
-DeepSpeedGRPOTrainer.train_rlhf, DeepSpeedGRPOTrainer.train, DeepSpeedGRPOTrainer.eval = _grpo_train_rlhf, _grpo_train, _grpo_eval
+@patch
+def train(self: DeepSpeedGRPOTrainer): self.actor_model.train()
+@patch
+def eval(self: DeepSpeedGRPOTrainer): self.actor_model.eval()
 
 # %% ../nbs/13_grpo.ipynb #517035fa
 def grpo_parser():
@@ -171,7 +173,8 @@ class GRPORun(Step3Run):
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
 
 # %% ../nbs/13_grpo.ipynb #47bcb9e2
-def _grpo_train_on(self, exps: list[dict], generator) -> dict:
+@patch
+def train_on(self: GRPORun, exps: list[dict], generator) -> dict:
     "Passes over the experiences in training batches of `per_device_training_batch_size` prompts (G rows each)."
     from rlhf_course.rlhf_engine import moving_average
     from rlhf_course.step3 import training_batches
@@ -183,7 +186,8 @@ def _grpo_train_on(self, exps: list[dict], generator) -> dict:
             if self.engine.actor_ema is not None: moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
     return {k: float(np.mean(v)) for k, v in losses.items()}
 
-def _grpo_checkpoint(self):
+@patch
+def checkpoint(self: GRPORun):
     "actor/ (and actor_ema/) under the output folder, then checkpoint.json; no critic."
     from rlhf_course.ds_utils import get_rank, save_hf_format
     from rlhf_course.rlhf_engine import frozen_stage
@@ -193,8 +197,6 @@ def _grpo_checkpoint(self):
         save_hf_format(self.engine.actor_ema, self.tokenizer, out / "actor_ema", frozen_stage(args.actor_zero_stage))
     if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": self.step}))
     self.saved_step = self.step
-
-GRPORun.train_on, GRPORun.checkpoint = _grpo_train_on, _grpo_checkpoint
 
 # %% ../nbs/13_grpo.ipynb #ca4f416c
 def train_grpo(args) -> dict:

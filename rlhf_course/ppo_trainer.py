@@ -5,6 +5,7 @@
 # %% ../nbs/07_ppo_trainer.ipynb #d38a1ec4
 from __future__ import annotations
 
+from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 
@@ -15,9 +16,8 @@ from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended
 
 # %% auto #0
 __all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs', 'action_log_probs_and_entropy',
-           'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'generate_experience',
-           'experience_stats', 'RunningMoments', 'compute_targets', 'all_finite', 'NonFiniteLossError', 'train_rlhf',
-           'update_kl', 'train', 'eval', 'DeepSpeedPPOTrainerUnsupervised']
+           'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'experience_stats', 'RunningMoments',
+           'all_finite', 'NonFiniteLossError', 'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
 def pad_answers(seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_id: int) -> torch.Tensor:
@@ -108,8 +108,9 @@ class DeepSpeedPPOTrainer:
         return model(input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep).logits
 
 # %% ../nbs/07_ppo_trainer.ipynb #1c56a31b
+@patch
 @torch.no_grad()
-def _generate_sequence(self, prompts: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
+def _generate_sequence(self: DeepSpeedPPOTrainer, prompts: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
     "Sampled answers, (B, P+A): chapter 06b's engine when it is on, else generate()."
     if self.rollout is not None:
         sampling = Sampling(temperature=self.args.temperature, top_k=self.args.top_k, top_p=self.args.top_p)
@@ -124,11 +125,10 @@ def _generate_sequence(self, prompts: torch.Tensor, prompt_mask: torch.Tensor) -
     self.actor_model.train()
     return pad_answers(seq, prompts.shape[1], self.args.max_answer_seq_len, self.tokenizer.pad_token_id)
 
-DeepSpeedPPOTrainer._generate_sequence = _generate_sequence
-
 # %% ../nbs/07_ppo_trainer.ipynb #5381c1a5
+@patch
 @torch.no_grad()
-def generate_experience(self, prompt_batch: dict) -> dict:
+def generate_experience(self: DeepSpeedPPOTrainer, prompt_batch: dict) -> dict:
     "Roll out the batch's prompts and score the answers with the four models."
     prompts, prompt_mask = prompt_batch["prompt"], prompt_batch["prompt_att_mask"]
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
@@ -143,8 +143,6 @@ def generate_experience(self, prompt_batch: dict) -> dict:
            "rewards": score if self.reward_moments is None else self.reward_moments.update(score).normalize(score)}
     self.last_stats = experience_stats(exp, self.tokenizer.eos_token_id)
     return exp
-
-DeepSpeedPPOTrainer.generate_experience = generate_experience
 
 # %% ../nbs/07_ppo_trainer.ipynb #f09f3f1b
 def experience_stats(exp: dict, eos_token_id: int) -> dict:
@@ -189,16 +187,15 @@ class RunningMoments:
         return {"count": self.count, "mean": self.mean, "m2": self.m2}
 
 # %% ../nbs/07_ppo_trainer.ipynb #b49385e7
+@patch
 @torch.no_grad()
-def compute_targets(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
+def compute_targets(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "Advantages (optionally whitened) and returns of an experience batch, (B, A) each."
     rewards = compute_rewards(exp["logprobs"], exp["ref_logprobs"], exp["rewards"], exp["action_mask"], exp["ended"],
                               self.kl_ctl.value, self.args.clip_reward_value, self.args.truncation_penalty)
     advantages, returns = gae_advantages_and_returns(rewards, exp["value"], exp["action_mask"], self.args.gamma, self.args.lam)
     if self.args.whiten_advantages: advantages = masked_whiten(advantages, exp["action_mask"])
     return advantages, returns
-
-DeepSpeedPPOTrainer.compute_targets = compute_targets
 
 # %% ../nbs/07_ppo_trainer.ipynb #95bccadd
 def all_finite(*losses: torch.Tensor) -> bool:
@@ -211,7 +208,8 @@ class NonFiniteLossError(FloatingPointError):
     "A loss was NaN or infinite; nothing was applied to the weights."
 
 # %% ../nbs/07_ppo_trainer.ipynb #98871874
-def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def train_rlhf(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One clipped policy update and one clipped value update on an experience batch; returns both losses."
     advantages, returns = self.compute_targets(exp)
     seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
@@ -226,20 +224,19 @@ def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     self.last_stats.update(clipfrac=clipfrac.item(), entropy=entropy.item())
     return actor_loss.detach(), critic_loss.detach()
 
-DeepSpeedPPOTrainer.train_rlhf = train_rlhf
-
 # %% ../nbs/07_ppo_trainer.ipynb #9a6d29ca
-def update_kl(self, n_rollouts: int) -> float:
+@patch
+def update_kl(self: DeepSpeedPPOTrainer, n_rollouts: int) -> float:
     "Feed the batch's measured KL to the controller (the adaptive one moves, the fixed one does not)."
     return self.kl_ctl.update(self.last_stats.get("kl", 0.0), n_rollouts)
 
-def train(self):
+@patch
+def train(self: DeepSpeedPPOTrainer):
     self.actor_model.train(); self.critic_model.train()
 
-def eval(self):
+@patch
+def eval(self: DeepSpeedPPOTrainer):
     self.actor_model.eval(); self.critic_model.eval()
-
-DeepSpeedPPOTrainer.update_kl, DeepSpeedPPOTrainer.train, DeepSpeedPPOTrainer.eval = update_kl, train, eval
 
 # %% ../nbs/07_ppo_trainer.ipynb #fbf4817a
 class DeepSpeedPPOTrainerUnsupervised(DeepSpeedPPOTrainer):

@@ -10,6 +10,7 @@ import math
 import time
 from pathlib import Path
 
+from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,11 +47,10 @@ def end_scores(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tens
     "The value at each row's final token: (B, T) -> (B,)."
     return values.gather(1, final_token_index(attention_mask).unsqueeze(1)).squeeze(1)
 
-def _rm_forward(self, input_ids, attention_mask):
+@patch
+def forward(self: RewardModel, input_ids, attention_mask):
     "Scores (B,) of right-padded `prompt + answer + </s>` rows."
     return end_scores(self.forward_value(input_ids, attention_mask), attention_mask)
-
-RewardModel.forward = _rm_forward
 
 # %% ../nbs/04_reward.ipynb #9b711f74
 def pairwise_loss(scores: torch.Tensor) -> torch.Tensor:

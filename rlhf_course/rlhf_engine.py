@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+from fastcore.basics import patch
 import deepspeed
 import torch
 from peft.tuners.lora import LoraLayer
@@ -29,7 +30,7 @@ __all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args'
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
            'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'fp32_view', 'load_ema',
-           'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay', 'update_ema']
+           'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay']
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
 def add_step3_data_args(p):
@@ -300,11 +301,10 @@ def ema_decay(t: int, beta: float = 0.992, warmup: bool = True) -> float:
     # beta_t = min(beta, (1 + t) / (10 + t))
     return min(beta, (1 + t) / (10 + t)) if warmup else beta
 
-def update_ema(self) -> float:
+@patch
+def update_ema(self: DeepSpeedRLHFEngine) -> float:
     "One EMA step after an actor update; returns the decay used."
     beta = ema_decay(self.ema_updates, self.args.ema_beta, not getattr(self.args, "no_ema_warmup", False))
     moving_average(self.actor, self.actor_ema, beta)
     self.ema_updates += 1
     return beta
-
-DeepSpeedRLHFEngine.update_ema = update_ema

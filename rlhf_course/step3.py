@@ -10,6 +10,7 @@ import math
 import time
 from pathlib import Path
 
+from fastcore.basics import patch
 import numpy as np
 import torch
 
@@ -17,9 +18,8 @@ import torch
 __all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards',
            'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints',
            'rng_state', 'set_rng_state', 'resume_config', 'check_resume', 'step3_interrupted_note', 'step3_setup',
-           'count_iters', 'Step3Run', 'train_on', 'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint',
-           'save_resume', 'elapsed', 'resume', 'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'gain_split',
-           'finish', 'save_eval_answers', 'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
+           'count_iters', 'Step3Run', 'summarize_step3', 'gain_split', 'save_eval_answers', 'peak_gpu_memory_gb',
+           'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -202,7 +202,8 @@ class Step3Run:
         self.log.records = records or []
 
 # %% ../nbs/08_step3.ipynb #ed66cb07
-def train_on(self, exps: list[dict], generator) -> dict:
+@patch
+def train_on(self: Step3Run, exps: list[dict], generator) -> dict:
     "PPO epochs over the experiences (plus ptx and EMA after each update); mean losses."
     from rlhf_course.ppo_trainer import NonFiniteLossError
     args, losses = self.args, {"actor_loss": [], "critic_loss": [], "ptx_loss": []}
@@ -218,20 +219,21 @@ def train_on(self, exps: list[dict], generator) -> dict:
             if self.engine.actor_ema is not None: self.engine.update_ema()   # fp32, warm-up decay (chapter 06)
     return {k: float(np.mean(v)) for k, v in losses.items() if v}
 
-def ptx_step(self) -> float:
+@patch
+def ptx_step(self: Step3Run) -> float:
     from rlhf_course.ds_utils import to_device
     coef = 27.8 if self.args.unsup_coef is None else self.args.unsup_coef
     self.ptx_used += 1                                            # the ptx data position, kept for a resume
     return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), coef).item()
 
-def kept_checkpoint(self) -> str:
+@patch
+def kept_checkpoint(self: Step3Run) -> str:
     if self.saved_step is None: return "no step-3 checkpoint was written yet (steps 1-2 are untouched)"
     return f"the checkpoint of step {self.saved_step} in {self.args.output_dir} is kept"
 
-Step3Run.train_on, Step3Run.ptx_step, Step3Run.kept_checkpoint = train_on, ptx_step, kept_checkpoint
-
 # %% ../nbs/08_step3.ipynb #e23d5781
-def eval_during(self) -> dict:
+@patch
+def eval_during(self: Step3Run) -> dict:
     "Gold score and learned reward of sampled answers to the first `--n_gold_prompts_during` eval prompts."
     prompts = self.eval_prompts[: self.args.n_gold_prompts_during]
     if not prompts: return {}
@@ -240,15 +242,15 @@ def eval_during(self) -> dict:
     self.engine.actor.train()
     return {"gold": round(ev["mean"], 4), "eval_reward": round(ev["reward_mean"], 4), "eval_ended": round(ev["finished"], 4)}
 
-def checkpoint(self):
+@patch
+def checkpoint(self: Step3Run):
     save_checkpoints(self.engine, self.tokenizer, self.args.output_dir, self.step)
     self.save_resume()
     self.saved_step = self.step
 
-Step3Run.eval_during, Step3Run.checkpoint = eval_during, checkpoint
-
 # %% ../nbs/08_step3.ipynb #e5a0c003
-def save_resume(self):
+@patch
+def save_resume(self: Step3Run):
     "DeepSpeed checkpoints of actor and critic, the EMA weights, each rank's state, then `state.json` (last)."
     import shutil
     from rlhf_course.ds_utils import gathered_parameters, plain_state_dict, unwrap_model
@@ -271,14 +273,14 @@ def save_resume(self):
     for old in [*root.glob("actor/step*"), *root.glob("critic/step*"), *root.glob("ranks/step*")]:   # earlier checkpoints
         if old.name != tag and not old.name.startswith(f"{tag}-"): shutil.rmtree(old) if old.is_dir() else old.unlink()
 
-def elapsed(self) -> float:
+@patch
+def elapsed(self: Step3Run) -> float:
     "Training seconds of this run, earlier sessions of a resumed run included."
     return self.train_s_before + (time.time() - self.t0 if getattr(self, "t0", None) else 0.0)
 
-Step3Run.save_resume, Step3Run.elapsed = save_resume, elapsed
-
 # %% ../nbs/08_step3.ipynb #e5a0c004
-def resume(self) -> list | None:
+@patch
+def resume(self: Step3Run) -> list | None:
     "Load the last complete checkpoint of an interrupted run with the same flags; its metric records, or None (a fresh start)."
     import shutil
     from rlhf_course.ds_utils import unwrap_model
@@ -311,10 +313,9 @@ def resume(self) -> list | None:
     print_rank_0(f"step 3: resuming from the checkpoint of rollout batch {self.step} in {args.output_dir} (--force starts afresh)")
     return state["records"]
 
-Step3Run.resume = resume
-
 # %% ../nbs/08_step3.ipynb #6ae911e1
-def iteration(self, batch, exps: list, generator) -> dict:
+@patch
+def iteration(self: Step3Run, batch, exps: list, generator) -> dict:
     "Roll out one batch; learn when enough experience is in; the step's statistics."
     from rlhf_course.ds_utils import to_device
     exps.append(self.trainer.generate_experience(to_device(batch, self.device)))
@@ -327,10 +328,9 @@ def iteration(self, batch, exps: list, generator) -> dict:
         exps.clear()
     return stats
 
-Step3Run.iteration = iteration
-
 # %% ../nbs/08_step3.ipynb #01fff7cc
-def run_loop(self):
+@patch
+def run_loop(self: Step3Run):
     "All rollout batches (after a resume: the rest), with logs, evaluations and checkpoints."
     from tqdm.auto import tqdm
     from rlhf_course.ds_utils import get_all_reduce_mean
@@ -357,10 +357,9 @@ def run_loop(self):
         if self.step >= self.rollouts: break
     bar.close()
 
-Step3Run.run_loop = run_loop
-
 # %% ../nbs/08_step3.ipynb #97886a5f
-def final_eval(self) -> dict | None:
+@patch
+def final_eval(self: Step3Run) -> dict | None:
     "Gold, learned reward and held-out pretraining loss of SFT, PPO and EMA; None without the toy world's judge."
     if not self.eval_prompts: return None
     models = {"sft": self.engine.ref.module, self.policy_name: self.engine.actor.module}
@@ -406,7 +405,8 @@ def gain_split(before: dict, after: dict) -> dict:
             "total": sum(out[k] for k in (*WEIGHTS, "factors"))}
 
 # %% ../nbs/08_step3.ipynb #41db585e
-def finish(self, train_s: float) -> dict:
+@patch
+def finish(self: Step3Run, train_s: float) -> dict:
     "Final checkpoint, evaluation and results.json."
     from rlhf_course.sft import save_run_outputs
     self.checkpoint()
@@ -445,8 +445,6 @@ def example_answers(ev: dict, n: int = 8) -> list[dict]:
     return [{"prompt_index": i, **{name: {"answer": e["sampled"]["answers"][i], "gold": float(e["sampled"]["scores"][i]),
                                           "reward": float(e["sampled"]["reward"][i])} for name, e in ev.items()}}
             for i in range(min(n, len(prompts)))]
-
-Step3Run.final_eval, Step3Run.finish = final_eval, finish
 
 # %% ../nbs/08_step3.ipynb #f653ef6c
 def train_step3(args) -> dict:
