@@ -9,9 +9,20 @@ import json
 import time
 from pathlib import Path
 
-from fastcore.basics import patch
 import numpy as np
 import torch
+from fastcore.basics import patch
+
+from .dpo import peak_memory
+from .ds_utils import default_device, get_rank, print_rank_0, save_hf_format
+from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
+from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores, NonFiniteLossError,
+                                     rollout_mask)
+from .rlhf_engine import (frozen_stage, init_frozen, load_actor, load_critic, moving_average, role_args,
+                                     step3_parser)
+from .rollout import rollout_engine_for
+from .sft import held_out_prompts, init_engine, MetricsLog, run_main, save_run_outputs, uses_toyworld
+from .step3 import step3_setup, toyworld_corpus_split, training_batches
 
 # %% auto #0
 __all__ = ['BASELINES', 'group_advantages', 'k3_kl', 'grpo_loss', 'GRPOEngine', 'DeepSpeedGRPOTrainer', 'grpo_parser',
@@ -55,9 +66,6 @@ def grpo_loss(logprobs, old_logprobs, ref_logprobs, advantages, action_mask, cli
 class GRPOEngine:
     "Actor, reference, reward model and optional EMA actor in their DeepSpeed engines; no critic."
     def __init__(self, actor_model_name_or_path, reward_model_name_or_path, tokenizer, num_total_iters: int, args):
-        from rlhf_course.ds_utils import default_device
-        from rlhf_course.rlhf_engine import frozen_stage, init_frozen, load_actor, load_critic, role_args
-        from rlhf_course.sft import init_engine
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
         a_stage, device = args.actor_zero_stage, default_device()
         self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, args, True, a_stage),
@@ -77,8 +85,6 @@ from .ppo_trainer import DeepSpeedPPOTrainer
 class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
     "GRPO (or RLOO with `--baseline rloo`) on a GRPOEngine: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
     def __init__(self, engine, args):
-        from rlhf_course.ppo import FixedKLController
-        from rlhf_course.rollout import rollout_engine_for
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
         self.actor_model, self.ref_model, self.reward_model, self.critic_model = engine.actor, engine.ref, engine.reward, None
         self.kl_ctl = FixedKLController(args.kl_ctl)            # beta of the loss's KL term
@@ -91,8 +97,6 @@ class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
 @torch.no_grad()
 def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     "Sample G answers per prompt, score them, and compute the group advantages."
-    from rlhf_course.ppo import action_mask_and_ended
-    from rlhf_course.ppo_trainer import action_log_probs, experience_stats, final_scores, rollout_mask
     G, args = self.args.group_size, self.args
     prompts = prompt_batch["prompt"].repeat_interleave(G, 0)                   # (B*G, P): G consecutive rows per prompt
     prompt_mask = prompt_batch["prompt_att_mask"].repeat_interleave(G, 0)
@@ -114,8 +118,6 @@ def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
 @patch
 def train_rlhf(self: DeepSpeedGRPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One step on GRPO's loss over a batch of experience rows; (loss, mean k3 KL)."
-    from rlhf_course.ppo import masked_entropy
-    from rlhf_course.ppo_trainer import NonFiniteLossError, action_log_probs, all_finite
     seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
     logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
     loss, st = grpo_loss(action_log_probs(logits, seq, P), exp["logprobs"], exp["ref_logprobs"], exp["advantages"], am,
@@ -132,7 +134,6 @@ def eval(self: DeepSpeedGRPOTrainer): self.actor_model.eval()
 
 # %% ../nbs/13_grpo.ipynb #517035fa
 def grpo_parser():
-    from rlhf_course.rlhf_engine import step3_parser
     p = step3_parser()
     p.prog, p.description = "rlhf_course.grpo", "GRPO (Shao et al. 2024) or RLOO (Ahmadian et al. 2024) from the SFT actor"
     p.add_argument("--group_size", type=int, default=4, help="G answers sampled per prompt")
@@ -155,8 +156,6 @@ from .step3 import Step3Run
 class GRPORun(Step3Run):
     "Chapter 08's Step3Run with the GRPO engine and trainer."
     def __init__(self, args):
-        from rlhf_course.sft import MetricsLog, held_out_prompts, uses_toyworld
-        from rlhf_course.step3 import step3_setup, toyworld_corpus_split
         check_grpo_args(args)
         self.args, self.policy_name = args, args.baseline   # chapter 08's final evaluation keys the policy by it
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
@@ -176,8 +175,6 @@ class GRPORun(Step3Run):
 @patch
 def train_on(self: GRPORun, exps: list[dict], generator) -> dict:
     "Passes over the experiences in training batches of `per_device_training_batch_size` prompts (G rows each)."
-    from rlhf_course.rlhf_engine import moving_average
-    from rlhf_course.step3 import training_batches
     args, losses = self.args, {"actor_loss": [], "kl_k3": []}
     for epoch in range(args.ppo_epochs):
         for mb in training_batches(exps, args.per_device_training_batch_size * args.group_size, generator):
@@ -189,8 +186,6 @@ def train_on(self: GRPORun, exps: list[dict], generator) -> dict:
 @patch
 def checkpoint(self: GRPORun):
     "actor/ (and actor_ema/) under the output folder, then checkpoint.json; no critic."
-    from rlhf_course.ds_utils import get_rank, save_hf_format
-    from rlhf_course.rlhf_engine import frozen_stage
     out, args = Path(self.args.output_dir), self.args
     save_hf_format(self.engine.actor, self.tokenizer, out / "actor", args.actor_zero_stage)
     if self.engine.actor_ema is not None:
@@ -201,9 +196,6 @@ def checkpoint(self: GRPORun):
 # %% ../nbs/13_grpo.ipynb #ca4f416c
 def train_grpo(args) -> dict:
     "GRPO or RLOO from the SFT actor against the step-2 reward model; the measured figures (also in results.json)."
-    from rlhf_course.dpo import peak_memory
-    from rlhf_course.ds_utils import print_rank_0
-    from rlhf_course.sft import save_run_outputs
     run, t0 = GRPORun(args), time.time()
     run.run_loop()
     results = run.finish(time.time() - t0)
@@ -216,7 +208,6 @@ def train_grpo(args) -> dict:
 
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.grpo --actor_model_name_or_path SFT --critic_model_name_or_path RM ...`"
-    from rlhf_course.sft import run_main
     run_main("rlhf_course.grpo", train_grpo, parse_grpo_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
              lambda a: f"the last checkpoint in {a.output_dir} is kept (GRPO does not resume: the same command starts afresh)")
 
