@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +19,15 @@ from .ds_utils import default_device, get_rank, print_rank_0, save_hf_format
 from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
 from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores, NonFiniteLossError,
                                      rollout_mask)
-from .rlhf_engine import (frozen_stage, init_frozen, load_actor, load_critic, moving_average, role_args,
-                                     step3_parser)
+from .rlhf_engine import (engine_config, frozen_stage, init_frozen, load_actor, load_critic, moving_average,
+                                     PPOConfig, role_args, step3_parser)
 from .rollout import rollout_engine_for
 from .sft import held_out_prompts, init_engine, MetricsLog, run_main, save_run_outputs, uses_toyworld
 from .step3 import step3_setup, toyworld_corpus_split, training_batches
 
 # %% auto #0
-__all__ = ['BASELINES', 'group_advantages', 'k3_kl', 'grpo_loss', 'GRPOEngine', 'DeepSpeedGRPOTrainer', 'grpo_parser',
-           'parse_grpo_args', 'check_grpo_args', 'GRPORun', 'train_grpo', 'main']
+__all__ = ['BASELINES', 'group_advantages', 'k3_kl', 'grpo_loss', 'GRPOEngine', 'GRPOConfig', 'DeepSpeedGRPOTrainer',
+           'grpo_parser', 'parse_grpo_args', 'check_grpo_args', 'GRPORun', 'train_grpo', 'main']
 
 # %% ../nbs/13_grpo.ipynb #dc7334ff
 BASELINES = ("grpo", "rloo")
@@ -67,29 +68,40 @@ class GRPOEngine:
     "Actor, reference, reward model and optional EMA actor in their DeepSpeed engines; no critic."
     def __init__(self, actor_model_name_or_path, reward_model_name_or_path, tokenizer, num_total_iters: int, args):
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
-        a_stage, device = args.actor_zero_stage, default_device()
-        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, args, True, a_stage),
-                                 role_args(args, "actor"), num_total_iters, device)
-        ref_stage = frozen_stage(a_stage, args.offload_reference_model)
-        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, ref_stage, args.offload_reference_model),
-                               args, ref_stage, args.offload_reference_model)
-        self.actor_ema = (init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, frozen_stage(a_stage)),
-                                      args, frozen_stage(a_stage)) if args.enable_ema else None)
-        r_stage = frozen_stage(args.critic_zero_stage)
-        self.reward = init_frozen(load_critic(reward_model_name_or_path, tokenizer, args, False, r_stage), args, r_stage)
+        self.config = config = engine_config(args)                # chapter 06's EngineConfig (the critic's is the reward's)
+        a_stage, device = config.actor.zero_stage, default_device()
+        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
+                                 role_args(config, "actor"), num_total_iters, device)
+        ref_stage = frozen_stage(a_stage, config.offload_reference_model)
+        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, ref_stage, config.offload_reference_model),
+                               config, ref_stage, config.offload_reference_model)
+        self.actor_ema = (init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, frozen_stage(a_stage)),
+                                      config, frozen_stage(a_stage)) if config.enable_ema else None)
+        r_stage = frozen_stage(config.critic.zero_stage)
+        self.reward = init_frozen(load_critic(reward_model_name_or_path, tokenizer, config, False, r_stage), config, r_stage)
         self.critic = None
 
 # %% ../nbs/13_grpo.ipynb #6e3f33f7
 from .ppo_trainer import DeepSpeedPPOTrainer
 
+@dataclass
+class GRPOConfig(PPOConfig):
+    "Chapter 06's PPOConfig plus the group: G answers per prompt and the baseline that turns their rewards into advantages."
+    kl_ctl: float = 0.04                        # the DeepSeekMath paper's beta (Shao et al. 2024)
+    group_size: int = 4                         # this course's G on the toy world
+    baseline: str = "grpo"                      # grpo: (r - mean)/std in the group; rloo: leave-one-out mean
+
 class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
     "GRPO (or RLOO with `--baseline rloo`) on a GRPOEngine: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
+    config_class = GRPOConfig
     def __init__(self, engine, args):
+        "`args`: a GRPOConfig, or the flags (converted once)."
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
+        self.config = config = args if isinstance(args, GRPOConfig) else GRPOConfig.from_args(args)
         self.actor_model, self.ref_model, self.reward_model, self.critic_model = engine.actor, engine.ref, engine.reward, None
-        self.kl_ctl = FixedKLController(args.kl_ctl)            # beta of the loss's KL term
-        self.synced_gpus = self._world_size() > 1 and args.actor_zero_stage == 3
-        self.rollout = rollout_engine_for(engine.actor, args.rollout_engine)
+        self.kl_ctl = FixedKLController(config.kl_ctl)          # beta of the loss's KL term
+        self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
+        self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)
         self.last_stats = {}
 
 # %% ../nbs/13_grpo.ipynb #af247e51
@@ -97,7 +109,7 @@ class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
 @torch.no_grad()
 def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     "Sample G answers per prompt, score them, and compute the group advantages."
-    G, args = self.args.group_size, self.args
+    G, args = self.config.group_size, self.config
     prompts = prompt_batch["prompt"].repeat_interleave(G, 0)                   # (B*G, P): G consecutive rows per prompt
     prompt_mask = prompt_batch["prompt_att_mask"].repeat_interleave(G, 0)
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
@@ -121,7 +133,7 @@ def train_rlhf(self: DeepSpeedGRPOTrainer, exp: dict) -> tuple[torch.Tensor, tor
     seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
     logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
     loss, st = grpo_loss(action_log_probs(logits, seq, P), exp["logprobs"], exp["ref_logprobs"], exp["advantages"], am,
-                         self.args.cliprange, self.kl_ctl.value)
+                         self.config.cliprange, self.kl_ctl.value)
     if not all_finite(loss): raise NonFiniteLossError(f"GRPO loss {loss.item()}")
     self.actor_model.backward(loss); self.actor_model.step()
     self.last_stats.update(clipfrac=st["clipfrac"].item(), entropy=masked_entropy(logits[:, P - 1:-1].detach(), am).item())
@@ -136,9 +148,9 @@ def eval(self: DeepSpeedGRPOTrainer): self.actor_model.eval()
 def grpo_parser():
     p = step3_parser()
     p.prog, p.description = "rlhf_course.grpo", "GRPO (Shao et al. 2024) or RLOO (Ahmadian et al. 2024) from the SFT actor"
-    p.add_argument("--group_size", type=int, default=4, help="G answers sampled per prompt")
-    p.add_argument("--baseline", choices=BASELINES, default="grpo", help="grpo: (r - mean)/std in the group; rloo: leave-one-out mean")
-    p.set_defaults(kl_ctl=0.04)                                   # the DeepSeekMath paper's beta
+    p.add_argument("--group_size", type=int, default=GRPOConfig.group_size, help="G answers sampled per prompt")
+    p.add_argument("--baseline", choices=BASELINES, default=GRPOConfig.baseline, help="grpo: (r - mean)/std in the group; rloo: leave-one-out mean")
+    p.set_defaults(kl_ctl=GRPOConfig.kl_ctl)
     return p
 
 def parse_grpo_args(argv=None): return grpo_parser().parse_args(argv)

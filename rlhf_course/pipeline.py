@@ -24,6 +24,7 @@ from transformers import AutoConfig
 from . import reward, sft
 from .data import parse_split
 from .ds_utils import check_zero_stage, free_port, load_hf_tokenizer
+from .reward import VALUE_HEAD_FILE
 from .rlhf_engine import step3_parser
 from .toyworld import load_toyworld, provenance
 
@@ -319,7 +320,7 @@ def check_checkpoint(path: Path, what: str, value_head: bool = False):
     try: AutoConfig.from_pretrained(path); load_hf_tokenizer(path)
     except Exception as e: raise ValueError(f"{what}: {path} does not load ({type(e).__name__}: {e})") from None
     if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")): raise ValueError(f"{what}: {path} has no weights")
-    if value_head and not (path / "value_head.safetensors").is_file(): raise ValueError(f"{what}: {path} has no value head")
+    if value_head and not (path / VALUE_HEAD_FILE).is_file(): raise ValueError(f"{what}: {path} has no value head")
 
 def check_step3_inputs(plan: PipelinePlan, about_to_run: bool = False):
     "Before launching anything: the checkpoints of steps not run now. Just before step 3: both."

@@ -108,10 +108,10 @@ def ptx_batches(rows, args, tokenizer):
 # %% ../nbs/08_step3.ipynb #d425940a
 def save_checkpoints(engine, tokenizer, output_dir, step: int):
     "actor/, critic/ and actor_ema/ under `output_dir`, each replaced atomically, then checkpoint.json."
-    out, args = Path(output_dir), engine.args
-    save_hf_format(engine.actor, tokenizer, out / "actor", args.actor_zero_stage)
+    out, stage = Path(output_dir), engine.config.actor.zero_stage
+    save_hf_format(engine.actor, tokenizer, out / "actor", stage)
     save_reward_model(engine.critic, tokenizer, out / "critic")
-    if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(args.actor_zero_stage))
+    if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(stage))
     if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": step}))
 
 # %% ../nbs/08_step3.ipynb #e5a0c001
@@ -217,9 +217,8 @@ def train_on(self: Step3Run, exps: list[dict], generator) -> dict:
 
 @patch
 def ptx_step(self: Step3Run) -> float:
-    coef = 27.8 if self.args.unsup_coef is None else self.args.unsup_coef
     self.ptx_used += 1                                            # the ptx data position, kept for a resume
-    return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), coef).item()
+    return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), self.trainer.config.unsup_coef).item()
 
 @patch
 def kept_checkpoint(self: Step3Run) -> str:
