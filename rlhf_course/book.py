@@ -6,16 +6,22 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import re
 import shlex
 import sys
 import time
+from configparser import ConfigParser
 from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
+import papermill
+import yaml
+from tqdm.auto import tqdm
 
 from .pipeline import LAUNCHER_VARIABLES
 from .toyworld import RUN_BY, git_state, provenance
@@ -61,7 +67,6 @@ def skip_reason(cell, flags: set, known_flags: set) -> str | None:
 # %% ../nbs/90_book.ipynb #9c17124d
 def known_flags(settings="settings.ini") -> set:
     "The test flags declared in settings.ini (`tst_flags = gpu|multigpu`)."
-    from configparser import ConfigParser
     cfg = ConfigParser(delimiters=["="]); cfg.read(settings)
     return set(filter(None, cfg.get("DEFAULT", "tst_flags", fallback="").split("|")))
 
@@ -82,7 +87,6 @@ class BookError(RuntimeError):
 
 def load_params(path, _seen=()) -> dict:
     "Read a parameter file (on top of the one it `extends`) and check its shape."
-    import yaml
     path = Path(path)
     if not path.is_file(): raise BookError(f"parameter file not found: {path}")
     if path.resolve() in _seen: raise BookError(f"{path}: `extends` loops back to itself")
@@ -100,7 +104,6 @@ def load_params(path, _seen=()) -> dict:
 # %% ../nbs/90_book.ipynb #d39d4fcc
 def declared_parameters(nb_path) -> set:
     "Names assigned at the top level of the notebook's `parameters` cell."
-    import ast
     cells = [c for c in nbformat.read(nb_path, as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
     if not cells: return set()
     tree = ast.parse(cells[0].source)
@@ -110,7 +113,6 @@ def declared_parameters(nb_path) -> set:
 
 def check_params(cfg: dict, chapters: list[Path], source="the parameter file"):
     "The whole parameter file against every chapter's parameters cell, before any chapter runs: one BookError listing each mistake."
-    import difflib
     declared = {p.name: declared_parameters(p) for p in chapters}
     problems = []
     for name, own in cfg["notebooks"].items():
@@ -183,7 +185,6 @@ def without_launcher_env():
 def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cwd=None, known=None,
                  progress: bool = True) -> float:
     "Execute one notebook with papermill; returns its wall time in seconds, raises BookError naming the cell that broke."
-    import papermill
     nb_path, out_path = Path(nb_path), Path(out_path)
     nb = nbformat.read(nb_path, as_version=4)
     leave_out_cells(nb, set(flags), known if known is not None else {"gpu", "multigpu"})
@@ -206,8 +207,6 @@ def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cw
 # %% ../nbs/90_book.ipynb #2ca6e9b4
 def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict:
     "Execute the chapters with one parameter file; returns {notebook: seconds}."
-    import json
-    from tqdm.auto import tqdm
     cfg, nbs_dir, out_dir = load_params(params_path), Path(nbs_dir).resolve(), Path(out_dir).resolve()
     flags = set(cfg["flags"] if flags is None else flags)
     known = known_flags(nbs_dir.parent / "settings.ini") or {"gpu", "multigpu"}

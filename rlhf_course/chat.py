@@ -5,28 +5,31 @@
 # %% ../nbs/10_chat.ipynb #841971b0
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
 import torch
+from fastcore.basics import patch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+from .toyworld import format_prompt
 
 # %% auto #0
-__all__ = ['format_turn', 'check_causal_lm', 'ChatSession', 'reply', 'TokenStreamer', 'chat_parser', 'chat_loop',
-           'interactive_lines', 'main']
+__all__ = ['format_turn', 'check_causal_lm', 'ChatSession', 'TokenStreamer', 'chat_parser', 'chat_loop', 'interactive_lines',
+           'main']
 
 # %% ../nbs/10_chat.ipynb #aabc0350
 def format_turn(question: str) -> str:
     "One user turn in the training format (chapter 00's `format_prompt`); an empty message is refused."
-    from rlhf_course.toyworld import format_prompt
     if not question.strip(): raise ValueError("empty message: type a question, 'clear' or 'quit'")
     return format_prompt(question.strip())
 
 # %% ../nbs/10_chat.ipynb #c4a1f0e1
 def check_causal_lm(path) -> Path:
     "One clear error (naming `path`) unless it is a complete causal-LM checkpoint: config, weights, no value head."
-    from transformers import AutoConfig
-    from rlhf_course.reward import VALUE_HEAD_FILE
+    from rlhf_course.reward import VALUE_HEAD_FILE   # lazy: reward imports DeepSpeed (via ds_utils): chat's start-up stays without it
     path = Path(path)
     if not (path / "config.json").is_file(): raise FileNotFoundError(f"--path {path}: no model checkpoint there (no config.json)")
     if (path / VALUE_HEAD_FILE).is_file():
@@ -44,7 +47,6 @@ def check_causal_lm(path) -> Path:
 class ChatSession:
     "A multi-turn chat with a causal-LM checkpoint: `reply(question)`, `clear()`, `history`."
     def __init__(self, path, max_new_tokens: int = 64, do_sample: bool = False, device=None, stream=None):
-        from transformers import AutoModelForCausalLM, AutoTokenizer   # not DeepSpeed: chat starts in a second or two
         check_causal_lm(path)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         try: self.tokenizer = AutoTokenizer.from_pretrained(path)
@@ -55,8 +57,9 @@ class ChatSession:
     def clear(self): self.history = ""
 
 # %% ../nbs/10_chat.ipynb #384d1f7b
+@patch
 @torch.no_grad()
-def reply(self, question: str) -> str:
+def reply(self: ChatSession, question: str) -> str:
     "The model's answer to `question` given the history; the history grows by both."
     prompt = self.history + format_turn(question)
     ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
@@ -69,8 +72,6 @@ def reply(self, question: str) -> str:
     answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
     self.history = prompt + answer
     return answer
-
-ChatSession.reply = reply
 
 # %% ../nbs/10_chat.ipynb #2271143e
 from transformers.generation.streamers import BaseStreamer
@@ -88,7 +89,6 @@ class TokenStreamer(BaseStreamer):
 
 # %% ../nbs/10_chat.ipynb #0efdc263
 def chat_parser():
-    import argparse
     p = argparse.ArgumentParser(prog="chat.py", description="Chat with a trained actor (multi-turn; 'clear', 'quit')")
     p.add_argument("--path", required=True, help="a checkpoint folder, e.g. OUTPUT_DIR/actor")
     p.add_argument("--max_new_tokens", type=int, default=64)

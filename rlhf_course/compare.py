@@ -14,9 +14,26 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
+import deepspeed
 import numpy as np
 import torch
+import transformers
+from tqdm.auto import tqdm
+from transformers import AutoModelForCausalLM
+
+from . import pipeline
+from .data import DataCollatorSFT
+from .dpo import answer_logps, dpo_parser
+from .ds_utils import free_port, load_hf_tokenizer
+from .grpo import grpo_parser
+from .pipeline import option_groups, pipeline_parser, step_args, step_env, step_parsers
+from .reward import create_reward_model
+from .rlhf_engine import toyworld_steps12
+from .sft import held_out_prompts
+from .step3 import policy_eval
+from .toyworld import gold_components
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'MODELS_HELD', 'ALGORITHM_HELP', 'ALGORITHM_STEP', 'Budget', 'algorithm_argv', 'run_algorithm',
@@ -59,7 +76,6 @@ def algorithm_argv(algorithm: str, seed: int, budget: Budget, actor, reward, out
 # %% ../nbs/14_compare.ipynb #561093e5
 def run_algorithm(algorithm: str, seed: int, budget: Budget, actor, reward, out_dir, log=None) -> dict:
     "Train one algorithm in a subprocess; {'wall_s', 'peak_rss_gb', 'model', 'results', 'command'}."
-    from rlhf_course.pipeline import step_env
     module, argv, model = algorithm_argv(algorithm, seed, budget, actor, reward, Path(out_dir))
     cmd = [sys.executable, "-m", module, *argv]
     Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -78,8 +94,6 @@ def run_algorithm(algorithm: str, seed: int, budget: Budget, actor, reward, out_
 @torch.no_grad()
 def kl_to_reference(model, ref, tokenizer, prompts, answers, ended, batch_size: int = 64) -> np.ndarray:
     "Per answer: sum of log pi - log pi_ref over its tokens (and </s> if it ended), teacher-forced."
-    from rlhf_course.data import DataCollatorSFT
-    from rlhf_course.dpo import answer_logps
     out, collate = [], DataCollatorSFT(tokenizer.pad_token_id)
     for i in range(0, len(prompts), batch_size):
         ps = [tokenizer(p)["input_ids"] for p in prompts[i: i + batch_size]]
@@ -95,14 +109,11 @@ def kl_to_reference(model, ref, tokenizer, prompts, answers, ended, batch_size: 
 # %% ../nbs/14_compare.ipynb #b9c29685
 def gold_component_means(prompts, answers, ended) -> dict:
     "Mean of each gold component over the answers (an empty answer counts as it is scored: all parts as computed)."
-    from rlhf_course.toyworld import gold_components
     comps = [gold_components(p, a, finished=e) for p, a, e in zip(prompts, answers, ended)]
     return {k: round(float(np.mean([c[k] for c in comps])), 4) for k in comps[0]}
 
 def evaluate_policy(model, ref, reward_model, tokenizer, prompts, seed: int, max_new_tokens: int = 48) -> dict:
     "Gold (sampled, greedy), components, learned reward and KL to the reference of one actor on held-out prompts."
-    from types import SimpleNamespace
-    from rlhf_course.step3 import policy_eval
     model.eval()
     ev = policy_eval(model, reward_model, tokenizer, prompts, SimpleNamespace(max_answer_seq_len=max_new_tokens, seed=seed))
     s, g = ev["sampled"], ev["greedy"]
@@ -115,7 +126,6 @@ def evaluate_policy(model, ref, reward_model, tokenizer, prompts, seed: int, max
 # %% ../nbs/14_compare.ipynb #dcc38172
 def run_metadata(argv=None) -> dict:
     "Commit, command, versions and hardware of a study."
-    import deepspeed, transformers
     def git(*a):
         here = Path(globals()["__file__"]).parent if "__file__" in globals() else Path.cwd()   # a notebook has no __file__
         try: return subprocess.run(["git", *a], capture_output=True, text=True, cwd=here).stdout.strip()
@@ -147,12 +157,6 @@ def aggregate(rows: list[dict]) -> dict:
 # %% ../nbs/14_compare.ipynb #25e7a152
 def study(algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None, reward=None, argv=None) -> dict:
     "Every algorithm for every seed from one SFT checkpoint and reward model; the aggregated figures (also at `json_path`)."
-    from tqdm.auto import tqdm
-    from transformers import AutoModelForCausalLM
-    from rlhf_course.ds_utils import load_hf_tokenizer
-    from rlhf_course.reward import create_reward_model
-    from rlhf_course.rlhf_engine import toyworld_steps12
-    from rlhf_course.sft import held_out_prompts
     if actor is None: actor, reward = toyworld_steps12()
     tok, out_dir = load_hf_tokenizer(actor), Path(out_dir)
     ref, rm = AutoModelForCausalLM.from_pretrained(actor).eval(), create_reward_model(reward, tok).eval()
@@ -261,13 +265,10 @@ ALGORITHM_STEP = {"dpo": ("rlhf_course.dpo", "dpo", [1]), "grpo": ("rlhf_course.
                   "rloo": ("rlhf_course.grpo", "rloo", [1, 2])}   # module, output folder, pipeline steps run before it
 
 def algorithm_parser(algorithm: str):
-    from rlhf_course.dpo import dpo_parser
-    from rlhf_course.grpo import grpo_parser
     return dpo_parser() if algorithm == "dpo" else grpo_parser()
 
 def algorithm_step_args(algorithm: str, plan) -> list[str]:
     "Chapter 09's options for the step the algorithm replaces, re-pointed at the algorithm's inputs and output folder."
-    from rlhf_course.pipeline import step_args
     out = Path(plan.output_dir)
     if algorithm == "dpo":
         argv = step_args(1, plan)
@@ -283,7 +284,6 @@ def algorithm_step_args(algorithm: str, plan) -> list[str]:
 # %% ../nbs/14_compare.ipynb #24df4eb7
 def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[list[str], list[str]]:
     "(options for the pipeline's steps, options for the algorithm's step); an option neither accepts raises."
-    from rlhf_course.pipeline import option_groups, step_parsers
     mine, theirs = algorithm_parser(algorithm)._option_string_actions, step_parsers()
     to_pipeline, to_alg = [], []
     for group in option_groups(extra):
@@ -297,15 +297,12 @@ def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[li
 # %% ../nbs/14_compare.ipynb #16f7239d
 def _pipeline_options(argv: list[str], steps: list[int]) -> list[str]:
     "train.py's own options from `argv`, with `--step` replaced by `steps`."
-    from rlhf_course.pipeline import option_groups, pipeline_parser
     known = pipeline_parser()._option_string_actions
     keep = [t for g in option_groups(argv) if g[0].split("=")[0] in known and g[0].split("=")[0] != "--step" for t in g]
     return keep + ["--step", *map(str, steps)]
 
 def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
     "Launch the algorithm's module like chapter 09 launches a step; its results.json."
-    from rlhf_course import pipeline
-    from rlhf_course.ds_utils import free_port
     module, folder, before = ALGORITHM_STEP[algorithm]
     out = Path(plan.output_dir)
     pipeline.check_checkpoint(out / "sft", f"{algorithm} needs the step-1 actor")
@@ -322,7 +319,6 @@ def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
 # %% ../nbs/14_compare.ipynb #71b8e48c
 def train_main(argv=None):
     "`python train.py [--algorithm ppo|dpo|grpo|rloo] ...`: chapter 09's pipeline, the algorithm's step in place of 2-3 (dpo) or 3."
-    from rlhf_course import pipeline
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--algorithm", choices=ALGORITHMS, default="ppo")

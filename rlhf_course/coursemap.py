@@ -5,6 +5,7 @@
 # %% ../nbs/00_map.ipynb #ec75483f
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import matplotlib
@@ -122,7 +123,6 @@ FRONT_PAGE_MAP = "nbs/images/pipeline_map.png"   # relative to the repository ro
 
 def main(argv=None):
     "`python -m rlhf_course.coursemap [--out PATH]`: rewrite the front page's map."
-    import argparse
     p = argparse.ArgumentParser(description="Draw the pipeline map as a PNG.")
     p.add_argument("--out", default=FRONT_PAGE_MAP)
     print(save_map(p.parse_args(argv).out))

@@ -9,20 +9,27 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import datasets
 import numpy as np
+import torch
+import torch.distributed as dist
+from datasets.utils import logging as ds_logging
+from fastcore.basics import patch
+
+from .toyworld import cache_lock, load_toyworld
 
 # %% auto #0
-__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'check_json_rows', 'get_train_data',
-           'get_eval_data', 'RmStatic', 'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets',
-           'WebGptComparisons', 'StanfordShp', 'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec',
-           'parse_source', 'get_raw_dataset', 'read_row', 'drop_reason', 'parse_split', 'phase_indices',
-           'blend_indices', 'tokenize_row', 'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF',
-           'tokenizer_fingerprint', 'source_fingerprint', 'cache_key', 'duplicate_indices', 'source_rows',
-           'PhaseDataset', 'build_phase_split', 'default_cache_dir', 'create_prompt_dataset', 'empty_split_error',
-           'describe_stats', 'get_unsupervised_data']
+__all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'PromptRawDataset', 'check_json_rows', 'RmStatic',
+           'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets', 'WebGptComparisons', 'StanfordShp',
+           'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec', 'parse_source', 'get_raw_dataset',
+           'read_row', 'drop_reason', 'parse_split', 'phase_indices', 'blend_indices', 'tokenize_row',
+           'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint', 'source_fingerprint',
+           'cache_key', 'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split', 'default_cache_dir',
+           'create_prompt_dataset', 'empty_split_error', 'describe_stats', 'get_unsupervised_data']
 
 # %% ../nbs/01_data.ipynb #aa1e02e6
 class DataError(ValueError):
@@ -74,7 +81,6 @@ def check_json_rows(path) -> int:
     return n
 
 def _load_local_splits(folder: Path, names) -> dict:
-    import datasets
     files = {}
     for split in names:
         found = [folder / f"{split}{ext}" for ext in (".jsonl", ".json") if (folder / f"{split}{ext}").is_file()]
@@ -86,14 +92,14 @@ def _load_local_splits(folder: Path, names) -> dict:
         raise DataError(f"{folder}: the datasets library cannot read it ({type(e).__name__}: {str(e)[:300]})") from None
 
 def _load_hub(name: str, config=None) -> dict:
-    import datasets
     try: return dict(datasets.load_dataset(name, config))
     except Exception as e:
         raise DataError(f"could not load {name!r} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}). "
                         f"Offline? Pass a local copy: --data_path {name}=PATH (a folder of train/test .jsonl files)") from None
 
 # %% ../nbs/01_data.ipynb #fe7efd82
-def _raw_splits(self) -> tuple:
+@patch
+def _raw_splits(self: PromptRawDataset) -> tuple:
     "(train, eval) `datasets.Dataset`s of this source, loaded once."
     if self._splits is None:
         names = ["train", "test", "validation", "eval"]
@@ -106,16 +112,15 @@ def _raw_splits(self) -> tuple:
         else: self._splits = (splits["train"], splits[eval_name])
     return self._splits
 
-def get_train_data(self):
+@patch
+def get_train_data(self: PromptRawDataset):
     "The source's train split (a `datasets.Dataset`)."
     return self._raw_splits()[0]
 
-def get_eval_data(self):
+@patch
+def get_eval_data(self: PromptRawDataset):
     "The source's eval split: its own test/validation split, or 10% carved off train."
     return self._raw_splits()[1]
-
-# methods added to the class defined above, so each can sit next to its explanation
-PromptRawDataset._raw_splits, PromptRawDataset.get_train_data, PromptRawDataset.get_eval_data = _raw_splits, get_train_data, get_eval_data
 
 # %% ../nbs/01_data.ipynb #8a3f0823
 def _human(text: str) -> str: return f" Human: {text.strip()} Assistant:"
@@ -187,7 +192,6 @@ class LocalJsonFile(PromptRawDataset):
 class ToyWorldPrefs(LocalJsonFile):
     "The course's toy world (chapter 00), verified against its manifest."
     def __init__(self, dataset_name="toyworld", local_path=None, seed=1234):
-        from rlhf_course.toyworld import load_toyworld
         super().__init__(dataset_name, local_path or load_toyworld().prefs, seed)
 
 # %% ../nbs/01_data.ipynb #b23bbbcf
@@ -290,7 +294,6 @@ def tokenize_row(tokenizer, fields: dict, phase: int, max_prompt_len: int, max_s
 
 # %% ../nbs/01_data.ipynb #a55ff655
 def _pad(seqs, value: int, left: bool = False, length: int | None = None):
-    import torch
     length = length or max(len(s) for s in seqs)
     out = torch.full((len(seqs), length), value, dtype=torch.long)
     for i, s in enumerate(seqs):
@@ -313,7 +316,6 @@ class DataCollatorReward:
     "Chosen rows then rejected rows, right-padded: (2B, T), plus each row's prompt length."
     pad_token_id: int
     def __call__(self, rows):
-        import torch
         seqs = [r["chosen"] for r in rows] + [r["rejected"] for r in rows]
         return {"input_ids": _pad(seqs, self.pad_token_id), "attention_mask": _pad([[1] * len(s) for s in seqs], 0),
                 "prompt_lengths": torch.tensor([r["prompt_len"] for r in rows] * 2)}
@@ -347,7 +349,6 @@ def source_fingerprint(spec: SourceSpec) -> list:
     "Name, weight, and for local data each file's name, size and modification time."
     files = sorted(Path(spec.local_path).rglob("*")) if spec.local_path else []
     if spec.name == "toyworld" and not spec.local_path:
-        from rlhf_course.toyworld import load_toyworld
         files = sorted(load_toyworld(verify=False).prefs.rglob("*"))
     return [spec.name, spec.weight, [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]]
 
@@ -430,16 +431,13 @@ def build_phase_split(data_path, sft_only_data_path, data_split, phase, split, s
 
 # %% ../nbs/01_data.ipynb #05a35f92
 def _rank() -> int:
-    import torch.distributed as dist
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 def _barrier():
-    import torch.distributed as dist
     if dist.is_available() and dist.is_initialized(): dist.barrier()
 
 def _agree(error: str | None) -> str | None:
     "Rank 0's error message (or None) on every rank: a collective, so it is also the barrier after rank 0's build."
-    import torch.distributed as dist
     if not (dist.is_available() and dist.is_initialized()): return error
     box = [error]; dist.broadcast_object_list(box, src=0)
     return box[0]
@@ -449,8 +447,6 @@ def default_cache_dir() -> Path:
 
 # %% ../nbs/01_data.ipynb #55a4dc4b
 def _save_cache(folder: Path, splits: dict, stats: dict):
-    import shutil, datasets
-    from datasets.utils import logging as ds_logging
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     was_on = ds_logging.is_progress_bar_enabled()
     ds_logging.disable_progress_bar()   # one bar per tiny split is noise in a training log
@@ -465,7 +461,6 @@ def _save_cache(folder: Path, splits: dict, stats: dict):
     shutil.rmtree(old, ignore_errors=True)
 
 def _load_cache(folder: Path) -> dict:
-    import datasets
     stats = json.loads((folder / "stats.json").read_text())
     return {split: PhaseDataset(datasets.load_from_disk(str(folder / split)).with_format(None), {**stats[split], "cached": True})
             for split in ("train", "eval")}
@@ -483,7 +478,6 @@ def create_prompt_dataset(data_path, data_split: str, phase: int, tokenizer, max
     folder = Path(cache_dir or default_cache_dir()) / f"phase{phase}-{cache_key(*opts)}"
     error = None
     if _rank() == 0:
-        from rlhf_course.toyworld import cache_lock
         with cache_lock(folder):   # two runs on one machine: the second waits, then loads what the first built
             if reload or not (folder / "stats.json").is_file():
                 try:

@@ -16,6 +16,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from transformers import AutoModelForCausalLM
+
+from .data import DataCollatorReward, DataError, parse_source, RAW_DATASETS, tokenizer_fingerprint
+from .ds_utils import (check_model_path, create_hf_model, load_hf_tokenizer, print_rank_0, save_hf_format,
+                                  to_device)
+from .ppo import gather_log_probs
+from .reward import gold_prefers_chosen, reward_datasets, reward_metrics
+from .sft import (add_data_args, add_deepspeed_args, add_train_args, bootstrap_ci, check_train_args,
+                             gold_report, init_engine, make_loader, MetricsLog, prepare_model, run_epochs, run_main,
+                             save_run_outputs, start_run, uses_toyworld)
+from .step3 import peak_gpu_memory_gb
 
 # %% auto #0
 __all__ = ['answer_logps', 'dpo_loss', 'reference_logps', 'WithReference', 'DataCollatorDPO', 'dpo_batch', 'dpo_train_loss',
@@ -27,7 +39,6 @@ __all__ = ['answer_logps', 'dpo_loss', 'reference_logps', 'WithReference', 'Data
 def answer_logps(logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                  prompt_lengths: torch.Tensor) -> torch.Tensor:
     "(N, T, V) logits of right-padded `prompt + answer + </s>` rows -> (N,) summed log-probs of answer and </s> tokens."
-    from rlhf_course.ppo import gather_log_probs
     token_logps = gather_log_probs(logits, input_ids)                                # (N, T-1): log p(token t+1)
     positions = torch.arange(1, input_ids.shape[1], device=input_ids.device)        # the predicted token's position
     mask = (positions[None, :] >= prompt_lengths[:, None]) & attention_mask[:, 1:].bool()
@@ -46,7 +57,6 @@ def dpo_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
 @torch.no_grad()
 def reference_logps(model, dataset, collate, batch_size: int, device) -> torch.Tensor:
     "(N, 2) summed answer log-probs (chosen, rejected) of every pair under `model`, in dataset order, on every rank."
-    from torch.utils.data import DataLoader
     was_training, out = model.training, []
     model.eval()
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
@@ -68,7 +78,6 @@ class WithReference(torch.utils.data.Dataset):
 class DataCollatorDPO:
     "Chapter 01's reward collator (chosen rows, then rejected rows) plus the (B, 2) reference log-probs."
     def __init__(self, pad_token_id: int):
-        from rlhf_course.data import DataCollatorReward
         self.pairs = DataCollatorReward(pad_token_id)
     def __call__(self, rows):
         return {**self.pairs(rows), "ref_logps": torch.stack([torch.as_tensor(r["ref_logps"]) for r in rows])}
@@ -87,8 +96,6 @@ def dpo_train_loss(engine, batch, beta: float): return dpo_batch(engine, batch, 
 @torch.no_grad()
 def dpo_eval(engine, loader, device, beta: float, gold: list | None = None) -> dict:
     "Loss, implicit-reward accuracy (labels, and the gold order when `gold` is given) and mean margin on eval pairs."
-    from rlhf_course.ds_utils import to_device
-    from rlhf_course.reward import reward_metrics
     engine.eval()
     losses, chosen, rejected = [], [], []
     for b in loader:
@@ -103,7 +110,6 @@ def dpo_eval(engine, loader, device, beta: float, gold: list | None = None) -> d
 
 # %% ../nbs/12_dpo.ipynb #7f564053
 def dpo_parser():
-    from rlhf_course.sft import add_data_args, add_deepspeed_args, add_train_args
     p = argparse.ArgumentParser(prog="rlhf_course.dpo", description="DPO on step 2's preference pairs (Rafailov et al. 2023)")
     add_data_args(p); add_train_args(p, lr=1e-4); add_deepspeed_args(p)
     p.set_defaults(dropout=0.0, lr_scheduler_type="constant")   # the reference pass runs without dropout
@@ -120,7 +126,6 @@ def parse_args(argv=None): return dpo_parser().parse_args(argv)
 # %% ../nbs/12_dpo.ipynb #b29cbe86
 def check_preference_sources(data_path, sft_only_data_path=()):
     "DPO learns from (chosen, rejected) pairs: refuse sources without rejected answers."
-    from rlhf_course.data import RAW_DATASETS, DataError, parse_source
     if sft_only_data_path:
         raise DataError(f"--sft_only_data_path {' '.join(sft_only_data_path)}: DPO has no SFT phase; it trains on pairs only")
     for spec in map(parse_source, data_path):
@@ -130,7 +135,6 @@ def check_preference_sources(data_path, sft_only_data_path=()):
 
 def check_dpo_args(args, world_size: int, device) -> int:
     "Chapter 03's checks, then DPO's own; one clear error before any model is loaded."
-    from rlhf_course.sft import check_train_args
     if not args.beta > 0: raise ValueError(f"--beta must be > 0, got {args.beta} (it divides the reward: pi* ~ pi_ref exp(r/beta))")
     for flag in ("max_pairs", "max_eval_pairs"):
         if getattr(args, flag) < 0: raise ValueError(f"--{flag} must be >= 0, got {getattr(args, flag)}")
@@ -141,8 +145,6 @@ def check_dpo_args(args, world_size: int, device) -> int:
 # %% ../nbs/12_dpo.ipynb #c66fc5ae
 def check_same_tokenizer_as_ref(model_path, ref_path):
     "The reference reads the policy's token ids: both must come from one tokenizer."
-    from rlhf_course.data import tokenizer_fingerprint
-    from rlhf_course.ds_utils import check_model_path, load_hf_tokenizer
     check_model_path(ref_path)
     if tokenizer_fingerprint(load_hf_tokenizer(model_path)) != tokenizer_fingerprint(load_hf_tokenizer(ref_path)):
         raise ValueError(f"--ref_model_name_or_path {ref_path}: its tokenizer differs from --model_name_or_path "
@@ -151,12 +153,10 @@ def check_same_tokenizer_as_ref(model_path, ref_path):
 # %% ../nbs/12_dpo.ipynb #f9ba1b8d
 def peak_memory() -> dict:
     "Peak resident memory of this process (GiB, Linux reports KiB) and the peak allocated GPU memory (GiB, None on CPU)."
-    from rlhf_course.step3 import peak_gpu_memory_gb
     return {"cpu_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3), "gpu_gb": peak_gpu_memory_gb()}
 
 def dpo_datasets(args, tokenizer):
     "Step 2's (train, eval) pairs (chapter 04), cut to `--max_pairs` and `--max_eval_pairs`."
-    from rlhf_course.reward import reward_datasets
     cut = lambda rows, n: [rows[i] for i in range(n)] if 0 < n < len(rows) else rows
     train, eval_ = reward_datasets(args, tokenizer)
     return cut(train, args.max_pairs), cut(eval_, args.max_eval_pairs)
@@ -164,10 +164,6 @@ def dpo_datasets(args, tokenizer):
 # %% ../nbs/12_dpo.ipynb #345b3d60
 def load_policy_and_reference(args, tokenizer, train_rows, eval_rows, device):
     "The DeepSpeed policy engine, and (train, eval) WithReference datasets from one reference pass each."
-    from transformers import AutoModelForCausalLM
-    from rlhf_course.data import DataCollatorReward
-    from rlhf_course.ds_utils import create_hf_model
-    from rlhf_course.sft import init_engine, prepare_model
     collate, bs = DataCollatorReward(tokenizer.pad_token_id), args.per_device_eval_batch_size
     steps = args.num_train_epochs * math.ceil(len(train_rows) / (args.per_device_train_batch_size * args.gradient_accumulation_steps
                                                                  * torch.distributed.get_world_size()))
@@ -183,7 +179,6 @@ def load_policy_and_reference(args, tokenizer, train_rows, eval_rows, device):
 # %% ../nbs/12_dpo.ipynb #c852a636
 def summarize_dpo_gold(before: dict, after: dict) -> dict:
     "Sampled and greedy gold means of SFT and DPO, and the paired 95% interval of the sampled gain."
-    from rlhf_course.sft import bootstrap_ci
     return {"sft": before["sampled"]["mean"], "dpo": after["sampled"]["mean"],
             "dpo_minus_sft_ci95": bootstrap_ci(after["sampled"]["scores"] - before["sampled"]["scores"]),
             "greedy": {"sft": before["greedy"]["mean"], "dpo": after["greedy"]["mean"]},
@@ -193,9 +188,6 @@ def summarize_dpo_gold(before: dict, after: dict) -> dict:
 # %% ../nbs/12_dpo.ipynb #a2cc0a8d
 def train_dpo(args) -> dict:
     "DPO from the SFT actor on step 2's pairs; returns the measured figures (also saved as results.json)."
-    from rlhf_course.ds_utils import print_rank_0, save_hf_format
-    from rlhf_course.reward import gold_prefers_chosen
-    from rlhf_course.sft import MetricsLog, gold_report, make_loader, run_epochs, save_run_outputs, start_run, uses_toyworld
     rank, world_size, device, tokenizer = start_run(args, check_dpo_args)
     train_rows, eval_rows = dpo_datasets(args, tokenizer)
     t_ref = time.time()
@@ -223,7 +215,6 @@ def train_dpo(args) -> dict:
 # %% ../nbs/12_dpo.ipynb #0008efbd
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.dpo --model_name_or_path SFT_FOLDER --output_dir ...`"
-    from rlhf_course.sft import run_main
     run_main("rlhf_course.dpo", train_dpo, parse_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
              lambda a: f"DPO saves only at its end, so nothing was written to {a.output_dir}; run the same command again")
 

@@ -5,11 +5,14 @@
 # %% ../nbs/02_deepspeed.ipynb #d5377ace
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import shutil
 import socket
 import sys
+import time
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -25,6 +28,16 @@ hide_gpus_for_cpu_accelerator()   # e.g. under `deepspeed --num_gpus 1`, whose l
 
 import deepspeed
 import torch
+from deepspeed.accelerator import get_accelerator
+from deepspeed.ops.adam import DeepSpeedCPUAdam
+from deepspeed.utils import logger
+from peft import get_peft_model, LoraConfig, PeftModel
+from peft.tuners.lora import LoraLayer
+from torch.utils.cpp_extension import get_default_build_root
+from transformers import AutoConfig, AutoTokenizer, get_scheduler, SchedulerType, set_seed
+from transformers.integrations import HfDeepSpeedConfig
+
+from .toyworld import corpus_blocks, load_toyworld, tiny_opt
 
 # %% auto #0
 __all__ = ['ZERO_STAGES', 'BYTES_PER_PARAM', 'PARTITIONED_FROM', 'DTYPES', 'load_tokenizer', 'NO_DECAY_NAMES',
@@ -94,7 +107,6 @@ def check_batch_sizes(train_batch_size, per_device_train_batch_size: int, gradie
 # %% ../nbs/02_deepspeed.ipynb #e3898844
 def check_dtype_on_device(dtype: str, device) -> str:
     "fp16 and bf16 need a device that has them (DeepSpeed's CPU accelerator has bf16 but no fp16)."
-    from deepspeed.accelerator import get_accelerator
     if torch.device(device).type != "cpu" or dtype == "fp32": return dtype
     if dtype == "fp16" or not get_accelerator().is_bf16_supported():
         raise ValueError(f"--dtype {dtype} is not supported on the CPU: use --dtype fp32 or bf16 there")
@@ -187,8 +199,6 @@ def default_backend() -> str: return "nccl" if torch.cuda.is_available() else "g
 
 def clear_stale_build_locks(max_age_s: float = 900) -> list[Path]:
     "Remove op-build locks older than `max_age_s`: torch's lock is a bare file that a killed build leaves behind."
-    import time
-    from torch.utils.cpp_extension import get_default_build_root
     root = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root())   # where torch builds DeepSpeed's ops
     stale = []
     for lock in root.glob("*/*/lock"):   # ROOT/py311_cpu/deepspeed_shm_comm/lock
@@ -211,7 +221,6 @@ def init_distributed(backend: str | None = None) -> tuple[int, int, torch.device
 # %% ../nbs/02_deepspeed.ipynb #2a4b6fff
 def quiet_deepspeed(level: str = "WARNING") -> None:
     "Keep DeepSpeed's INFO lines (configs, per-step logs) and torch.distributed's deprecation warnings out of the output."
-    from deepspeed.utils import logger
     logger.setLevel(level)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.distributed")
     warnings.filterwarnings("ignore", message=r"barrier\(\): using the device under current context")
@@ -223,7 +232,6 @@ def print_rank_0(msg, rank: int | None = None) -> None:
 # %% ../nbs/02_deepspeed.ipynb #71096ca3
 def set_random_seed(seed: int | None) -> None:
     "Seed random, numpy and torch on every device (None: leave them alone)."
-    from transformers import set_seed
     if seed is not None: set_seed(seed)
 
 def to_device(batch: dict, device) -> dict:
@@ -251,7 +259,6 @@ def check_model_path(path) -> str:
 # %% ../nbs/02_deepspeed.ipynb #64fbf435
 def load_hf_tokenizer(model_name_or_path, fast_tokenizer: bool = True, add_special_tokens=None):
     "The tokenizer of a model folder or hub id, with a real pad token (never EOS) and any extra special tokens."
-    from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(check_model_path(model_name_or_path), use_fast=fast_tokenizer)
     if tokenizer.pad_token is None: tokenizer.add_special_tokens({"pad_token": "<pad>"})
     if add_special_tokens: tokenizer.add_tokens(list(add_special_tokens), special_tokens=True)
@@ -277,8 +284,6 @@ def resize_embeddings_if_needed(model, tokenizer) -> bool:
 def create_hf_model(model_class, model_name_or_path, tokenizer, ds_config: dict | None = None,
                     dropout: float | None = None, dtype=None):
     "Load a pretrained model (DeepSpeed-Chat's name): dropout set, pad/EOS ids from the tokenizer, embeddings sized to it."
-    from transformers import AutoConfig
-    from transformers.integrations import HfDeepSpeedConfig
     path = check_model_path(model_name_or_path)
     config = configure_dropout(AutoConfig.from_pretrained(path), dropout)
     zero3 = ds_config is not None and ds_config["zero_optimization"]["stage"] == 3
@@ -332,7 +337,6 @@ def make_optimizer(param_groups, lr: float, betas=(0.9, 0.95), offload: bool = F
     device = torch.device(device if device is not None else default_device())
     if device.type == "cpu": return torch.optim.AdamW(param_groups, lr=lr, betas=betas)
     if offload:
-        from deepspeed.ops.adam import DeepSpeedCPUAdam
         return DeepSpeedCPUAdam(param_groups, lr=lr, betas=betas)
     return torch.optim.AdamW(param_groups, lr=lr, betas=betas, fused=True)
 
@@ -342,7 +346,6 @@ def default_device() -> torch.device:
 # %% ../nbs/02_deepspeed.ipynb #ba1028cc
 def get_lr_scheduler(optimizer, name: str = "cosine", num_warmup_steps: int = 0, num_training_steps: int = 1):
     "transformers' schedule `name` (DeepSpeed-Chat's --lr_scheduler_type), with the step counts checked first."
-    from transformers import SchedulerType, get_scheduler
     if name not in [s.value for s in SchedulerType]:
         raise ValueError(f"--lr_scheduler_type {name!r} is not one of {[s.value for s in SchedulerType]}")
     if num_training_steps < 1: raise ValueError(f"num_training_steps must be at least 1, got {num_training_steps}")
@@ -364,7 +367,6 @@ def lora_target_modules(model, lora_module_name: str) -> list[str]:
 def convert_linear_layer_to_lora(model, lora_module_name: str, lora_dim: int, lora_alpha: float = 1.0,
                                  lora_dropout: float = 0.0):
     "Add peft LoRA adapters to the matching Linear layers; parameters that trained before still train (DeepSpeed-Chat)."
-    from peft import LoraConfig, get_peft_model
     if isinstance(lora_dim, bool) or not isinstance(lora_dim, int) or lora_dim < 1:
         raise ValueError(f"--lora_dim must be a positive int, got {lora_dim!r}")
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -376,7 +378,6 @@ def convert_linear_layer_to_lora(model, lora_module_name: str, lora_dim: int, lo
 
 # %% ../nbs/02_deepspeed.ipynb #1874c5ad
 def is_lora_model(model) -> bool:
-    from peft import PeftModel
     return isinstance(model, PeftModel)
 
 def only_optimize_lora_parameters(model):
@@ -392,7 +393,6 @@ def convert_lora_to_linear_layer(model):
 # %% ../nbs/02_deepspeed.ipynb #435206a5
 def plain_state_dict(model) -> dict:
     "A CPU copy of the weights as a plain model names them: LoRA updates merged (peft's delta), adapters dropped."
-    from peft.tuners.lora import LoraLayer
     if not is_lora_model(model): return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     base = model.get_base_model()
     state = {k: v.detach().cpu().clone() for k, v in base.state_dict().items() if "lora_" not in k}
@@ -459,7 +459,6 @@ def held_parameters(module) -> tuple[int, int]:
 # %% ../nbs/02_deepspeed.ipynb #6557dcd9
 def smoke_engine(zero_stage: int, dtype: str, offload: bool, micro_batch_size: int, seed: int, device):
     "A fresh tiny OPT actor in a DeepSpeed engine, with the toy world's tokenizer."
-    from rlhf_course.toyworld import load_toyworld, tiny_opt
     tokenizer = load_hf_tokenizer(load_toyworld().tokenizer)
     model = tiny_opt("actor", tokenizer, seed=seed)
     ds_config = get_train_ds_config(offload, dtype, zero_stage, train_micro_batch_size_per_gpu=micro_batch_size)
@@ -471,7 +470,6 @@ def smoke_engine(zero_stage: int, dtype: str, offload: bool, micro_batch_size: i
 def smoke_run(zero_stage: int = 3, steps: int = 5, dtype: str = "fp32", offload: bool = False, micro_batch_size: int = 4,
               output_dir=None, seed: int = 0) -> dict:
     "Train a tiny OPT for `steps` on every rank, save it together; returns this rank's report."
-    from rlhf_course.toyworld import corpus_blocks, load_toyworld
     rank, world_size, device = init_distributed()
     check_ds_args(zero_stage, offload, dtype, None, micro_batch_size, 1, world_size, device=device)
     quiet_deepspeed(); set_random_seed(seed)
@@ -490,7 +488,6 @@ def smoke_run(zero_stage: int = 3, steps: int = 5, dtype: str = "fp32", offload:
 # %% ../nbs/02_deepspeed.ipynb #60deecc8
 def main(argv=None):
     "Check a DeepSpeed setup: `torchrun --nproc_per_node 2 -m rlhf_course.ds_utils --zero_stage 3 --output_dir /tmp/x`."
-    import argparse, json
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--zero_stage", type=int, default=3); p.add_argument("--steps", type=int, default=5)
     p.add_argument("--dtype", default="fp32", choices=DTYPES); p.add_argument("--offload", action="store_true")

@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
+
+from .dpo import peak_memory
+from .ds_utils import default_device, get_rank, print_rank_0, save_hf_format
+from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
+from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores, NonFiniteLossError,
+                                     rollout_mask)
+from .rlhf_engine import (engine_config, frozen_stage, init_frozen, load_actor, load_critic, moving_average,
+                                     PPOConfig, role_args, step3_parser)
+from .rollout import rollout_engine_for
+from .sft import held_out_prompts, init_engine, MetricsLog, run_main, save_run_outputs, uses_toyworld
+from .step3 import step3_setup, toyworld_corpus_split, training_batches
 
 # %% auto #0
-__all__ = ['BASELINES', 'group_advantages', 'k3_kl', 'grpo_loss', 'GRPOEngine', 'DeepSpeedGRPOTrainer', 'grpo_parser',
-           'parse_grpo_args', 'check_grpo_args', 'GRPORun', 'train_grpo', 'main']
+__all__ = ['BASELINES', 'group_advantages', 'k3_kl', 'grpo_loss', 'GRPOEngine', 'GRPOConfig', 'DeepSpeedGRPOTrainer',
+           'grpo_parser', 'parse_grpo_args', 'check_grpo_args', 'GRPORun', 'train_grpo', 'main']
 
 # %% ../nbs/13_grpo.ipynb #dc7334ff
 BASELINES = ("grpo", "rloo")
@@ -54,44 +67,49 @@ def grpo_loss(logprobs, old_logprobs, ref_logprobs, advantages, action_mask, cli
 class GRPOEngine:
     "Actor, reference, reward model and optional EMA actor in their DeepSpeed engines; no critic."
     def __init__(self, actor_model_name_or_path, reward_model_name_or_path, tokenizer, num_total_iters: int, args):
-        from rlhf_course.ds_utils import default_device
-        from rlhf_course.rlhf_engine import frozen_stage, init_frozen, load_actor, load_critic, role_args
-        from rlhf_course.sft import init_engine
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
-        a_stage, device = args.actor_zero_stage, default_device()
-        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, args, True, a_stage),
-                                 role_args(args, "actor"), num_total_iters, device)
-        ref_stage = frozen_stage(a_stage, args.offload_reference_model)
-        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, ref_stage, args.offload_reference_model),
-                               args, ref_stage, args.offload_reference_model)
-        self.actor_ema = (init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, frozen_stage(a_stage)),
-                                      args, frozen_stage(a_stage)) if args.enable_ema else None)
-        r_stage = frozen_stage(args.critic_zero_stage)
-        self.reward = init_frozen(load_critic(reward_model_name_or_path, tokenizer, args, False, r_stage), args, r_stage)
+        self.config = config = engine_config(args)                # chapter 06's EngineConfig (the critic's is the reward's)
+        a_stage, device = config.actor.zero_stage, default_device()
+        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
+                                 role_args(config, "actor"), num_total_iters, device)
+        ref_stage = frozen_stage(a_stage, config.offload_reference_model)
+        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, ref_stage, config.offload_reference_model),
+                               config, ref_stage, config.offload_reference_model)
+        self.actor_ema = (init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, frozen_stage(a_stage)),
+                                      config, frozen_stage(a_stage)) if config.enable_ema else None)
+        r_stage = frozen_stage(config.critic.zero_stage)
+        self.reward = init_frozen(load_critic(reward_model_name_or_path, tokenizer, config, False, r_stage), config, r_stage)
         self.critic = None
 
 # %% ../nbs/13_grpo.ipynb #6e3f33f7
 from .ppo_trainer import DeepSpeedPPOTrainer
 
+@dataclass
+class GRPOConfig(PPOConfig):
+    "Chapter 06's PPOConfig plus the group: G answers per prompt and the baseline that turns their rewards into advantages."
+    kl_ctl: float = 0.04                        # the DeepSeekMath paper's beta (Shao et al. 2024)
+    group_size: int = 4                         # this course's G on the toy world
+    baseline: str = "grpo"                      # grpo: (r - mean)/std in the group; rloo: leave-one-out mean
+
 class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
     "GRPO (or RLOO with `--baseline rloo`) on a GRPOEngine: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
+    config_class = GRPOConfig
     def __init__(self, engine, args):
-        from rlhf_course.ppo import FixedKLController
-        from rlhf_course.rollout import rollout_engine_for
+        "`args`: a GRPOConfig, or the flags (converted once)."
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
+        self.config = config = args if isinstance(args, GRPOConfig) else GRPOConfig.from_args(args)
         self.actor_model, self.ref_model, self.reward_model, self.critic_model = engine.actor, engine.ref, engine.reward, None
-        self.kl_ctl = FixedKLController(args.kl_ctl)            # beta of the loss's KL term
-        self.synced_gpus = self._world_size() > 1 and args.actor_zero_stage == 3
-        self.rollout = rollout_engine_for(engine.actor, args.rollout_engine)
+        self.kl_ctl = FixedKLController(config.kl_ctl)          # beta of the loss's KL term
+        self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
+        self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)
         self.last_stats = {}
 
 # %% ../nbs/13_grpo.ipynb #af247e51
+@patch
 @torch.no_grad()
-def _grpo_generate_experience(self, prompt_batch: dict) -> dict:
+def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     "Sample G answers per prompt, score them, and compute the group advantages."
-    from rlhf_course.ppo import action_mask_and_ended
-    from rlhf_course.ppo_trainer import action_log_probs, experience_stats, final_scores, rollout_mask
-    G, args = self.args.group_size, self.args
+    G, args = self.config.group_size, self.config
     prompts = prompt_batch["prompt"].repeat_interleave(G, 0)                   # (B*G, P): G consecutive rows per prompt
     prompt_mask = prompt_batch["prompt_att_mask"].repeat_interleave(G, 0)
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
@@ -108,34 +126,31 @@ def _grpo_generate_experience(self, prompt_batch: dict) -> dict:
     self.last_stats["group_reward_sd"] = reward.view(-1, G).std(1).mean().item()
     return exp
 
-DeepSpeedGRPOTrainer.generate_experience = _grpo_generate_experience
-
 # %% ../nbs/13_grpo.ipynb #8be8ec0c
-def _grpo_train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def train_rlhf(self: DeepSpeedGRPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One step on GRPO's loss over a batch of experience rows; (loss, mean k3 KL)."
-    from rlhf_course.ppo import masked_entropy
-    from rlhf_course.ppo_trainer import NonFiniteLossError, action_log_probs, all_finite
     seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
     logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
     loss, st = grpo_loss(action_log_probs(logits, seq, P), exp["logprobs"], exp["ref_logprobs"], exp["advantages"], am,
-                         self.args.cliprange, self.kl_ctl.value)
+                         self.config.cliprange, self.kl_ctl.value)
     if not all_finite(loss): raise NonFiniteLossError(f"GRPO loss {loss.item()}")
     self.actor_model.backward(loss); self.actor_model.step()
     self.last_stats.update(clipfrac=st["clipfrac"].item(), entropy=masked_entropy(logits[:, P - 1:-1].detach(), am).item())
     return loss.detach(), st["kl"]
 
-def _grpo_train(self): self.actor_model.train()
-def _grpo_eval(self): self.actor_model.eval()
-DeepSpeedGRPOTrainer.train_rlhf, DeepSpeedGRPOTrainer.train, DeepSpeedGRPOTrainer.eval = _grpo_train_rlhf, _grpo_train, _grpo_eval
+@patch
+def train(self: DeepSpeedGRPOTrainer): self.actor_model.train()
+@patch
+def eval(self: DeepSpeedGRPOTrainer): self.actor_model.eval()
 
 # %% ../nbs/13_grpo.ipynb #517035fa
 def grpo_parser():
-    from rlhf_course.rlhf_engine import step3_parser
     p = step3_parser()
     p.prog, p.description = "rlhf_course.grpo", "GRPO (Shao et al. 2024) or RLOO (Ahmadian et al. 2024) from the SFT actor"
-    p.add_argument("--group_size", type=int, default=4, help="G answers sampled per prompt")
-    p.add_argument("--baseline", choices=BASELINES, default="grpo", help="grpo: (r - mean)/std in the group; rloo: leave-one-out mean")
-    p.set_defaults(kl_ctl=0.04)                                   # the DeepSeekMath paper's beta
+    p.add_argument("--group_size", type=int, default=GRPOConfig.group_size, help="G answers sampled per prompt")
+    p.add_argument("--baseline", choices=BASELINES, default=GRPOConfig.baseline, help="grpo: (r - mean)/std in the group; rloo: leave-one-out mean")
+    p.set_defaults(kl_ctl=GRPOConfig.kl_ctl)
     return p
 
 def parse_grpo_args(argv=None): return grpo_parser().parse_args(argv)
@@ -153,8 +168,6 @@ from .step3 import Step3Run
 class GRPORun(Step3Run):
     "Chapter 08's Step3Run with the GRPO engine and trainer."
     def __init__(self, args):
-        from rlhf_course.sft import MetricsLog, held_out_prompts, uses_toyworld
-        from rlhf_course.step3 import step3_setup, toyworld_corpus_split
         check_grpo_args(args)
         self.args, self.policy_name = args, args.baseline   # chapter 08's final evaluation keys the policy by it
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
@@ -171,10 +184,9 @@ class GRPORun(Step3Run):
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
 
 # %% ../nbs/13_grpo.ipynb #47bcb9e2
-def _grpo_train_on(self, exps: list[dict], generator) -> dict:
+@patch
+def train_on(self: GRPORun, exps: list[dict], generator) -> dict:
     "Passes over the experiences in training batches of `per_device_training_batch_size` prompts (G rows each)."
-    from rlhf_course.rlhf_engine import moving_average
-    from rlhf_course.step3 import training_batches
     args, losses = self.args, {"actor_loss": [], "kl_k3": []}
     for epoch in range(args.ppo_epochs):
         for mb in training_batches(exps, args.per_device_training_batch_size * args.group_size, generator):
@@ -183,10 +195,9 @@ def _grpo_train_on(self, exps: list[dict], generator) -> dict:
             if self.engine.actor_ema is not None: moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
     return {k: float(np.mean(v)) for k, v in losses.items()}
 
-def _grpo_checkpoint(self):
+@patch
+def checkpoint(self: GRPORun):
     "actor/ (and actor_ema/) under the output folder, then checkpoint.json; no critic."
-    from rlhf_course.ds_utils import get_rank, save_hf_format
-    from rlhf_course.rlhf_engine import frozen_stage
     out, args = Path(self.args.output_dir), self.args
     save_hf_format(self.engine.actor, self.tokenizer, out / "actor", args.actor_zero_stage)
     if self.engine.actor_ema is not None:
@@ -194,14 +205,9 @@ def _grpo_checkpoint(self):
     if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": self.step}))
     self.saved_step = self.step
 
-GRPORun.train_on, GRPORun.checkpoint = _grpo_train_on, _grpo_checkpoint
-
 # %% ../nbs/13_grpo.ipynb #ca4f416c
 def train_grpo(args) -> dict:
     "GRPO or RLOO from the SFT actor against the step-2 reward model; the measured figures (also in results.json)."
-    from rlhf_course.dpo import peak_memory
-    from rlhf_course.ds_utils import print_rank_0
-    from rlhf_course.sft import save_run_outputs
     run, t0 = GRPORun(args), time.time()
     run.run_loop()
     results = run.finish(time.time() - t0)
@@ -214,7 +220,6 @@ def train_grpo(args) -> dict:
 
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.grpo --actor_model_name_or_path SFT --critic_model_name_or_path RM ...`"
-    from rlhf_course.sft import run_main
     run_main("rlhf_course.grpo", train_grpo, parse_grpo_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
              lambda a: f"the last checkpoint in {a.output_dir} is kept (GRPO does not resume: the same command starts afresh)")
 

@@ -6,9 +6,13 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
+
+from .ds_utils import free_port
+from .pipeline import step_env, stream_process
 
 # %% auto #0
 __all__ = ['MATRIX', 'matrix_run', 'matrix_figures', 'gpu_card']
@@ -27,8 +31,6 @@ MATRIX = {
 # %% ../nbs/11_multi_gpu.ipynb #d0951363
 def matrix_run(label: str, flags: list[str], actor, reward, out: Path, num_gpus: int, steps: int, dtype: str) -> dict:
     "One configuration under `deepspeed --num_gpus N`: its figures, or its failure."
-    from rlhf_course.ds_utils import free_port
-    from rlhf_course.pipeline import stream_process, step_env
     run_dir = out / label.replace(" ", "_").replace(",", "").replace("+", "")
     cmd = ["deepspeed", "--num_gpus", str(num_gpus), "--master_port", str(free_port()), "--module", "rlhf_course.step3",
            "--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward), "--output_dir", str(run_dir),
@@ -43,7 +45,6 @@ def matrix_run(label: str, flags: list[str], actor, reward, out: Path, num_gpus:
 # %% ../nbs/11_multi_gpu.ipynb #61ccad5a
 def matrix_figures(run_dir: Path) -> dict:
     "samples/s, peak memory, final reward and KL, and whether every logged loss was finite."
-    import math
     r = json.loads((run_dir / "results.json").read_text())
     losses = [m[k] for m in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
               for k in ("actor_loss", "critic_loss") if k in m]

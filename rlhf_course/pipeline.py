@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .toyworld import provenance
+import torch
+from transformers import AutoConfig
+
+from . import reward, sft
+from .data import parse_split
+from .ds_utils import check_zero_stage, free_port, load_hf_tokenizer
+from .reward import VALUE_HEAD_FILE
+from .rlhf_engine import step3_parser
+from .toyworld import load_toyworld, provenance
 
 # %% auto #0
 __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 'REAL_STEP_ARGS', 'STEP_MODULES', 'STEP_DIRS',
@@ -32,7 +43,6 @@ OPT_SIZES = {"125m": 0.125, "350m": 0.35, "1.3b": 1.3, "2.7b": 2.7, "6.7b": 6.7,
 
 def size_of(n_params: float) -> str:
     "The size class (key of OPT_SIZES, or 'tiny') nearest to `n_params` billions, on a log scale."
-    import math
     if n_params < 0.05: return "tiny"
     return min(OPT_SIZES, key=lambda k: abs(math.log(OPT_SIZES[k] / n_params)))
 
@@ -45,7 +55,6 @@ class ModelChoice:
 
 def resolve_model(name: str, role: str) -> ModelChoice:
     "`name` as typed (toyworld, 1.3b, opt-1.3b, facebook/opt-1.3b, a local folder) -> path and size class."
-    from rlhf_course.toyworld import load_toyworld
     if name == "toyworld":
         return ModelChoice(str(getattr(load_toyworld(), "actor" if role == "actor" else "reward")), "tiny", toy=True)
     if Path(name).is_dir(): return ModelChoice(name, size_of(local_param_count(name)))
@@ -56,7 +65,6 @@ def resolve_model(name: str, role: str) -> ModelChoice:
 
 def local_param_count(path) -> float:
     "Parameters (billions) of a local checkpoint, from its config alone."
-    from transformers import AutoConfig
     c = AutoConfig.from_pretrained(path)
     d, layers, ffn = c.hidden_size, c.num_hidden_layers, getattr(c, "ffn_dim", 4 * c.hidden_size)
     return (layers * (4 * d * d + 2 * d * ffn) + c.vocab_size * d) / 1e9
@@ -88,7 +96,6 @@ DEPLOYMENTS = ("cpu", "single_gpu", "single_node", "multi_node")
 # %% ../nbs/09_pipeline.ipynb #05d5b0c3
 def zero_stage_for(size: str, deployment: str, override: int | None, flag: str) -> int:
     "The table's ZeRO stage (or the user's, checked), refusing sizes that cannot train on the deployment."
-    from rlhf_course.ds_utils import check_zero_stage
     if override is not None: return check_zero_stage(override, flag)
     if deployment == "cpu": stage = 0
     else:
@@ -140,7 +147,6 @@ def read_hostfile(path) -> dict:
 # %% ../nbs/09_pipeline.ipynb #5c2e9a41
 def visible_gpus() -> int:
     "GPUs this process may use (CUDA_VISIBLE_DEVICES respected); 0 without CUDA."
-    import torch
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 def check_deployment(deployment: str, num_gpus=None, num_nodes=None, hostfile=None, gpus: int | None = None) -> int | None:
@@ -241,8 +247,6 @@ def option_groups(argv: list[str]) -> list[list[str]]:
     return groups
 
 def step_parsers() -> dict:
-    from rlhf_course import reward, sft
-    from rlhf_course.rlhf_engine import step3_parser
     return {1: sft.sft_parser(), 2: reward.reward_parser(), 3: step3_parser()}
 
 def route_extra_args(extra: list[str], steps) -> dict:
@@ -271,7 +275,6 @@ class PipelinePlan:
     extra: dict
 
 def default_deployment() -> str:
-    import torch
     return "single_gpu" if torch.cuda.is_available() else "cpu"
 
 # %% ../nbs/09_pipeline.ipynb #349b1184
@@ -305,7 +308,6 @@ def option_value(options: list[str], name: str) -> str | None:
 
 def check_data_split(extra: dict, steps) -> None:
     "`--data_split` as the steps will read it: three shares (chapter 01's parser), a positive one for each step that runs."
-    from rlhf_course.data import parse_split
     for step in steps:
         value = option_value(extra.get(step, []), "--data_split")
         if value is not None and parse_split(value)[step - 1] == 0:
@@ -314,13 +316,11 @@ def check_data_split(extra: dict, steps) -> None:
 # %% ../nbs/09_pipeline.ipynb #d57f24cb
 def check_checkpoint(path: Path, what: str, value_head: bool = False):
     "One clear error if `path` is not a complete Hugging Face checkpoint."
-    from transformers import AutoConfig
-    from rlhf_course.ds_utils import load_hf_tokenizer
     if not path.is_dir(): raise ValueError(f"{what}: {path} does not exist; run that step first (--step 1 2 3)")
     try: AutoConfig.from_pretrained(path); load_hf_tokenizer(path)
     except Exception as e: raise ValueError(f"{what}: {path} does not load ({type(e).__name__}: {e})") from None
     if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")): raise ValueError(f"{what}: {path} has no weights")
-    if value_head and not (path / "value_head.safetensors").is_file(): raise ValueError(f"{what}: {path} has no value head")
+    if value_head and not (path / VALUE_HEAD_FILE).is_file(): raise ValueError(f"{what}: {path} has no value head")
 
 def check_step3_inputs(plan: PipelinePlan, about_to_run: bool = False):
     "Before launching anything: the checkpoints of steps not run now. Just before step 3: both."
@@ -331,7 +331,6 @@ def check_step3_inputs(plan: PipelinePlan, about_to_run: bool = False):
 # %% ../nbs/09_pipeline.ipynb #c0855c70
 def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
     "Run `cmd`, copying its output to stdout and to `log_path` as it comes; its exit code. Ctrl-C stops it, then re-raises."
-    import signal, threading
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         # its own session: a terminal's Ctrl-C reaches train.py alone, which passes on exactly one SIGINT (a second one
@@ -366,7 +365,6 @@ def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
 # %% ../nbs/09_pipeline.ipynb #7c6f3e09
 def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
     "Launch one step (or skip it when finished); {'wall_s', 'skipped'}."
-    from rlhf_course.ds_utils import free_port
     port = ["--master_port", str(free_port())] if plan.launcher[0] == "deepspeed" else []   # torchrun binds its own
     cmd = plan.launcher + port + ["--module", STEP_MODULES[step], *step_args(step, plan), *plan.extra.get(step, [])]
     old = None if force else finished(plan, step, cmd)
@@ -483,7 +481,6 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if pipeline_parser().parse_known_args(argv)[0].deployment_type == "cpu":
         os.environ.update(CPU_ONLY_ENV)   # before torch or DeepSpeed is imported here: this process never looks for a GPU
-    import signal
     def interrupt(signum, frame): raise KeyboardInterrupt
     for sig in (signal.SIGTERM, signal.SIGHUP): signal.signal(sig, interrupt)   # a scheduler or a closed terminal: as Ctrl-C
     try: run(argv)

@@ -5,19 +5,20 @@
 # %% ../nbs/07_ppo_trainer.ipynb #d38a1ec4
 from __future__ import annotations
 
+from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 
-from .rollout import Sampling, rollout_engine_for
+from .rlhf_engine import PPOConfig
+from .rollout import rollout_engine_for
 from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended, actor_loss_fn,
                              compute_rewards, critic_loss_fn, gae_advantages_and_returns, gather_log_probs,
                              last_action_index, masked_entropy, masked_mean, masked_whiten)
 
 # %% auto #0
 __all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs', 'action_log_probs_and_entropy',
-           'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'generate_experience',
-           'experience_stats', 'RunningMoments', 'compute_targets', 'all_finite', 'NonFiniteLossError', 'train_rlhf',
-           'update_kl', 'train', 'eval', 'DeepSpeedPPOTrainerUnsupervised']
+           'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'experience_stats', 'RunningMoments',
+           'all_finite', 'NonFiniteLossError', 'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
 def pad_answers(seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_id: int) -> torch.Tensor:
@@ -25,7 +26,7 @@ def pad_answers(seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_i
     return F.pad(seq, (0, prompt_len + answer_len - seq.shape[1]), value=pad_token_id)
 
 def sampling_kwargs(args) -> dict:
-    "generate()'s sampling arguments from the flags (top_k 0 and top_p 1 switch those filters off)."
+    "generate()'s sampling arguments from a PPOConfig or the flags (top_k 0 and top_p 1 switch those filters off)."
     return {"do_sample": True, "temperature": args.temperature, "top_k": args.top_k or None,
             "top_p": args.top_p if args.top_p < 1 else None}
 
@@ -87,17 +88,20 @@ def final_scores(values: torch.Tensor, action_mask: torch.Tensor, prompt_len: in
 class DeepSpeedPPOTrainer:
     "PPO on an `DeepSpeedRLHFEngine`: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
     answer_logits_only = False   # True: logits at the answer positions only, log-probs chunk by chunk (less memory)
+    config_class = PPOConfig     # what `args` is converted to
     def __init__(self, engine, args):
+        "`args`: a PPOConfig, or step 3's flags (converted once)."
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
+        self.config = config = args if isinstance(args, self.config_class) else self.config_class.from_args(args)
         self.actor_model, self.critic_model = engine.actor, engine.critic
         self.ref_model, self.reward_model = engine.ref, engine.reward
-        self.kl_ctl = (AdaptiveKLController(args.kl_ctl, args.kl_target, args.kl_horizon) if args.adaptive_kl
-                       else FixedKLController(args.kl_ctl))
-        self.synced_gpus = self._world_size() > 1 and args.actor_zero_stage == 3
-        self.rollout = rollout_engine_for(engine.actor, args.rollout_engine)   # None: Hugging Face generate()
+        self.kl_ctl = (AdaptiveKLController(config.kl_ctl, config.kl_target, config.kl_horizon) if config.adaptive_kl
+                       else FixedKLController(config.kl_ctl))
+        self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
+        self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)   # None: Hugging Face generate()
         self.last_stats = {}
         # None: DeepSpeed-Chat's raw scores; else the running moments that normalise them (--normalize_reward)
-        self.reward_moments = RunningMoments() if getattr(args, "normalize_reward", False) else None
+        self.reward_moments = RunningMoments() if config.normalize_reward else None
 
     def _world_size(self) -> int:
         return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
@@ -108,27 +112,26 @@ class DeepSpeedPPOTrainer:
         return model(input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep).logits
 
 # %% ../nbs/07_ppo_trainer.ipynb #1c56a31b
+@patch
 @torch.no_grad()
-def _generate_sequence(self, prompts: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
+def _generate_sequence(self: DeepSpeedPPOTrainer, prompts: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
     "Sampled answers, (B, P+A): chapter 06b's engine when it is on, else generate()."
     if self.rollout is not None:
-        sampling = Sampling(temperature=self.args.temperature, top_k=self.args.top_k, top_p=self.args.top_p)
-        seq, _ = self.rollout.generate(prompts, prompt_mask, self.args.max_answer_seq_len, sampling,
+        seq, _ = self.rollout.generate(prompts, prompt_mask, self.config.max_answer_seq_len, self.config.sampling,
                                        self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
         return seq
     self.actor_model.eval()
     seq = self.actor_model.module.generate(
-        input_ids=prompts, attention_mask=prompt_mask, max_new_tokens=self.args.max_answer_seq_len,
+        input_ids=prompts, attention_mask=prompt_mask, max_new_tokens=self.config.max_answer_seq_len,
         eos_token_id=self.tokenizer.eos_token_id, pad_token_id=self.tokenizer.pad_token_id,
-        synced_gpus=self.synced_gpus, **sampling_kwargs(self.args))
+        synced_gpus=self.synced_gpus, **sampling_kwargs(self.config))
     self.actor_model.train()
-    return pad_answers(seq, prompts.shape[1], self.args.max_answer_seq_len, self.tokenizer.pad_token_id)
-
-DeepSpeedPPOTrainer._generate_sequence = _generate_sequence
+    return pad_answers(seq, prompts.shape[1], self.config.max_answer_seq_len, self.tokenizer.pad_token_id)
 
 # %% ../nbs/07_ppo_trainer.ipynb #5381c1a5
+@patch
 @torch.no_grad()
-def generate_experience(self, prompt_batch: dict) -> dict:
+def generate_experience(self: DeepSpeedPPOTrainer, prompt_batch: dict) -> dict:
     "Roll out the batch's prompts and score the answers with the four models."
     prompts, prompt_mask = prompt_batch["prompt"], prompt_batch["prompt_att_mask"]
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
@@ -143,8 +146,6 @@ def generate_experience(self, prompt_batch: dict) -> dict:
            "rewards": score if self.reward_moments is None else self.reward_moments.update(score).normalize(score)}
     self.last_stats = experience_stats(exp, self.tokenizer.eos_token_id)
     return exp
-
-DeepSpeedPPOTrainer.generate_experience = generate_experience
 
 # %% ../nbs/07_ppo_trainer.ipynb #f09f3f1b
 def experience_stats(exp: dict, eos_token_id: int) -> dict:
@@ -189,16 +190,15 @@ class RunningMoments:
         return {"count": self.count, "mean": self.mean, "m2": self.m2}
 
 # %% ../nbs/07_ppo_trainer.ipynb #b49385e7
+@patch
 @torch.no_grad()
-def compute_targets(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
+def compute_targets(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "Advantages (optionally whitened) and returns of an experience batch, (B, A) each."
     rewards = compute_rewards(exp["logprobs"], exp["ref_logprobs"], exp["rewards"], exp["action_mask"], exp["ended"],
-                              self.kl_ctl.value, self.args.clip_reward_value, self.args.truncation_penalty)
-    advantages, returns = gae_advantages_and_returns(rewards, exp["value"], exp["action_mask"], self.args.gamma, self.args.lam)
-    if self.args.whiten_advantages: advantages = masked_whiten(advantages, exp["action_mask"])
+                              self.kl_ctl.value, self.config.clip_reward_value, self.config.truncation_penalty)
+    advantages, returns = gae_advantages_and_returns(rewards, exp["value"], exp["action_mask"], self.config.gamma, self.config.lam)
+    if self.config.whiten_advantages: advantages = masked_whiten(advantages, exp["action_mask"])
     return advantages, returns
-
-DeepSpeedPPOTrainer.compute_targets = compute_targets
 
 # %% ../nbs/07_ppo_trainer.ipynb #95bccadd
 def all_finite(*losses: torch.Tensor) -> bool:
@@ -211,14 +211,15 @@ class NonFiniteLossError(FloatingPointError):
     "A loss was NaN or infinite; nothing was applied to the weights."
 
 # %% ../nbs/07_ppo_trainer.ipynb #98871874
-def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def train_rlhf(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One clipped policy update and one clipped value update on an experience batch; returns both losses."
     advantages, returns = self.compute_targets(exp)
     seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
     log_probs, entropy = action_log_probs_and_entropy(self._logits(self.actor_model, seq, mask, P), seq, P, am)
-    actor_loss, clipfrac = actor_loss_fn(log_probs, exp["logprobs"], advantages, am, self.args.cliprange)
+    actor_loss, clipfrac = actor_loss_fn(log_probs, exp["logprobs"], advantages, am, self.config.cliprange)
     values = answer_values(self.critic_model.module.forward_value(seq, mask), P).float()
-    critic_loss = critic_loss_fn(values, exp["value"], returns, am, self.args.cliprange_value)
+    critic_loss = critic_loss_fn(values, exp["value"], returns, am, self.config.cliprange_value)
     if not all_finite(actor_loss, critic_loss):
         raise NonFiniteLossError(f"actor loss {actor_loss.item()}, critic loss {critic_loss.item()}")
     self.actor_model.backward(actor_loss); self.actor_model.step()
@@ -226,20 +227,19 @@ def train_rlhf(self, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     self.last_stats.update(clipfrac=clipfrac.item(), entropy=entropy.item())
     return actor_loss.detach(), critic_loss.detach()
 
-DeepSpeedPPOTrainer.train_rlhf = train_rlhf
-
 # %% ../nbs/07_ppo_trainer.ipynb #9a6d29ca
-def update_kl(self, n_rollouts: int) -> float:
+@patch
+def update_kl(self: DeepSpeedPPOTrainer, n_rollouts: int) -> float:
     "Feed the batch's measured KL to the controller (the adaptive one moves, the fixed one does not)."
     return self.kl_ctl.update(self.last_stats.get("kl", 0.0), n_rollouts)
 
-def train(self):
+@patch
+def train(self: DeepSpeedPPOTrainer):
     self.actor_model.train(); self.critic_model.train()
 
-def eval(self):
+@patch
+def eval(self: DeepSpeedPPOTrainer):
     self.actor_model.eval(); self.critic_model.eval()
-
-DeepSpeedPPOTrainer.update_kl, DeepSpeedPPOTrainer.train, DeepSpeedPPOTrainer.eval = update_kl, train, eval
 
 # %% ../nbs/07_ppo_trainer.ipynb #fbf4817a
 class DeepSpeedPPOTrainerUnsupervised(DeepSpeedPPOTrainer):

@@ -5,6 +5,7 @@
 # %% ../nbs/04_reward.ipynb #c7cf4ee5
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import time
@@ -12,7 +13,18 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
+from safetensors.torch import load_file, save_file
 from torch import nn
+from transformers import AutoModel
+
+from .data import create_prompt_dataset, DataCollatorReward
+from .ds_utils import (atomic_output_dir, create_hf_model, gathered_parameters, get_rank, plain_state_dict,
+                                  print_rank_0, unwrap_model)
+from .sft import (add_data_args, add_deepspeed_args, add_train_args, init_engine, make_loader, MetricsLog,
+                             prepare_model, run_epochs, run_main, save_run_outputs, start_run, tensorboard_dir,
+                             uses_toyworld)
+from .toyworld import gold_score
 
 # %% auto #0
 __all__ = ['VALUE_HEAD_FILE', 'output_width', 'RewardModel', 'final_token_index', 'end_scores', 'pairwise_loss', 'pair_texts',
@@ -46,11 +58,10 @@ def end_scores(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tens
     "The value at each row's final token: (B, T) -> (B,)."
     return values.gather(1, final_token_index(attention_mask).unsqueeze(1)).squeeze(1)
 
-def _rm_forward(self, input_ids, attention_mask):
+@patch
+def forward(self: RewardModel, input_ids, attention_mask):
     "Scores (B,) of right-padded `prompt + answer + </s>` rows."
     return end_scores(self.forward_value(input_ids, attention_mask), attention_mask)
-
-RewardModel.forward = _rm_forward
 
 # %% ../nbs/04_reward.ipynb #9b711f74
 def pairwise_loss(scores: torch.Tensor) -> torch.Tensor:
@@ -67,7 +78,6 @@ def pair_texts(row: dict, tokenizer) -> tuple[str, str, str]:
 
 def gold_prefers_chosen(rows, tokenizer) -> list:
     "Per row: True/False whether the gold judge prefers the labelled chosen answer, None on a gold tie."
-    from rlhf_course.toyworld import gold_score
     out = []
     for row in rows:
         p, c, r = pair_texts(row, tokenizer)
@@ -98,13 +108,10 @@ VALUE_HEAD_FILE = "value_head.safetensors"
 
 def create_reward_model(model_name_or_path, tokenizer, dropout=None, ds_config=None) -> RewardModel:
     "A RewardModel on a pretrained body; a checkpoint folder with a value head gets that head back."
-    from transformers import AutoModel
-    from rlhf_course.ds_utils import create_hf_model
     body = create_hf_model(AutoModel, model_name_or_path, tokenizer, ds_config=ds_config, dropout=dropout)
     model = RewardModel(body, tokenizer.pad_token_id)
     head = Path(model_name_or_path) / VALUE_HEAD_FILE
     if head.is_file():
-        from safetensors.torch import load_file
         model.v_head.load_state_dict(load_file(head))
     else: nn.init.zeros_(model.v_head.weight)
     return model.to(next(body.parameters()).dtype)   # a bf16 checkpoint gets a bf16 head
@@ -112,8 +119,6 @@ def create_reward_model(model_name_or_path, tokenizer, dropout=None, ds_config=N
 # %% ../nbs/04_reward.ipynb #12193c8b
 def save_reward_model(model_or_engine, tokenizer, output_dir, rank: int | None = None):
     "Body as a Hugging Face folder, value head beside it; ZeRO-3 gathered, written atomically."
-    from safetensors.torch import save_file
-    from rlhf_course.ds_utils import atomic_output_dir, gathered_parameters, get_rank, plain_state_dict, unwrap_model
     module = unwrap_model(model_or_engine)
     with gathered_parameters(module):
         state = plain_state_dict(module) if (get_rank() if rank is None else rank) == 0 else None
@@ -127,8 +132,6 @@ def save_reward_model(model_or_engine, tokenizer, output_dir, rank: int | None =
 
 # %% ../nbs/04_reward.ipynb #522b552a
 def reward_parser():
-    import argparse
-    from rlhf_course.sft import add_data_args, add_deepspeed_args, add_train_args
     p = argparse.ArgumentParser(prog="rlhf_course.reward", description="Step 2: reward model")
     add_data_args(p); add_train_args(p, lr=5e-4); add_deepspeed_args(p)
     p.add_argument("--num_padding_at_beginning", type=int, default=1, help="accepted for DeepSpeed-Chat compatibility")
@@ -149,7 +152,6 @@ def rm_eval(engine, loader, device) -> dict:
             "chosen_mean": round(chosen.mean().item(), 4), "rejected_mean": round(rejected.mean().item(), 4)}
 
 def reward_datasets(args, tokenizer):
-    from rlhf_course.data import create_prompt_dataset
     return create_prompt_dataset(args.data_path, args.data_split, 2, tokenizer, args.max_prompt_seq_len, args.max_seq_len,
                                  args.seed, args.data_output_path)
 
@@ -176,10 +178,6 @@ class KeepBest:
 # %% ../nbs/04_reward.ipynb #31152acf
 def train_reward(args) -> dict:
     "Step 2: train the reward model on comparisons, keep its best evaluation; returns its figures (also in results.json)."
-    from rlhf_course.data import DataCollatorReward
-    from rlhf_course.ds_utils import print_rank_0
-    from rlhf_course.sft import (MetricsLog, init_engine, make_loader, prepare_model, run_epochs, save_run_outputs,
-                                 start_run, tensorboard_dir, uses_toyworld)
     rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = reward_datasets(args, tokenizer)
     model = create_reward_model(args.model_name_or_path, tokenizer, args.dropout)
@@ -217,7 +215,6 @@ def label_gold_agreement(gold: list):
 # %% ../nbs/04_reward.ipynb #f97a0225
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.reward --model_name_or_path ... --output_dir ...`"
-    from rlhf_course.sft import run_main
     run_main("rlhf_course.reward", train_reward, parse_args(argv), 2)
 
 # %% ../nbs/04_reward.ipynb #7f1efa0f

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import SimpleNamespace
 
+from fastcore.basics import patch
 import deepspeed
 import torch
 from peft.tuners.lora import LoraLayer
@@ -25,11 +26,100 @@ from .sft import init_engine, prepare_model
 from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
 
 # %% auto #0
-__all__ = ['ROLE_FLAGS', 'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
+__all__ = ['EMA_BETA', 'PPO', 'ACTOR', 'CRITIC', 'ROLE_FLAGS', 'PPOConfig', 'RoleConfig', 'EngineConfig', 'engine_config',
+           'add_step3_data_args', 'add_model_args', 'add_ppo_args', 'add_runtime_args', 'step3_parser',
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
            'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'fp32_view', 'load_ema',
-           'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay', 'update_ema']
+           'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay']
+
+# %% ../nbs/06_rlhf_engine.ipynb #5c0f1a02
+EMA_BETA = 0.992   # DeepSpeed-Chat's moving_average decay (the cap of chapter 06's warm-up)
+
+@dataclass
+class PPOConfig:
+    "What DeepSpeedPPOTrainer reads: chapter 05's hyper-parameters, the rollout's size and sampling, the ptx weight."
+    kl_ctl: float = 0.2                         # this course's beta (DeepSpeed-Chat: 0.1); the initial one when adaptive
+    adaptive_kl: bool = False                   # Ziegler et al. 2019's controller; DeepSpeed-Chat: fixed
+    kl_target: float = 6.0                      # Ziegler et al. 2019
+    kl_horizon: int = 10000                     # Ziegler et al. 2019
+    clip_reward_value: float = 5.0              # DeepSpeed-Chat
+    normalize_reward: bool = False              # OpenRLHF's option; DeepSpeed-Chat: off
+    cliprange: float = 0.2                      # DeepSpeed-Chat (Schulman et al. 2017)
+    cliprange_value: float = 0.2                # DeepSpeed-Chat
+    gamma: float = 1.0                          # DeepSpeed-Chat
+    lam: float = 0.95                           # DeepSpeed-Chat
+    whiten_advantages: bool = False             # DeepSpeed-Chat: not whitened
+    truncation_penalty: float = 1.0             # this course: subtracted from the score of cut-off answers
+    ppo_epochs: int = 1                         # DeepSpeed-Chat
+    generation_batches: int = 1                 # DeepSpeed-Chat
+    per_device_generation_batch_size: int = 32  # this course
+    per_device_training_batch_size: int = 16    # DeepSpeed-Chat
+    max_prompt_seq_len: int = 256               # DeepSpeed-Chat
+    max_answer_seq_len: int = 256               # DeepSpeed-Chat
+    temperature: float = 1.0                    # plain sampling (Sampling's defaults)
+    top_k: int = 0
+    top_p: float = 1.0
+    rollout_engine: str = "auto"                # chapter 06b: its engine on GPUs, generate() on CPUs
+    unsup_coef: float = 27.8                    # DeepSpeed-Chat's ptx weight; used only with pretraining text
+
+    @property
+    def sampling(self) -> "Sampling": return Sampling(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+
+    @classmethod
+    def from_args(cls, args) -> "PPOConfig":
+        "The configuration that the flags (an argparse namespace) describe; a flag left unset (None) keeps the default."
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None})
+
+PPO = PPOConfig()   # the defaults, read by the flags below and by EngineConfig
+
+@dataclass
+class RoleConfig:
+    "One trained network of step 3 (actor or critic): where it starts and how chapter 02's DeepSpeed trains it."
+    model_name_or_path: str | None = None
+    learning_rate: float = 1e-4                 # this course's actor default (the critic's: CRITIC below)
+    weight_decay: float = 0.0                   # DeepSpeed-Chat
+    zero_stage: int = 0                         # DeepSpeed-Chat
+    gradient_checkpointing: bool = False        # DeepSpeed-Chat: off unless asked
+    dropout: float = 0.0                        # this course: 0 keeps PPO's ratio exactly 1 before the first update
+    lora_dim: int = 0                           # DeepSpeed-Chat: 0 is no LoRA
+    lora_module_name: str = "decoder.layers."   # DeepSpeed-Chat (OPT's decoder layers)
+    lora_learning_rate: float = 5e-4            # DeepSpeed-Chat
+
+ACTOR, CRITIC = RoleConfig(), RoleConfig(learning_rate=5e-4)   # the critic's rate: this course's default
+ROLE_FLAGS = ("learning_rate", "weight_decay", "zero_stage", "gradient_checkpointing", "dropout", "lora_dim",
+              "lora_module_name", "lora_learning_rate")   # --actor_* and --critic_* flags, one per RoleConfig field
+
+@dataclass
+class EngineConfig:
+    "What DeepSpeedRLHFEngine reads: both roles, and the settings DeepSpeed-Chat's flags share between them."
+    actor: RoleConfig = field(default_factory=lambda: replace(ACTOR))
+    critic: RoleConfig = field(default_factory=lambda: replace(CRITIC))
+    dtype: str = "fp32"                         # one --dtype for every model; fp32: the CPU runs (chapter 02)
+    offload: bool = False                       # ZeRO-Offload of the trained models (DeepSpeed-Chat's --offload)
+    offload_reference_model: bool = False       # DeepSpeed-Chat
+    enable_ema: bool = False                    # DeepSpeed-Chat: off
+    ema_beta: float = EMA_BETA
+    ema_warmup: bool = True                     # this course's warm-up (chapter 06); False: DeepSpeed-Chat's constant decay
+    only_optimize_lora: bool = False            # DeepSpeed-Chat
+    lr_scheduler_type: str = "constant"         # this course (DeepSpeed-Chat: cosine)
+    num_warmup_steps: int = 0                   # DeepSpeed-Chat
+    per_device_training_batch_size: int = PPO.per_device_training_batch_size   # one flag for both
+    gradient_accumulation_steps: int = 1        # DeepSpeed-Chat
+
+    @classmethod
+    def from_args(cls, args) -> "EngineConfig":
+        "The configuration that step 3's flags (an argparse namespace) describe."
+        role = lambda r, base: replace(base, model_name_or_path=getattr(args, f"{r}_model_name_or_path", None),
+                                       **{n: getattr(args, f"{r}_{n}") for n in ROLE_FLAGS if hasattr(args, f"{r}_{n}")})
+        shared = {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in ("actor", "critic", "ema_warmup")
+                  and hasattr(args, f.name)}
+        return cls(actor=role("actor", ACTOR), critic=role("critic", CRITIC), ema_warmup=not getattr(args, "no_ema_warmup", False),
+                   **shared)
+
+def engine_config(config) -> EngineConfig:
+    "An EngineConfig as it is, step 3's flags converted."
+    return config if isinstance(config, EngineConfig) else EngineConfig.from_args(config)
 
 # %% ../nbs/06_rlhf_engine.ipynb #4894d941
 def add_step3_data_args(p):
@@ -38,62 +128,62 @@ def add_step3_data_args(p):
     p.add_argument("--data_output_path", default=None, help="cache folder of the tokenised datasets")
     p.add_argument("--unsupervised_dataset_name", default=None, help="ptx text: 'toyworld', a .txt file or a hub name")
     p.add_argument("--unsupervised_dataset_config_name", default=None)
-    p.add_argument("--unsup_coef", type=float, default=None, help="weight of the ptx loss (default 27.8, DeepSpeed-Chat's; 0: no ptx)")
-    p.add_argument("--max_prompt_seq_len", type=int, default=256)
-    p.add_argument("--max_answer_seq_len", type=int, default=256)
+    p.add_argument("--unsup_coef", type=float, default=PPO.unsup_coef, help="weight of the ptx loss (0: no ptx)")
+    p.add_argument("--max_prompt_seq_len", type=int, default=PPO.max_prompt_seq_len)
+    p.add_argument("--max_answer_seq_len", type=int, default=PPO.max_answer_seq_len)
     p.add_argument("--seed", type=int, default=1234)
 
 # %% ../nbs/06_rlhf_engine.ipynb #4424e480
-def add_model_args(p, role: str, lr: float):
-    "The flags DeepSpeed-Chat repeats for the actor and the critic."
+def add_model_args(p, role: str, defaults: RoleConfig):
+    "The flags DeepSpeed-Chat repeats for the actor and the critic (RoleConfig's fields), with `defaults`."
     p.add_argument(f"--{role}_model_name_or_path", required=True)
-    p.add_argument(f"--{role}_learning_rate", type=float, default=lr)
-    p.add_argument(f"--{role}_weight_decay", type=float, default=0.0)
-    p.add_argument(f"--{role}_zero_stage", type=int, default=0)
+    p.add_argument(f"--{role}_learning_rate", type=float, default=defaults.learning_rate)
+    p.add_argument(f"--{role}_weight_decay", type=float, default=defaults.weight_decay)
+    p.add_argument(f"--{role}_zero_stage", type=int, default=defaults.zero_stage)
     p.add_argument(f"--{role}_gradient_checkpointing", action="store_true")
-    p.add_argument(f"--{role}_dropout", type=float, default=0.0, help="0: PPO's ratio is exactly 1 before the first update")
-    p.add_argument(f"--{role}_lora_dim", type=int, default=0)
-    p.add_argument(f"--{role}_lora_module_name", default="decoder.layers.")
-    p.add_argument(f"--{role}_lora_learning_rate", type=float, default=5e-4)
+    p.add_argument(f"--{role}_dropout", type=float, default=defaults.dropout, help="0: PPO's ratio is exactly 1 before the first update")
+    p.add_argument(f"--{role}_lora_dim", type=int, default=defaults.lora_dim)
+    p.add_argument(f"--{role}_lora_module_name", default=defaults.lora_module_name)
+    p.add_argument(f"--{role}_lora_learning_rate", type=float, default=defaults.lora_learning_rate)
 
 # %% ../nbs/06_rlhf_engine.ipynb #27074de0
 def add_ppo_args(p):
-    p.add_argument("--per_device_generation_batch_size", type=int, default=32)
-    p.add_argument("--per_device_training_batch_size", type=int, default=16)
-    p.add_argument("--generation_batches", type=int, default=1, help="rollout batches collected before training on them")
-    p.add_argument("--ppo_epochs", type=int, default=1)
+    p.add_argument("--per_device_generation_batch_size", type=int, default=PPO.per_device_generation_batch_size)
+    p.add_argument("--per_device_training_batch_size", type=int, default=PPO.per_device_training_batch_size)
+    p.add_argument("--generation_batches", type=int, default=PPO.generation_batches, help="rollout batches collected before training on them")
+    p.add_argument("--ppo_epochs", type=int, default=PPO.ppo_epochs)
     p.add_argument("--num_train_epochs", type=int, default=1)
     p.add_argument("--max_steps", type=int, default=0, help="stop after this many rollout batches (0: all prompts)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top_k", type=int, default=0)
-    p.add_argument("--top_p", type=float, default=1.0)
-    p.add_argument("--rollout_engine", choices=["auto", "fast", "hf"], default="auto",
+    p.add_argument("--temperature", type=float, default=PPO.temperature)
+    p.add_argument("--top_k", type=int, default=PPO.top_k)
+    p.add_argument("--top_p", type=float, default=PPO.top_p)
+    p.add_argument("--rollout_engine", choices=["auto", "fast", "hf"], default=PPO.rollout_engine,
                    help="fast: chapter 06b's static-cache, CUDA-graph sampler; hf: generate(); auto: fast on GPUs, hf on CPUs")
-    p.add_argument("--kl_ctl", type=float, default=0.2, help="KL coefficient beta (the initial one with --adaptive_kl); DeepSpeed-Chat: 0.1")
+    p.add_argument("--kl_ctl", type=float, default=PPO.kl_ctl, help="KL coefficient beta (the initial one with --adaptive_kl); DeepSpeed-Chat: 0.1")
     p.add_argument("--adaptive_kl", action="store_true", help="Ziegler et al.'s controller towards --kl_target")
-    p.add_argument("--kl_target", type=float, default=6.0)
-    p.add_argument("--kl_horizon", type=int, default=10000)
-    p.add_argument("--clip_reward_value", type=float, default=5.0)
-    p.add_argument("--normalize_reward", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--kl_target", type=float, default=PPO.kl_target)
+    p.add_argument("--kl_horizon", type=int, default=PPO.kl_horizon)
+    p.add_argument("--clip_reward_value", type=float, default=PPO.clip_reward_value)
+    p.add_argument("--normalize_reward", action=argparse.BooleanOptionalAction, default=PPO.normalize_reward,
                    help="scores minus their running mean, over their running sd, before the clip (OpenRLHF; DeepSpeed-Chat: off)")
-    p.add_argument("--cliprange", type=float, default=0.2)
-    p.add_argument("--cliprange_value", type=float, default=0.2)
-    p.add_argument("--gamma", type=float, default=1.0)
-    p.add_argument("--lam", type=float, default=0.95)
+    p.add_argument("--cliprange", type=float, default=PPO.cliprange)
+    p.add_argument("--cliprange_value", type=float, default=PPO.cliprange_value)
+    p.add_argument("--gamma", type=float, default=PPO.gamma)
+    p.add_argument("--lam", type=float, default=PPO.lam)
     p.add_argument("--whiten_advantages", action="store_true")
-    p.add_argument("--truncation_penalty", type=float, default=1.0, help="subtracted from the score of cut-off answers")
+    p.add_argument("--truncation_penalty", type=float, default=PPO.truncation_penalty, help="subtracted from the score of cut-off answers")
 
 # %% ../nbs/06_rlhf_engine.ipynb #cc6206ad
 def add_runtime_args(p):
-    p.add_argument("--gradient_accumulation_steps", type=int, default=1)
-    p.add_argument("--lr_scheduler_type", default="constant")
-    p.add_argument("--num_warmup_steps", type=int, default=0)
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--gradient_accumulation_steps", type=int, default=EngineConfig.gradient_accumulation_steps)
+    p.add_argument("--lr_scheduler_type", default=EngineConfig.lr_scheduler_type)
+    p.add_argument("--num_warmup_steps", type=int, default=EngineConfig.num_warmup_steps)
+    p.add_argument("--dtype", default=EngineConfig.dtype, choices=["fp32", "fp16", "bf16"])
     p.add_argument("--offload", action="store_true")
     p.add_argument("--offload_reference_model", action="store_true")
     p.add_argument("--only_optimize_lora", action="store_true")
     p.add_argument("--enable_ema", action="store_true")
-    p.add_argument("--ema_beta", type=float, default=0.992, help="DeepSpeed-Chat's EMA decay (the cap of the warm-up)")
+    p.add_argument("--ema_beta", type=float, default=EngineConfig.ema_beta, help="EMA decay (the cap of the warm-up)")
     p.add_argument("--no_ema_warmup", action="store_true", help="DeepSpeed-Chat's plain decay from the first update (no warm-up)")
     p.add_argument("--enable_hybrid_engine", action="store_true", help="accepted; DeepSpeed's Hybrid Engine does not run on transformers 5")
     p.add_argument("--output_dir", required=True)
@@ -107,23 +197,22 @@ def add_runtime_args(p):
 
 def step3_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.step3", description="Step 3: RLHF with PPO")
-    add_step3_data_args(p); add_model_args(p, "actor", 1e-4); add_model_args(p, "critic", 5e-4)
+    add_step3_data_args(p); add_model_args(p, "actor", ACTOR); add_model_args(p, "critic", CRITIC)
     add_ppo_args(p); add_runtime_args(p)
     return p
 
 def parse_step3_args(argv=None): return step3_parser().parse_args(argv)
 
 # %% ../nbs/06_rlhf_engine.ipynb #63b17cd5
-ROLE_FLAGS = ("learning_rate", "weight_decay", "zero_stage", "gradient_checkpointing", "dropout", "lora_dim",
-              "lora_module_name", "lora_learning_rate")
-
-def role_args(args, role: str) -> SimpleNamespace:
-    "The `role`'s (actor or critic) flags under step 1's names, plus the shared ones."
-    view = {name: getattr(args, f"{role}_{name}") for name in ROLE_FLAGS}
-    return SimpleNamespace(**view, offload=args.offload, dtype=args.dtype, lr_scheduler_type=args.lr_scheduler_type,
-                           num_warmup_steps=args.num_warmup_steps, only_optimize_lora=args.only_optimize_lora,
-                           per_device_train_batch_size=args.per_device_training_batch_size,
-                           gradient_accumulation_steps=args.gradient_accumulation_steps)
+def role_args(config, role: str) -> SimpleNamespace:
+    "The `role`'s (actor or critic) settings under step 1's flag names, plus the shared ones (an EngineConfig or the flags)."
+    config = engine_config(config)
+    r = getattr(config, role)
+    return SimpleNamespace(**{name: getattr(r, name) for name in ROLE_FLAGS}, offload=config.offload, dtype=config.dtype,
+                           lr_scheduler_type=config.lr_scheduler_type, num_warmup_steps=config.num_warmup_steps,
+                           only_optimize_lora=config.only_optimize_lora,
+                           per_device_train_batch_size=config.per_device_training_batch_size,
+                           gradient_accumulation_steps=config.gradient_accumulation_steps)
 
 # %% ../nbs/06_rlhf_engine.ipynb #d1beb3de
 def max_positions(model_path) -> int:
@@ -168,8 +257,8 @@ def check_step3_args(args, world_size: int, device):
     check_value_head(args.critic_model_name_or_path)
     check_same_tokenizer(args.actor_model_name_or_path, args.critic_model_name_or_path)
     check_lengths(args)
-    if args.unsup_coef is not None and args.unsup_coef < 0: raise ValueError(f"--unsup_coef must be >= 0, got {args.unsup_coef}")
-    if args.unsup_coef and args.unsupervised_dataset_name is None:   # 0 switches ptx off (train.py's toy default has it on)
+    if args.unsup_coef < 0: raise ValueError(f"--unsup_coef must be >= 0, got {args.unsup_coef}")
+    if args.unsup_coef not in (0, PPO.unsup_coef) and args.unsupervised_dataset_name is None:   # 0 switches ptx off
         raise ValueError("--unsup_coef was set but --unsupervised_dataset_name is missing: ptx needs pretraining text")
     for flag in ("ppo_epochs", "generation_batches", "num_train_epochs"):
         if getattr(args, flag) < 1: raise ValueError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
@@ -211,44 +300,45 @@ def frozen_stage(trained_stage: int, offload: bool = False) -> int:
     "ZeRO stage for a frozen model: 3 with a ZeRO-3 twin or weight offload, else 0 (ZeRO-1/2 need an optimizer)."
     return 3 if trained_stage == 3 or offload else 0
 
-def init_frozen(model, args, stage: int, offload: bool = False):
-    engine, *_ = deepspeed.initialize(model=model.requires_grad_(False), config=eval_config(args, stage, offload))
+def init_frozen(model, config, stage: int, offload: bool = False):
+    engine, *_ = deepspeed.initialize(model=model.requires_grad_(False), config=eval_config(config, stage, offload))
     engine.eval()
     return engine
 
 # %% ../nbs/06_rlhf_engine.ipynb #c7c04a89
-def eval_config(args, stage: int, offload: bool = False) -> dict:
-    return get_eval_ds_config(offload, args.dtype, stage, args.per_device_training_batch_size)
+def eval_config(config, stage: int, offload: bool = False) -> dict:
+    config = engine_config(config)
+    return get_eval_ds_config(offload, config.dtype, stage, config.per_device_training_batch_size)
 
 def train_config(view) -> dict:
     return get_train_ds_config(view.offload, view.dtype, view.zero_stage, None, view.per_device_train_batch_size,
                                view.gradient_accumulation_steps)
 
 # %% ../nbs/06_rlhf_engine.ipynb #cdf4a156
-def load_actor(path, tokenizer, args, trainable: bool, stage: int, offload: bool = False):
+def load_actor(path, tokenizer, config, trainable: bool, stage: int, offload: bool = False):
     "The SFT checkpoint as the actor (trainable, LoRA as asked) or as a frozen copy (reference, EMA)."
-    view = role_args(args, "actor")
-    config = train_config(view) if trainable else eval_config(args, stage, offload)
+    view = role_args(config, "actor")
+    config = train_config(view) if trainable else eval_config(config, stage, offload)
     model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dropout=view.dropout)
     return prepare_model(model, view) if trainable else model
 
 # %% ../nbs/06_rlhf_engine.ipynb #348cb2f1
-def load_critic(path, tokenizer, args, trainable: bool, stage: int):
+def load_critic(path, tokenizer, config, trainable: bool, stage: int):
     "The step-2 reward model as the critic (trainable) or as the frozen reward."
-    view = role_args(args, "critic")
-    config = train_config(view) if trainable else eval_config(args, stage)
+    view = role_args(config, "critic")
+    config = train_config(view) if trainable else eval_config(config, stage)
     model = create_reward_model(path, tokenizer, dropout=view.dropout, ds_config=config)
     if trainable: model.base = prepare_model(model.base, view)
     return model
 
 # %% ../nbs/06_rlhf_engine.ipynb #e3a1f0c1
-def fp32_view(args) -> argparse.Namespace:
-    "The same flags with `--dtype fp32`."
-    return argparse.Namespace(**{**vars(args), "dtype": "fp32"})
+def fp32_view(config) -> EngineConfig:
+    "The same configuration with `dtype` fp32."
+    return replace(engine_config(config), dtype="fp32")
 
-def load_ema(path, tokenizer, args, stage: int):
+def load_ema(path, tokenizer, config, stage: int):
     "The EMA actor: the SFT checkpoint as a frozen fp32 copy (ZeRO-0, or ZeRO-3 partitions in fp32)."
-    view = fp32_view(args)
+    view = fp32_view(config)
     config = eval_config(view, stage)
     model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dtype=torch.float32)
     return init_frozen(model, view, stage)
@@ -257,19 +347,21 @@ def load_ema(path, tokenizer, args, stage: int):
 class DeepSpeedRLHFEngine:
     "Actor, reference, critic, reward model and optional EMA actor, each in its DeepSpeed engine."
     def __init__(self, actor_model_name_or_path, critic_model_name_or_path, tokenizer, num_total_iters: int, args):
+        "`args`: an EngineConfig, or step 3's flags (converted once)."
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
-        a_stage, c_stage, device = args.actor_zero_stage, args.critic_zero_stage, default_device()
-        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, args, True, a_stage),
-                                 role_args(args, "actor"), num_total_iters, device)
-        ref_stage = frozen_stage(a_stage, args.offload_reference_model)
-        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, args, False, ref_stage, args.offload_reference_model),
-                               args, ref_stage, args.offload_reference_model)
-        self.actor_ema = load_ema(actor_model_name_or_path, tokenizer, args, frozen_stage(a_stage)) if args.enable_ema else None
+        self.config = config = engine_config(args)
+        a_stage, c_stage, device = config.actor.zero_stage, config.critic.zero_stage, default_device()
+        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
+                                 role_args(config, "actor"), num_total_iters, device)
+        ref_stage = frozen_stage(a_stage, config.offload_reference_model)
+        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, ref_stage, config.offload_reference_model),
+                               config, ref_stage, config.offload_reference_model)
+        self.actor_ema = load_ema(actor_model_name_or_path, tokenizer, config, frozen_stage(a_stage)) if config.enable_ema else None
         self.ema_updates = 0                                    # EMA steps taken: the warm-up's clock
-        self.critic = init_engine(load_critic(critic_model_name_or_path, tokenizer, args, True, c_stage),
-                                  role_args(args, "critic"), num_total_iters, device)
-        self.reward = init_frozen(load_critic(critic_model_name_or_path, tokenizer, args, False, frozen_stage(c_stage)),
-                                  args, frozen_stage(c_stage))
+        self.critic = init_engine(load_critic(critic_model_name_or_path, tokenizer, config, True, c_stage),
+                                  role_args(config, "critic"), num_total_iters, device)
+        self.reward = init_frozen(load_critic(critic_model_name_or_path, tokenizer, config, False, frozen_stage(c_stage)),
+                                  config, frozen_stage(c_stage))
 
 # %% ../nbs/06_rlhf_engine.ipynb #7eb13101
 def merged_parameters(module) -> dict:
@@ -284,7 +376,7 @@ def merged_parameters(module) -> dict:
 
 # %% ../nbs/06_rlhf_engine.ipynb #4a46f59a
 @torch.no_grad()
-def moving_average(model, model_ema, beta: float = 0.992):
+def moving_average(model, model_ema, beta: float = EMA_BETA):
     "model_ema <- beta * model_ema + (1 - beta) * model, by name, computed in fp32; correct under ZeRO-3 and with LoRA."
     model, model_ema = unwrap_model(model), unwrap_model(model_ema)
     ema_params = [p for p in model_ema.parameters() if hasattr(p, "ds_id")]
@@ -294,17 +386,16 @@ def moving_average(model, model_ema, beta: float = 0.992):
             p_ema.data.copy_(torch.lerp(source[name].float(), p_ema.data.float(), beta))   # stored in p_ema's dtype (fp32 from load_ema)
 
 # %% ../nbs/06_rlhf_engine.ipynb #e7cc4435
-def ema_decay(t: int, beta: float = 0.992, warmup: bool = True) -> float:
+def ema_decay(t: int, beta: float = EMA_BETA, warmup: bool = True) -> float:
     "The decay of EMA update `t` (from 0): min(beta, (1 + t) / (10 + t)) with warm-up, else the constant beta."
     if t < 0: raise ValueError(f"EMA update index must be >= 0, got {t}")
     # beta_t = min(beta, (1 + t) / (10 + t))
     return min(beta, (1 + t) / (10 + t)) if warmup else beta
 
-def update_ema(self) -> float:
+@patch
+def update_ema(self: DeepSpeedRLHFEngine) -> float:
     "One EMA step after an actor update; returns the decay used."
-    beta = ema_decay(self.ema_updates, self.args.ema_beta, not getattr(self.args, "no_ema_warmup", False))
+    beta = ema_decay(self.ema_updates, self.config.ema_beta, self.config.ema_warmup)
     moving_average(self.actor, self.actor_ema, beta)
     self.ema_updates += 1
     return beta
-
-DeepSpeedRLHFEngine.update_ema = update_ema

@@ -9,6 +9,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 
@@ -18,8 +19,8 @@ from .rlhf_engine import Sampling, merged_parameters   # Sampling: step 3's samp
 # %% auto #0
 __all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads', 'cached_attention',
            'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill', 'filtered_logits',
-           'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv', 'weights', 'generate',
-           'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
+           'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for',
+           'plot_step3_phases', 'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -214,8 +215,9 @@ def packed_qkv(w: dict, shape: OPTShape) -> dict:
             if parts[0] is not None: out[f"{name}.qkv_proj.{kind}"] = torch.cat(parts, 0)
     return out
 
+@patch
 @torch.no_grad()
-def weights(self) -> dict:
+def weights(self: RolloutEngine) -> dict:
     "The tensors the step reads: the parameters themselves (ZeRO 0-2) or buffers refreshed from gathered / merged weights."
     with gathered_parameters(self.model):                  # ZeRO-3: one gather per rollout (a no-op otherwise)
         if self.materialise: w = self.buffers = _refreshed(self.buffers, decoder_weights(merged_parameters(self.model)), self.device)
@@ -225,10 +227,9 @@ def weights(self) -> dict:
     self.stats["copied_bytes"] = sum(t.numel() * t.element_size() for t in copies)
     return {**w, **(self.packed or {})}
 
-RolloutEngine.weights = weights
-
 # %% ../nbs/06b_rollout.ipynb #34cb0961
-def _buffers(self, batch: int, prompt_len: int, answer_len: int) -> tuple[KVCache, DecodeState]:
+@patch
+def _buffers(self: RolloutEngine, batch: int, prompt_len: int, answer_len: int) -> tuple[KVCache, DecodeState]:
     "The cache and decode state for this batch shape, allocated on first use and reused by every later rollout."
     key = (batch, prompt_len, answer_len)
     if key not in self.slots:
@@ -236,15 +237,15 @@ def _buffers(self, batch: int, prompt_len: int, answer_len: int) -> tuple[KVCach
                            DecodeState(batch, answer_len, self.device))
     return self.slots[key]
 
-def _windows(self, prompt_len: int, answer_len: int) -> list[int]:
+@patch
+def _windows(self: RolloutEngine, prompt_len: int, answer_len: int) -> list[int]:
     "Attention window of decoding steps 1..A-1: the slots written so far, rounded up to `window_step`."
     total = prompt_len + answer_len
     return [min(total, math.ceil((prompt_len + t + 1) / self.window_step) * self.window_step) for t in range(answer_len - 1)]
 
-RolloutEngine._buffers, RolloutEngine._windows = _buffers, _windows
-
 # %% ../nbs/06b_rollout.ipynb #1c425056
-def _graph(self, w, cache, state, window, sampling, eos, pad):
+@patch
+def _graph(self: RolloutEngine, w, cache, state, window, sampling, eos, pad):
     "The decode step for this window, captured on first use; replaying it runs one step."
     key = (id(cache), window, sampling, eos, pad)
     if key in self.graphs: return self.graphs[key]
@@ -265,15 +266,15 @@ def _graph(self, w, cache, state, window, sampling, eos, pad):
     self.stats["captures"] += 1; self.stats["capture_s"] += time.time() - t0
     return graph
 
-def _forget_graphs_if_weights_moved(self, w):
+@patch
+def _forget_graphs_if_weights_moved(self: RolloutEngine, w):
     "A graph replays fixed addresses: if any weight now lives elsewhere, drop the graphs (they are re-captured)."
     ptrs = tuple(t.data_ptr() for t in w.values())
     if ptrs != self.weight_ptrs: self.graphs, self.weight_ptrs = {}, ptrs
 
-RolloutEngine._graph, RolloutEngine._forget_graphs_if_weights_moved = _graph, _forget_graphs_if_weights_moved
-
 # %% ../nbs/06b_rollout.ipynb #79d50cbf
-def _start(self, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
+@patch
+def _start(self: RolloutEngine, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
     "Prefill, pick the first answer token, and point the state at slot P."
     P = prompts.shape[1]
     state.finished.zero_(); state.tokens.fill_(pad); state.logprobs.zero_(); state.step.zero_()
@@ -281,8 +282,9 @@ def _start(self, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
     state.position.copy_(prompt_positions(prompt_mask)[:, -1:] + 1)
     state.slot.fill_(P); state.step.fill_(1)
 
+@patch
 @torch.no_grad()
-def generate(self, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling = Sampling(), eos: int = 2, pad: int = 1):
+def generate(self: RolloutEngine, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling = Sampling(), eos: int = 2, pad: int = 1):
     "(B, P) left-padded prompts -> (sequences (B, P + A), log-probs (B, A)); rows after their EOS hold `pad`."
     B, P = prompts.shape
     if max_new_tokens < 1: raise ValueError(f"max_new_tokens {max_new_tokens}: at least 1")
@@ -299,8 +301,6 @@ def generate(self, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling
         else: decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     self.stats["rollouts"] += 1
     return torch.cat([prompts, state.tokens], dim=1), state.logprobs.clone()
-
-RolloutEngine._start, RolloutEngine.generate = _start, generate
 
 # %% ../nbs/06b_rollout.ipynb #cc86c9e5
 def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:

@@ -5,15 +5,30 @@
 # %% ../nbs/03_sft.ipynb #c5a29200
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import signal
+import sys
 import time
 from pathlib import Path
 
+import deepspeed
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm.auto import tqdm
+from tqdm.std import tqdm as std_tqdm
+from transformers import AutoModelForCausalLM
 
-from .toyworld import provenance
+from .data import create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT
+from .ds_utils import (check_ds_args, check_model_path, convert_linear_layer_to_lora, create_hf_model,
+                                  enable_gradient_checkpointing, get_all_reduce_mean, get_lr_scheduler,
+                                  get_optimizer_grouped_parameters, get_rank, get_train_ds_config, init_distributed,
+                                  load_hf_tokenizer, make_optimizer, only_optimize_lora_parameters, print_rank_0,
+                                  quiet_deepspeed, save_hf_format, set_random_seed, to_device)
+from .toyworld import _words, gold_components, gold_score, load_toyworld, provenance
 
 # %% auto #0
 __all__ = ['FINISHED_RECORDS', 'held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'gold_component_rows',
@@ -27,7 +42,6 @@ __all__ = ['FINISHED_RECORDS', 'held_out_prompts', 'split_answer', 'generate_ans
 # %% ../nbs/03_sft.ipynb #8fe795da
 def held_out_prompts(n: int, world_dir=None) -> list[str]:
     "The first `n` distinct prompts of the toy world's eval split (never trained on)."
-    from rlhf_course.toyworld import load_toyworld
     rows = (load_toyworld(world_dir).prefs / "eval.jsonl").read_text(encoding="utf-8").splitlines()
     prompts = list(dict.fromkeys(json.loads(r)["prompt"] for r in rows))
     if n > len(prompts): raise ValueError(f"asked for {n} held-out prompts, the toy world has {len(prompts)}")
@@ -44,7 +58,6 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
                      temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, batch_size: int = 64,
                      synced_gpus: bool = False) -> list[tuple[str, bool]]:
     "(answer text, finished) for each prompt; prompts are left-padded in batches."
-    from rlhf_course.data import DataCollatorRLHF
     collate, device, out = DataCollatorRLHF(tokenizer.pad_token_id), next(model.parameters()).device, []
     model.eval()
     for i in range(0, len(prompts), batch_size):
@@ -62,7 +75,6 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
 # %% ../nbs/03_sft.ipynb #a9c5fdb8
 def gold_eval(model, tokenizer, prompts: list[str], seed: int = 0, **generate_kwargs) -> dict:
     "Gold scores of generated answers: {'scores': array, 'mean', 'answers', 'ended' (per answer), 'finished' (share)}."
-    from rlhf_course.toyworld import gold_score
     torch.manual_seed(seed)
     answers = generate_answers(model, tokenizer, prompts, **generate_kwargs)
     scores = np.array([gold_score(p, a, finished=f) for p, (a, f) in zip(prompts, answers)])
@@ -72,7 +84,6 @@ def gold_eval(model, tokenizer, prompts: list[str], seed: int = 0, **generate_kw
 # %% ../nbs/03_sft.ipynb #b1c2d3e4
 def gold_component_rows(prompts: list[str], answers: list[str], ended: list[bool]) -> dict:
     "Every gold component (chapter 00) of every answer, plus its length in words: name -> array over the answers."
-    from rlhf_course.toyworld import _words, gold_components
     rows = [{**gold_components(p, a, finished=f), "words": len(_words(a))} for p, a, f in zip(prompts, answers, ended)]
     return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
 
@@ -134,7 +145,6 @@ def add_deepspeed_args(p):
     p.add_argument("--lora_learning_rate", type=float, default=5e-4)
 
 def sft_parser():
-    import argparse
     p = argparse.ArgumentParser(prog="rlhf_course.sft", description="Step 1: supervised fine-tuning")
     add_data_args(p); add_train_args(p); add_deepspeed_args(p)
     p.add_argument("--no_mask_prompt", action="store_true", help="also train on prompt tokens (DeepSpeed-Chat's behaviour)")
@@ -147,7 +157,6 @@ def parse_args(argv=None): return sft_parser().parse_args(argv)
 # %% ../nbs/03_sft.ipynb #d3601520
 def check_train_args(args, world_size: int, device) -> int:
     "Refuse bad flags before any model is loaded; returns the global batch size."
-    from rlhf_course.ds_utils import check_ds_args, check_model_path
     check_model_path(args.model_name_or_path)
     if args.only_optimize_lora and args.lora_dim <= 0: raise ValueError("--only_optimize_lora needs --lora_dim > 0")
     if args.num_train_epochs < 1: raise ValueError(f"--num_train_epochs must be at least 1, got {args.num_train_epochs}")
@@ -156,8 +165,6 @@ def check_train_args(args, world_size: int, device) -> int:
 
 def prepare_model(model, args):
     "Dropout aside (set at load), apply gradient checkpointing and LoRA as the flags ask."
-    from rlhf_course.ds_utils import (convert_linear_layer_to_lora, enable_gradient_checkpointing,
-                                      only_optimize_lora_parameters)
     if args.gradient_checkpointing: enable_gradient_checkpointing(model)
     if args.lora_dim > 0:
         model = match_partitioned_dtype(convert_linear_layer_to_lora(model, args.lora_module_name, args.lora_dim))
@@ -176,8 +183,6 @@ def match_partitioned_dtype(model):
 # %% ../nbs/03_sft.ipynb #41821c6f
 def init_engine(model, args, num_training_steps: int, device):
     "deepspeed.initialize a trainable model with AdamW groups, the LR schedule and the ZeRO config of `args`."
-    import deepspeed
-    from rlhf_course.ds_utils import get_lr_scheduler, get_optimizer_grouped_parameters, get_train_ds_config, make_optimizer
     groups = get_optimizer_grouped_parameters(model, args.weight_decay, args.lora_learning_rate if args.lora_dim else None)
     optimizer = make_optimizer(groups, args.learning_rate, offload=args.offload, device=device)
     scheduler = get_lr_scheduler(optimizer, args.lr_scheduler_type, args.num_warmup_steps, num_training_steps)
@@ -189,7 +194,6 @@ def init_engine(model, args, num_training_steps: int, device):
 # %% ../nbs/03_sft.ipynb #f4a9c290
 def make_loader(dataset, batch_size: int, collate, shuffle: bool, seed: int, shard: bool = True):
     "This rank's shard; the seeded order is the same for any rank count: N ranks of batch B see what 1 sees with N*B."
-    from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
     if not torch.distributed.is_initialized(): raise RuntimeError("call init_distributed() first")
     replicas, rank = (torch.distributed.get_world_size(), torch.distributed.get_rank()) if shard else (1, 0)
     sampler = DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=shuffle, seed=seed)
@@ -198,7 +202,6 @@ def make_loader(dataset, batch_size: int, collate, shuffle: bool, seed: int, sha
 @torch.no_grad()
 def evaluate_lm_loss(engine, loader, device) -> tuple[float, float]:
     "Mean next-token loss over the eval set (averaged across ranks) and its perplexity."
-    from rlhf_course.ds_utils import get_all_reduce_mean, to_device
     engine.eval()
     losses = [engine(**to_device(b, device), use_cache=False).loss.float() for b in loader]
     loss = get_all_reduce_mean(torch.stack(losses).mean()).item()
@@ -211,7 +214,7 @@ class MetricsLog:
     def __init__(self, tensorboard_dir=None, prefix: str = "train", purge_step: int | None = None):
         self.records, self.prefix, self.writer = [], prefix, None
         if tensorboard_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter   # lazy: tensorboard only with --enable_tensorboard (4 s at start-up otherwise)
             self.writer = SummaryWriter(str(tensorboard_dir), purge_step=purge_step)   # purge: events past a resumed step
     def write(self, **record):
         self.records.append(record)
@@ -237,8 +240,6 @@ def tensorboard_dir(args, rank: int, step_name: str) -> Path | None:
 # %% ../nbs/03_sft.ipynb #d5b85308
 def run_epochs(engine, train_loader, eval_loader, loss_fn, evaluate, args, log: MetricsLog, device, desc: str) -> int:
     "The loop of steps 1 and 2: forward, backward, step, log; evaluate every `eval_interval` steps and per epoch."
-    from tqdm.auto import tqdm
-    from rlhf_course.ds_utils import get_all_reduce_mean, get_rank, to_device
     step = 0
     for epoch in range(args.num_train_epochs):
         if hasattr(train_loader.sampler, "set_epoch"): train_loader.sampler.set_epoch(epoch)
@@ -255,7 +256,6 @@ def run_epochs(engine, train_loader, eval_loader, loss_fn, evaluate, args, log: 
 # %% ../nbs/03_sft.ipynb #25ac3cda
 def sft_loss(engine, batch):
     "Next-token loss averaged over the answer tokens of the *global* batch, not of each rank's share."
-    import torch.nn.functional as F
     logits = engine(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
     labels = batch["labels"][:, 1:]                                                # (B, T-1): predict the next token
     total = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100, reduction="sum")
@@ -267,7 +267,6 @@ def sft_loss(engine, batch):
 # %% ../nbs/03_sft.ipynb #9ff9ad70
 def sft_datasets(args, tokenizer):
     "Step 1's (train, eval) share of the data (chapter 01)."
-    from rlhf_course.data import create_prompt_dataset
     return create_prompt_dataset(args.data_path, args.data_split, 1, tokenizer, args.max_prompt_seq_len, args.max_seq_len,
                                  args.seed, args.data_output_path, args.sft_only_data_path, mask_prompt=not args.no_mask_prompt)
 
@@ -301,7 +300,6 @@ def summarize_gold(before: dict, after: dict) -> dict:
 # %% ../nbs/03_sft.ipynb #0ba27429
 def start_run(args, check=None, model_path=None):
     "What every step does first: join the process group, refuse bad flags (`check`), seed, load the tokenizer."
-    from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed, set_random_seed
     rank, world_size, device = init_distributed()
     quiet_deepspeed()
     (check or check_train_args)(args, world_size, device)
@@ -327,9 +325,6 @@ def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
 # %% ../nbs/03_sft.ipynb #00320358
 def train_sft(args) -> dict:
     "Step 1: fine-tune on prompt + chosen answers; returns the measured figures (also saved as results.json)."
-    from transformers import AutoModelForCausalLM
-    from rlhf_course.data import DataCollatorSFT
-    from rlhf_course.ds_utils import create_hf_model, print_rank_0, save_hf_format
     rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = sft_datasets(args, tokenizer)
     model = prepare_model(create_hf_model(AutoModelForCausalLM, args.model_name_or_path, tokenizer, dropout=args.dropout), args)
@@ -368,14 +363,12 @@ def interrupted_note(step: int, output_dir) -> str:
 
 def run_main(prog: str, train, args, note):
     "A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."
-    import signal, sys
     def stop(signum, frame): raise KeyboardInterrupt   # the deepspeed launcher passes Ctrl-C on as SIGTERM
     signal.signal(signal.SIGTERM, stop)
     try: return train(args)
     except KeyboardInterrupt:
         for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)   # a second signal must not cut the line
-        from tqdm import tqdm
-        for bar in list(getattr(tqdm, "_instances", [])): bar.close()   # the progress bar ends its line first
+        for bar in list(getattr(std_tqdm, "_instances", [])): bar.close()   # the progress bar ends its line first
         kept = note(args) if callable(note) else interrupted_note(note, args.output_dir)
         print(f"{prog}: interrupted; {kept}", file=sys.stderr); sys.exit(130)
     except (ValueError, FileNotFoundError) as e: sys.exit(f"{prog}: error: {e}")   # DataError is a ValueError

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from configparser import ConfigParser
+from importlib.util import find_spec
 from pathlib import Path
 
 import nbformat
@@ -188,7 +189,6 @@ def page_notebook(executed, source, manifest, settings, pages) -> tuple:
 # %% ../nbs/91_site.ipynb #cc10010c
 def mathjax_dir() -> Path:
     "MathJax 3's browser build (es5/), as the `django-static-mathjax` package ships it (the official files, no Django needed)."
-    from importlib.util import find_spec
     spec = find_spec("mathjax")
     path = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
     if path is None or not (path / "tex-chtml.js").is_file():

@@ -7,19 +7,34 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import shutil
 import time
 from pathlib import Path
 
+import deepspeed
 import numpy as np
 import torch
+from fastcore.basics import patch
+from tqdm.auto import tqdm
+
+from .data import create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT, get_unsupervised_data
+from .ds_utils import (gathered_parameters, get_all_reduce_mean, get_rank, plain_state_dict, print_rank_0,
+                                  save_hf_format, to_device, unwrap_model)
+from .ppo_trainer import (DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised, NonFiniteLossError,
+                                     RunningMoments)
+from .reward import end_scores, save_reward_model
+from .rlhf_engine import check_step3_args, DeepSpeedRLHFEngine, frozen_stage, parse_step3_args
+from .sft import (bootstrap_ci, gold_component_rows, gold_eval, held_out_prompts, make_loader, MetricsLog,
+                             run_main, save_run_outputs, start_run, tensorboard_dir, uses_toyworld)
+from .toyworld import corpus_blocks, load_toyworld, split_blocks, WEIGHTS
 
 # %% auto #0
 __all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards',
            'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints',
            'rng_state', 'set_rng_state', 'resume_config', 'check_resume', 'step3_interrupted_note', 'step3_setup',
-           'count_iters', 'Step3Run', 'train_on', 'ptx_step', 'kept_checkpoint', 'eval_during', 'checkpoint',
-           'save_resume', 'elapsed', 'resume', 'iteration', 'run_loop', 'final_eval', 'summarize_step3', 'gain_split',
-           'finish', 'save_eval_answers', 'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
+           'count_iters', 'Step3Run', 'summarize_step3', 'gain_split', 'save_eval_answers', 'peak_gpu_memory_gb',
+           'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -35,8 +50,6 @@ def training_batches(exps: list[dict], batch_size: int, generator: torch.Generat
 def learned_rewards(reward_model, tokenizer, prompts: list[str], answers: list[str], finished: list[bool],
                     batch_size: int = 64) -> np.ndarray:
     "Reward-model scores of `prompt + answer (+ </s> if it ended)`, read at the last token."
-    from rlhf_course.data import DataCollatorSFT
-    from rlhf_course.reward import end_scores
     rows = [tokenizer(p)["input_ids"] + tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] * f
             for p, a, f in zip(prompts, answers, finished)]
     collate, device, out = DataCollatorSFT(tokenizer.pad_token_id), next(reward_model.parameters()).device, []
@@ -49,7 +62,6 @@ def learned_rewards(reward_model, tokenizer, prompts: list[str], answers: list[s
 # %% ../nbs/08_step3.ipynb #2a1460f5
 def policy_eval(model, reward_model, tokenizer, prompts, args, synced_gpus: bool = False, greedy: bool = True) -> dict:
     "Gold scores and learned rewards of sampled (and greedy) answers to `prompts`."
-    from rlhf_course.sft import gold_component_rows, gold_eval
     kw = dict(max_new_tokens=args.max_answer_seq_len, synced_gpus=synced_gpus, batch_size=128)
     out = {"sampled": gold_eval(model, tokenizer, prompts, seed=args.seed, **kw)}
     if greedy: out["greedy"] = gold_eval(model, tokenizer, prompts, seed=args.seed, do_sample=False, **kw)
@@ -64,7 +76,6 @@ HELD_OUT_BLOCK = 128
 
 def toyworld_corpus_split(tokenizer, block_size: int):
     "(ptx rows: the first 95% of the corpus stream in `block_size` blocks, held-out (N, 128) blocks: the rest)."
-    from rlhf_course.toyworld import corpus_blocks, load_toyworld, split_blocks
     train, held_out = split_blocks(corpus_blocks(tokenizer, load_toyworld().documents(), HELD_OUT_BLOCK))
     flat = train.flatten()
     rows = flat[: len(flat) // block_size * block_size].view(-1, block_size).tolist()
@@ -82,7 +93,6 @@ def heldout_lm_loss(model, blocks: torch.Tensor, batch_size: int = 32) -> float:
 # %% ../nbs/08_step3.ipynb #cb6680a5
 def ptx_rows(args, tokenizer, toyworld_rows=None) -> list[dict]:
     "Pretraining rows for ptx: the toy world's training corpus ('toyworld'), or `--unsupervised_dataset_name` text."
-    from rlhf_course.data import get_unsupervised_data
     block = args.max_prompt_seq_len + args.max_answer_seq_len
     if args.unsupervised_dataset_name == "toyworld":
         return toyworld_rows if toyworld_rows is not None else toyworld_corpus_split(tokenizer, block)[0]
@@ -90,8 +100,6 @@ def ptx_rows(args, tokenizer, toyworld_rows=None) -> list[dict]:
 
 def ptx_batches(rows, args, tokenizer):
     "An endless iterator of ptx batches (this rank's shard, reshuffled every pass)."
-    from rlhf_course.data import DataCollatorSFT
-    from rlhf_course.sft import make_loader
     loader = make_loader(rows, args.per_device_training_batch_size, DataCollatorSFT(tokenizer.pad_token_id), True, args.seed)
     for epoch in range(10**9):
         loader.sampler.set_epoch(epoch)
@@ -100,13 +108,10 @@ def ptx_batches(rows, args, tokenizer):
 # %% ../nbs/08_step3.ipynb #d425940a
 def save_checkpoints(engine, tokenizer, output_dir, step: int):
     "actor/, critic/ and actor_ema/ under `output_dir`, each replaced atomically, then checkpoint.json."
-    from rlhf_course.ds_utils import get_rank, save_hf_format
-    from rlhf_course.reward import save_reward_model
-    from rlhf_course.rlhf_engine import frozen_stage
-    out, args = Path(output_dir), engine.args
-    save_hf_format(engine.actor, tokenizer, out / "actor", args.actor_zero_stage)
+    out, stage = Path(output_dir), engine.config.actor.zero_stage
+    save_hf_format(engine.actor, tokenizer, out / "actor", stage)
     save_reward_model(engine.critic, tokenizer, out / "critic")
-    if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(args.actor_zero_stage))
+    if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(stage))
     if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": step}))
 
 # %% ../nbs/08_step3.ipynb #e5a0c001
@@ -116,13 +121,11 @@ IGNORED_ON_RESUME = ("local_rank", "force", "output_dir", "print_answers", "n_go
 
 def rng_state() -> dict:
     "Every random-number state a step draws from: Python, NumPy, torch (and CUDA's)."
-    import random
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available(): state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 def set_rng_state(state: dict):
-    import random
     random.setstate(state["python"]); np.random.set_state(state["numpy"]); torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available(): torch.cuda.set_rng_state(state["cuda"])
 
@@ -155,9 +158,6 @@ def step3_interrupted_note(args) -> str:
 # %% ../nbs/08_step3.ipynb #d3e49e7f
 def step3_setup(args):
     "Chapter 03's start_run with step 3's checks, then the prompt loader."
-    from rlhf_course.data import DataCollatorRLHF, create_prompt_dataset
-    from rlhf_course.rlhf_engine import check_step3_args
-    from rlhf_course.sft import make_loader, start_run
     def check(args, world_size, device):      # before anything is loaded or removed: a refused resume leaves the folder as it was
         check_step3_args(args, world_size, device); check_resume(args, world_size)
     rank, world_size, device, tokenizer = start_run(args, check, args.actor_model_name_or_path)
@@ -179,9 +179,6 @@ class Step3Run:
     "The state of one step-3 run: engine, trainer, data, logs."
     policy_name = "ppo"   # the trained policy's key in the evaluations (chapter 13's runs name theirs grpo/rloo)
     def __init__(self, args):
-        from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised
-        from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine
-        from rlhf_course.sft import MetricsLog, held_out_prompts, tensorboard_dir, uses_toyworld
         self.args = args
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
         self.rollouts, iters = count_iters(args, len(self.loader))
@@ -202,9 +199,9 @@ class Step3Run:
         self.log.records = records or []
 
 # %% ../nbs/08_step3.ipynb #ed66cb07
-def train_on(self, exps: list[dict], generator) -> dict:
+@patch
+def train_on(self: Step3Run, exps: list[dict], generator) -> dict:
     "PPO epochs over the experiences (plus ptx and EMA after each update); mean losses."
-    from rlhf_course.ppo_trainer import NonFiniteLossError
     args, losses = self.args, {"actor_loss": [], "critic_loss": [], "ptx_loss": []}
     for epoch in range(args.ppo_epochs):
         for i, mb in enumerate(training_batches(exps, args.per_device_training_batch_size, generator)):
@@ -218,20 +215,19 @@ def train_on(self, exps: list[dict], generator) -> dict:
             if self.engine.actor_ema is not None: self.engine.update_ema()   # fp32, warm-up decay (chapter 06)
     return {k: float(np.mean(v)) for k, v in losses.items() if v}
 
-def ptx_step(self) -> float:
-    from rlhf_course.ds_utils import to_device
-    coef = 27.8 if self.args.unsup_coef is None else self.args.unsup_coef
+@patch
+def ptx_step(self: Step3Run) -> float:
     self.ptx_used += 1                                            # the ptx data position, kept for a resume
-    return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), coef).item()
+    return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), self.trainer.config.unsup_coef).item()
 
-def kept_checkpoint(self) -> str:
+@patch
+def kept_checkpoint(self: Step3Run) -> str:
     if self.saved_step is None: return "no step-3 checkpoint was written yet (steps 1-2 are untouched)"
     return f"the checkpoint of step {self.saved_step} in {self.args.output_dir} is kept"
 
-Step3Run.train_on, Step3Run.ptx_step, Step3Run.kept_checkpoint = train_on, ptx_step, kept_checkpoint
-
 # %% ../nbs/08_step3.ipynb #e23d5781
-def eval_during(self) -> dict:
+@patch
+def eval_during(self: Step3Run) -> dict:
     "Gold score and learned reward of sampled answers to the first `--n_gold_prompts_during` eval prompts."
     prompts = self.eval_prompts[: self.args.n_gold_prompts_during]
     if not prompts: return {}
@@ -240,18 +236,16 @@ def eval_during(self) -> dict:
     self.engine.actor.train()
     return {"gold": round(ev["mean"], 4), "eval_reward": round(ev["reward_mean"], 4), "eval_ended": round(ev["finished"], 4)}
 
-def checkpoint(self):
+@patch
+def checkpoint(self: Step3Run):
     save_checkpoints(self.engine, self.tokenizer, self.args.output_dir, self.step)
     self.save_resume()
     self.saved_step = self.step
 
-Step3Run.eval_during, Step3Run.checkpoint = eval_during, checkpoint
-
 # %% ../nbs/08_step3.ipynb #e5a0c003
-def save_resume(self):
+@patch
+def save_resume(self: Step3Run):
     "DeepSpeed checkpoints of actor and critic, the EMA weights, each rank's state, then `state.json` (last)."
-    import shutil
-    from rlhf_course.ds_utils import gathered_parameters, plain_state_dict, unwrap_model
     root, tag = Path(self.args.output_dir) / RESUME_DIR, f"step{self.step}"
     self.engine.actor.save_checkpoint(str(root / "actor"), tag=tag)      # weights, optimizer, LR schedule (every ZeRO stage)
     self.engine.critic.save_checkpoint(str(root / "critic"), tag=tag)
@@ -271,17 +265,15 @@ def save_resume(self):
     for old in [*root.glob("actor/step*"), *root.glob("critic/step*"), *root.glob("ranks/step*")]:   # earlier checkpoints
         if old.name != tag and not old.name.startswith(f"{tag}-"): shutil.rmtree(old) if old.is_dir() else old.unlink()
 
-def elapsed(self) -> float:
+@patch
+def elapsed(self: Step3Run) -> float:
     "Training seconds of this run, earlier sessions of a resumed run included."
     return self.train_s_before + (time.time() - self.t0 if getattr(self, "t0", None) else 0.0)
 
-Step3Run.save_resume, Step3Run.elapsed = save_resume, elapsed
-
 # %% ../nbs/08_step3.ipynb #e5a0c004
-def resume(self) -> list | None:
+@patch
+def resume(self: Step3Run) -> list | None:
     "Load the last complete checkpoint of an interrupted run with the same flags; its metric records, or None (a fresh start)."
-    import shutil
-    from rlhf_course.ds_utils import unwrap_model
     root, args = Path(self.args.output_dir) / RESUME_DIR, self.args
     if args.force:
         if self.rank == 0: shutil.rmtree(root, ignore_errors=True)
@@ -293,7 +285,6 @@ def resume(self) -> list | None:
     self.engine.actor.load_checkpoint(str(root / "actor"), tag=tag)     # weights, Adam moments, LR schedule
     self.engine.critic.load_checkpoint(str(root / "critic"), tag=tag)
     if self.engine.actor_ema is not None:
-        import deepspeed
         ema, weights = unwrap_model(self.engine.actor_ema), torch.load(root / "ranks" / f"{tag}-ema.pt", weights_only=True)
         params = [p for p in ema.parameters() if hasattr(p, "ds_id")]
         with deepspeed.zero.GatheredParameters(params, modifier_rank=0, enabled=bool(params)): ema.load_state_dict(weights)
@@ -305,18 +296,14 @@ def resume(self) -> list | None:
     self.trainer.kl_ctl.value, self.train_s_before = state["kl_coef"], state["train_s"]
     self.engine.ema_updates = state.get("ema_updates", 0)                # the EMA warm-up's clock (chapter 06)
     if state.get("reward_moments"):
-        from rlhf_course.ppo_trainer import RunningMoments
         self.trainer.reward_moments = RunningMoments(**state["reward_moments"])   # --normalize_reward
-    from rlhf_course.ds_utils import print_rank_0
     print_rank_0(f"step 3: resuming from the checkpoint of rollout batch {self.step} in {args.output_dir} (--force starts afresh)")
     return state["records"]
 
-Step3Run.resume = resume
-
 # %% ../nbs/08_step3.ipynb #6ae911e1
-def iteration(self, batch, exps: list, generator) -> dict:
+@patch
+def iteration(self: Step3Run, batch, exps: list, generator) -> dict:
     "Roll out one batch; learn when enough experience is in; the step's statistics."
-    from rlhf_course.ds_utils import to_device
     exps.append(self.trainer.generate_experience(to_device(batch, self.device)))
     stats = dict(self.trainer.last_stats)
     if len(exps) == self.args.generation_batches:
@@ -327,13 +314,10 @@ def iteration(self, batch, exps: list, generator) -> dict:
         exps.clear()
     return stats
 
-Step3Run.iteration = iteration
-
 # %% ../nbs/08_step3.ipynb #01fff7cc
-def run_loop(self):
+@patch
+def run_loop(self: Step3Run):
     "All rollout batches (after a resume: the rest), with logs, evaluations and checkpoints."
-    from tqdm.auto import tqdm
-    from rlhf_course.ds_utils import get_all_reduce_mean
     args, self.t0 = self.args, time.time()
     if self.step == 0: self.log.write(step=0, **self.eval_during())
     bar = tqdm(total=self.rollouts, initial=self.step, desc="ppo", disable=self.rank != 0)
@@ -357,10 +341,9 @@ def run_loop(self):
         if self.step >= self.rollouts: break
     bar.close()
 
-Step3Run.run_loop = run_loop
-
 # %% ../nbs/08_step3.ipynb #97886a5f
-def final_eval(self) -> dict | None:
+@patch
+def final_eval(self: Step3Run) -> dict | None:
     "Gold, learned reward and held-out pretraining loss of SFT, PPO and EMA; None without the toy world's judge."
     if not self.eval_prompts: return None
     models = {"sft": self.engine.ref.module, self.policy_name: self.engine.actor.module}
@@ -374,7 +357,6 @@ def final_eval(self) -> dict | None:
 # %% ../nbs/08_step3.ipynb #dc2868bc
 def summarize_step3(ev: dict) -> dict:
     "Means, the paired bootstrap intervals against SFT, and a few example answers."
-    from rlhf_course.sft import bootstrap_ci
     names, sft = list(ev), ev["sft"]["sampled"]["scores"]
     pick = lambda mode, key: {n: float(np.mean(ev[n][mode][key])) for n in names}
     out = {**pick("sampled", "scores"), "greedy": pick("greedy", "scores"),
@@ -395,7 +377,6 @@ CORRECTNESS, STYLE = ("correct", "on_topic"), ("polite", "concise", "ended")
 
 def gain_split(before: dict, after: dict) -> dict:
     "Each component's share of mean(gold after - gold before), paired by prompt; the shares sum to the gain."
-    from rlhf_course.toyworld import WEIGHTS
     factor = lambda c: c["fluent"] * c["no_repeats"] * c["not_echo"]
     base = lambda c: sum(w * c[k] for k, w in WEIGHTS.items())
     f_mid, b_mid = (factor(before) + factor(after)) / 2, (base(before) + base(after)) / 2
@@ -406,9 +387,9 @@ def gain_split(before: dict, after: dict) -> dict:
             "total": sum(out[k] for k in (*WEIGHTS, "factors"))}
 
 # %% ../nbs/08_step3.ipynb #41db585e
-def finish(self, train_s: float) -> dict:
+@patch
+def finish(self: Step3Run, train_s: float) -> dict:
     "Final checkpoint, evaluation and results.json."
-    from rlhf_course.sft import save_run_outputs
     self.checkpoint()
     t0 = time.time()
     ev = self.final_eval()
@@ -446,12 +427,9 @@ def example_answers(ev: dict, n: int = 8) -> list[dict]:
                                           "reward": float(e["sampled"]["reward"][i])} for name, e in ev.items()}}
             for i in range(min(n, len(prompts)))]
 
-Step3Run.final_eval, Step3Run.finish = final_eval, finish
-
 # %% ../nbs/08_step3.ipynb #f653ef6c
 def train_step3(args) -> dict:
     "Step 3: PPO from the SFT actor against the reward model; returns the measured figures (also in results.json)."
-    from rlhf_course.ds_utils import print_rank_0
     if args.enable_hybrid_engine: print_rank_0("--enable_hybrid_engine: ignored (DeepSpeed's Hybrid Engine does not run on transformers 5)")
     run = Step3Run(args)
     run.run_loop()
@@ -462,8 +440,6 @@ def train_step3(args) -> dict:
 
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.step3 --actor_model_name_or_path ... --critic_model_name_or_path ...`"
-    from rlhf_course.rlhf_engine import parse_step3_args
-    from rlhf_course.sft import run_main
     run_main("rlhf_course.step3", train_step3, parse_step3_args(argv), step3_interrupted_note)
 
 # %% ../nbs/08_step3.ipynb #8cd6578f

@@ -5,6 +5,7 @@
 # %% ../nbs/09b_seeds.ipynb #a4b5c6d7
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -14,7 +15,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import deepspeed
 import numpy as np
+import torch
+import transformers
+
+from .pipeline import make_plan, pipeline_parser, read_results, step_args, step_env, STEP_MODULES
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 'step_command', 'variant_args', 'run_logged',
@@ -32,7 +38,6 @@ VARIANTS = {"default": [],                            # train.py's defaults
 
 def seed_plan(seed: int, out: Path):
     "train.py's plan for one seed on the CPU."
-    from rlhf_course.pipeline import make_plan, pipeline_parser
     args, extra = pipeline_parser().parse_known_args(["--deployment-type", "cpu", "--output-dir", str(out), "--no-chat",
                                                       "--seed", str(seed)])
     return make_plan(args, extra)
@@ -40,7 +45,6 @@ def seed_plan(seed: int, out: Path):
 # %% ../nbs/09b_seeds.ipynb #a7b8c9d0
 def step_command(plan, step: int, module: str | None = None, more: tuple = ()) -> list[str]:
     "The command of one step of `plan`, run as a module without a launcher; `more` overrides (argparse keeps the last)."
-    from rlhf_course.pipeline import STEP_MODULES, step_args
     return [sys.executable, "-m", module or STEP_MODULES[step], *step_args(step, plan), *plan.extra[step], *more]
 
 def variant_args(name: str, seed_dir: Path) -> list[str]:
@@ -50,7 +54,6 @@ def variant_args(name: str, seed_dir: Path) -> list[str]:
 # %% ../nbs/09b_seeds.ipynb #a9b0c1d2
 def run_logged(cmd: list[str], log: Path, threads: int, cache: Path | None = None):
     "Run `cmd` with GPUs hidden, `threads` CPU threads and its own data cache; its output in `log`; one clear error if it fails."
-    from rlhf_course.pipeline import step_env
     env = {**step_env(), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "TOKENIZERS_PARALLELISM": "false", **({"RLHF_COURSE_CACHE": str(cache)} if cache else {})}   # parallel runs never share a cache
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +81,6 @@ TARGETS = {"gain": 0.05, "greedy_drop": 0.03, "ema_drop": 0.02}
 
 def run_row(seed: int, seed_dir: Path, run_dir: Path) -> dict:
     "The study's figures of one step-3 run (and its seed's steps 1-2)."
-    from rlhf_course.pipeline import read_results
     s2, s3 = read_results(seed_dir / "reward"), read_results(run_dir)
     g, gr = s3["gold"], s3["gold"]["greedy"]
     row = {"seed": seed, "gain": g["ppo"] - g["sft"], "gain_ci95": g["ppo_minus_sft_ci95"], "greedy_change": gr["ppo"] - gr["sft"],
@@ -97,7 +99,7 @@ def run_row(seed: int, seed_dir: Path, run_dir: Path) -> dict:
 # %% ../nbs/09b_seeds.ipynb #b2c3d4e6
 def t_interval(x, level: float = 0.95):
     "Student-t interval of the mean of `x` (None for fewer than 2 values)."
-    from scipy import stats
+    from scipy import stats   # lazy: scipy only for the study's summary (2 s at start-up otherwise)
     x = np.asarray(x, dtype=float)
     if x.size < 2: return None
     half = stats.t.ppf((1 + level) / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
@@ -123,7 +125,6 @@ def summarize_rows(rows: list[dict]) -> dict:
 # %% ../nbs/09b_seeds.ipynb #b4c5d6e8
 def run_meta(argv: list[str], commit: str | None = None, hardware: str | None = None) -> dict:
     "What a results file records: commit, command, versions, hardware."
-    import deepspeed, torch, transformers
     if commit is None:
         try: commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
         except (OSError, subprocess.CalledProcessError): commit = "unknown"
@@ -137,7 +138,6 @@ def run_meta(argv: list[str], commit: str | None = None, hardware: str | None = 
 
 def steps12_row(seed_dir: Path) -> dict | None:
     "A seed's step-1 and step-2 figures: base and SFT gold (with components), the reward model kept and last."
-    from rlhf_course.pipeline import read_results
     s1, s2 = read_results(seed_dir / "sft"), read_results(seed_dir / "reward")
     if not s1 or not s2: return None
     g = s1["gold"]
@@ -173,7 +173,6 @@ def run_study(n: int, out, algorithm: str = "ppo", variants=("default",), seeds=
     return collect(out, algorithm)
 
 def study_parser():
-    import argparse
     p = argparse.ArgumentParser(prog="rlhf_course.study", description="Steps 1-3 over several seeds, one table")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("seeds", help="run the study"); s.add_argument("--n", type=int, default=5)

@@ -5,6 +5,7 @@
 # %% ../nbs/00_toyworld.ipynb #c1ce241c
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import importlib.metadata
@@ -18,9 +19,18 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.util import find_spec
 from pathlib import Path
+
+import torch
+from filelock import FileLock
+from tokenizers import decoders, models, pre_tokenizers, processors, Tokenizer, trainers
+from tqdm.auto import tqdm
+from transformers import OPTConfig, OPTForCausalLM, PreTrainedTokenizerFast
 
 import rlhf_course
 
@@ -353,8 +363,6 @@ SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]   # OPT's ids 0, 1, 2, 3
 
 def train_tokenizer(texts, vocab_size: int = 1024):
     "A byte-level BPE trained on `texts`, wrapped as a transformers fast tokenizer with OPT's specials."
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -391,8 +399,6 @@ SCALES = {"tiny": Scale(MODEL_SHAPES, PRETRAIN_LR, PRETRAIN_STEPS)}   # the comm
 
 def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, scale: str = "tiny"):
     "A freshly initialised OPTForCausalLM of the named role's shape at `scale`."
-    import torch
-    from transformers import OPTConfig, OPTForCausalLM
     config = OPTConfig(vocab_size=len(tokenizer), max_position_embeddings=max_positions, dropout=0.0,
                        attention_dropout=0.0, pad_token_id=1, bos_token_id=2, eos_token_id=2, **SCALES[scale].shapes[shape])
     torch.manual_seed(seed)
@@ -405,7 +411,6 @@ def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, sca
 # %% ../nbs/00_toyworld.ipynb #960cbb4a
 def corpus_blocks(tokenizer, docs, block_size: int = 128):
     "All documents as one token stream (each opened by `</s>`, as OPT does), cut into (N, block_size) blocks."
-    import torch
     stream = [t for ids in tokenizer(list(docs))["input_ids"] for t in ids]
     n = len(stream) // block_size
     return torch.tensor(stream[: n * block_size]).view(n, block_size)
@@ -417,7 +422,6 @@ def split_blocks(blocks):
 
 def perplexity(model, blocks, batch_size: int = 64) -> float:
     "exp of the mean next-token loss over `blocks`."
-    import torch
     model.eval()
     device = next(model.parameters()).device
     with torch.no_grad():
@@ -427,8 +431,6 @@ def perplexity(model, blocks, batch_size: int = 64) -> float:
 # %% ../nbs/00_toyworld.ipynb #6ee10370
 def pretrain(model, blocks, steps: int, batch_size: int = 32, lr: float = 3e-3, seed: int = 0, progress=True):
     "Next-token pretraining with AdamW and cosine decay after 5% warmup, on the GPU if there is one; the loss per step."
-    import torch
-    from tqdm.auto import tqdm
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
     g = torch.Generator().manual_seed(seed)    # batches are drawn on the CPU: the same blocks on any device
@@ -470,7 +472,6 @@ def build_corpus(world: World, out: Path, n_bytes: int) -> list[str]:
 
 def pretrain_and_save(shape, tokenizer, blocks, held_out, out: Path, steps: int, seed: int, scale: str = "tiny") -> dict:
     "Pretrain one model of the world, save it with its tokenizer, return its figures."
-    import time
     model = tiny_opt(shape, tokenizer, seed=seed, scale=scale)
     t0 = time.time()
     losses = pretrain(model, blocks, steps=steps, lr=SCALES[scale].lr[shape], seed=seed)
@@ -575,24 +576,20 @@ SCALES["125m"] = Scale(
 # %% ../nbs/00_toyworld.ipynb #a65b5ea1
 def cache_folder(name: str, parts: list[str]) -> Path:
     "A per-machine cache folder `name-KEY` whose key hashes `parts` (settings, code): a change to any gives a new folder."
-    import tempfile
     key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "rlhf_course" / f"{name}-{key}"
 
 def cache_lock(folder):
     "A lock held while one process builds `folder`: others wait, then find it built (the OS frees it if the holder dies)."
-    from filelock import FileLock
     Path(folder).parent.mkdir(parents=True, exist_ok=True)
     return FileLock(f"{folder}.lock")
 
 def scaled_toyworld_dir(scale: str, seed: int = 0) -> Path:
     "The cache folder of a scaled world: its key covers the scale's settings, the seed and this module's code."
-    import rlhf_course.toyworld as this
-    return cache_folder(f"toyworld-{scale}", [repr((SCALES[scale], seed)), Path(this.__file__).read_text()])
+    return cache_folder(f"toyworld-{scale}", [repr((SCALES[scale], seed)), Path(find_spec("rlhf_course.toyworld").origin).read_text()])
 
 def scaled_toyworld(scale: str = "tiny", seed: int = 0) -> ToyWorld:
     "The committed world for 'tiny'; any other scale is built once into its cache folder, then loaded from there."
-    import os, shutil
     if scale not in SCALES: raise ValueError(f"scale {scale!r}: expected one of {', '.join(SCALES)}")
     if scale == "tiny": return load_toyworld()
     root = scaled_toyworld_dir(scale, seed)
@@ -653,7 +650,6 @@ def provenance() -> dict:
 # %% ../nbs/00_toyworld.ipynb #9002fc40
 def main(argv=None):
     "Build the full toy world: `python -m rlhf_course.toyworld --out data/toyworld`."
-    import argparse
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--out", default="runs/toyworld", help="folder to write (the committed copy is data/toyworld)")
     p.add_argument("--seed", type=int, default=0)

@@ -2,7 +2,8 @@
 
 A module's chapter is the notebook that exports it (`#| default_exp NAME`), in the notebooks' order in nbs/.
 Imports are read with `ast`, at the top of a module and inside functions alike. `python tests/test_imports.py`
-prints the graph.
+prints the graph. Every import sits at the top of its module, but for deliberate lazy ones marked `# lazy: reason`
+on their line (issue 15).
 """
 import ast
 import re
@@ -11,9 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "rlhf_course"
-# Modules whose imports all sit at the top, but for deliberate lazy ones marked `# lazy: reason` on their line.
-# Add a module here once its in-function imports are moved (issue 15).
-TOP_IMPORTS = {"ppo", "ppo_trainer", "rlhf_engine", "rollout"}
 
 
 def chapters() -> dict:
@@ -106,17 +104,23 @@ def test_no_cycle_and_no_back_edge():
     assert cycle is None, "import cycle: " + " -> ".join(cycle) + "\n" + text
 
 
+def late_imports(source: str) -> list:
+    "(line, statement) of every import inside a function (of any module) without a `# lazy: reason` comment on its line."
+    lines, found = source.splitlines(), []
+    def visit(node, in_function):
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)) and "# lazy:" not in lines[child.lineno - 1]:
+                found.append((child.lineno, " ".join(ast.get_source_segment(source, child).split())))
+            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+    visit(ast.parse(source), False)
+    return found
+
+
 def test_imports_at_the_top():
-    modules = package_modules()
-    late = [f"rlhf_course/{m}.py:{line} imports {t} inside a function without a `# lazy: reason` comment"
-            for m in sorted(TOP_IMPORTS) for t, line, inner, lazy in imports_of(m, modules) if inner and not lazy]
-    assert not late, "\n".join(late)
-    # and third-party or standard-library imports inside their functions carry the comment too
-    for m in sorted(TOP_IMPORTS):
-        lines = (PACKAGE / f"{m}.py").read_text(encoding="utf-8").splitlines()
-        bare = [f"rlhf_course/{m}.py:{i + 1}: {l.strip()}" for i, l in enumerate(lines)
-                if re.match(r"^\s+(import\s+[\w.]+\s*(,|as\b|#|$)|from\s+\.*[\w.]*\s+import\s)", l) and "# lazy:" not in l]
-        assert not bare, "imports inside functions without a `# lazy: reason` comment:\n" + "\n".join(bare)
+    late = [f"rlhf_course/{m}.py:{line}: {stmt}" for m in package_modules()
+            for line, stmt in late_imports((PACKAGE / f"{m}.py").read_text(encoding="utf-8"))]
+    print("\n".join(late))
+    assert not late, "imports inside functions without a `# lazy: reason` comment on their line:\n" + "\n".join(late)
 
 
 def test_the_checks_can_fail():
@@ -126,8 +130,15 @@ def test_the_checks_can_fail():
     assert find_cycle(graph) in (["a", "b", "a"], ["b", "a", "b"])
     assert [m for m, e in graph.items() for t in e if order[t][0] > order[m][0]] == ["a"]
     assert "00 a            -> b*" in format_graph(graph, order)
+    src = ("import os\ndef f():\n    import torch\n    from rlhf_course.data import x   # lazy: a reason\n"
+           "    def g():\n        from . import sft\n    return lambda: __import__('json')\nclass C:\n    def m(self): import json\n")
+    assert late_imports(src) == [(3, "import torch"), (6, "from . import sft"), (9, "import json")]
 
 
 if __name__ == "__main__":
     print(format_graph(import_graph(), chapters()))
+    for m in package_modules():
+        source = (PACKAGE / f"{m}.py").read_text(encoding="utf-8")
+        for i, line in enumerate(source.splitlines()):
+            if "# lazy:" in line: print(f"lazy: rlhf_course/{m}.py:{i + 1}: {line.strip()}")
     sys.exit(0)
