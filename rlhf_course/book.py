@@ -38,11 +38,13 @@ __all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'MANIFEST', 'RESULTS_MARKER', 'REND
 CHAPTER_PATTERN = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
 
 def chapter_notebooks(nbs_dir, only=None) -> list[Path]:
-    "The chapter notebooks in `nbs_dir`, in order; `only` keeps those whose names start with one of its prefixes."
+    """The chapter notebooks in `nbs_dir`, in order; `only`
+    keeps those whose names start with one of its prefixes."""
     nbs = sorted(p for p in Path(nbs_dir).iterdir() if CHAPTER_PATTERN.match(p.name))
     if only:
         nbs = [p for p in nbs if any(p.name.startswith(o) for o in only)]
-        if not nbs: raise ValueError(f"--only {' '.join(only)} matches no chapter in {nbs_dir}")
+        if not nbs:
+            raise ValueError(f"--only {' '.join(only)} matches no chapter in {nbs_dir}")
     return nbs
 
 # %% ../nbs/90_book.ipynb #0d932251
@@ -50,34 +52,42 @@ def cell_directives(source: str) -> dict:
     "The `#|` directives at the top of a cell: `{'export': [], 'eval': ['false'], 'gpu': []}`."
     out = {}
     for line in source.splitlines():
-        if not line.strip(): continue
+        if not line.strip():
+            continue
         m = re.match(r"^#\s*\|\s*([\w-]+):?\s*(.*)$", line.strip())
-        if m is None: break
+        if m is None:
+            break
         out[m[1]] = m[2].split()
     return out
 
 def skip_reason(cell, flags: set, known_flags: set) -> str | None:
     "Why a code cell is left out of this run, or None to run it."
-    if cell.cell_type != "code": return None
+    if cell.cell_type != "code":
+        return None
     d = cell_directives(cell.source)
-    if d.get("eval") == ["false"]: return "eval: false"
+    if d.get("eval") == ["false"]:
+        return "eval: false"
     missing = sorted(f for f in d if f in known_flags and f not in flags)
     return f"needs flag {', '.join(missing)}" if missing else None
 
 # %% ../nbs/90_book.ipynb #9c17124d
 def known_flags(settings="settings.ini") -> set:
     "The test flags declared in settings.ini (`tst_flags = gpu|multigpu`)."
-    cfg = ConfigParser(delimiters=["="]); cfg.read(settings)
+    cfg = ConfigParser(delimiters=["="])
+    cfg.read(settings)
     return set(filter(None, cfg.get("DEFAULT", "tst_flags", fallback="").split("|")))
 
 def leave_out_cells(nb, flags: set, known: set):
-    "Turn the code cells this run skips into raw cells (kept visible, never executed); returns how many."
+    """Turn the code cells this run skips into raw cells
+    (kept visible, never executed); returns how many."""
     n = 0
     for cell in nb.cells:
         reason = skip_reason(cell, flags, known)
-        if reason is None: continue
+        if reason is None:
+            continue
         cell.cell_type, cell.metadata["skipped"] = "raw", reason
-        cell.pop("outputs", None); cell.pop("execution_count", None)
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
         n += 1
     return n
 
@@ -88,103 +98,152 @@ class BookError(RuntimeError):
 def load_params(path, _seen=()) -> dict:
     "Read a parameter file (on top of the one it `extends`) and check its shape."
     path = Path(path)
-    if not path.is_file(): raise BookError(f"parameter file not found: {path}")
-    if path.resolve() in _seen: raise BookError(f"{path}: `extends` loops back to itself")
+    if not path.is_file():
+        raise BookError(f"parameter file not found: {path}")
+    if path.resolve() in _seen:
+        raise BookError(f"{path}: `extends` loops back to itself")
     cfg = yaml.safe_load(path.read_text()) or {}
     unknown = set(cfg) - {"extends", "flags", "defaults", "notebooks"}
-    if unknown: raise BookError(f"{path}: unknown keys {sorted(unknown)} (expected extends, flags, defaults, notebooks)")
+    if unknown:
+        raise BookError(
+            f"{path}: unknown keys {sorted(unknown)} (expected extends, flags, defaults, notebooks)"
+        )
     own = {"flags": list(cfg.get("flags") or []), "defaults": dict(cfg.get("defaults") or {}),
            "notebooks": dict(cfg.get("notebooks") or {})}
-    if "extends" not in cfg: return own
+    if "extends" not in cfg:
+        return own
     base = load_params(path.parent / cfg["extends"], (*_seen, path.resolve()))
     chapters = {*base["notebooks"], *own["notebooks"]}
-    return {"flags": own["flags"] if "flags" in cfg else base["flags"], "defaults": {**base["defaults"], **own["defaults"]},
-            "notebooks": {n: {**(base["notebooks"].get(n) or {}), **(own["notebooks"].get(n) or {})} for n in sorted(chapters)}}
+    return {
+        "flags": own["flags"] if "flags" in cfg else base["flags"],
+        "defaults": {**base["defaults"], **own["defaults"]},
+        "notebooks": {
+            n: {**(base["notebooks"].get(n) or {}), **(own["notebooks"].get(n) or {})}
+            for n in sorted(chapters)
+        },
+    }
 
 # %% ../nbs/90_book.ipynb #d39d4fcc
 def declared_parameters(nb_path) -> set:
     "Names assigned at the top level of the notebook's `parameters` cell."
-    cells = [c for c in nbformat.read(nb_path, as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
-    if not cells: return set()
+    cells = [
+        c
+        for c in nbformat.read(nb_path, as_version=4).cells
+        if "parameters" in c.metadata.get("tags", [])
+    ]
+    if not cells:
+        return set()
     tree = ast.parse(cells[0].source)
     targets = [t for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
     return {t.id for t in targets if isinstance(t, ast.Name)}
 
 def check_params(cfg: dict, chapters: list[Path], source="the parameter file"):
-    "The whole parameter file against every chapter's parameters cell, before any chapter runs: one BookError listing each mistake."
+    """The whole parameter file against every chapter's parameters
+    cell, before any chapter runs: one BookError listing each mistake."""
     declared = {p.name: declared_parameters(p) for p in chapters}
     problems = []
     for name, own in cfg["notebooks"].items():
         if name not in declared:
-            close = difflib.get_close_matches(name if name.endswith(".ipynb") else f"{name}.ipynb", list(declared), n=1)
-            what = "names no chapter" if name.endswith(".ipynb") else "is not a chapter file name (NN_name.ipynb)"
-            problems.append(f"notebooks: {name!r} {what}" + (f" (did you mean {close[0]}?)" if close else ""))
+            close = difflib.get_close_matches(
+                name if name.endswith(".ipynb") else f"{name}.ipynb", list(declared), n=1
+            )
+            what = (
+                "names no chapter"
+                if name.endswith(".ipynb")
+                else "is not a chapter file name (NN_name.ipynb)"
+            )
+            problems.append(
+                f"notebooks: {name!r} {what}" + (f" (did you mean {close[0]}?)" if close else "")
+            )
         elif set(own or {}) - declared[name]:
-            problems.append(f"notebooks: {name}: parameters {sorted(set(own) - declared[name])} are not in its parameters cell")
+            problems.append(
+                f"notebooks: {name}: parameters {sorted(set(own) - declared[name])} are not in its"
+                " parameters cell"
+            )
     unknown = sorted(set(cfg["defaults"]) - set().union(*declared.values()))
-    if unknown: problems.append(f"defaults: {unknown} are in no chapter's parameters cell")
-    if problems: raise BookError(f"{source}: " + "; ".join(problems))
+    if unknown:
+        problems.append(f"defaults: {unknown} are in no chapter's parameters cell")
+    if problems:
+        raise BookError(f"{source}: " + "; ".join(problems))
 
 def notebook_parameters(cfg: dict, nb_path: Path) -> dict:
     "The parameters one chapter receives: declared defaults, then its own entries."
     declared = declared_parameters(nb_path)
     own = cfg["notebooks"].get(nb_path.name) or {}
     undeclared = sorted(set(own) - declared)
-    if undeclared: raise BookError(f"{nb_path.name}: parameters {undeclared} are not in its parameters cell")
+    if undeclared:
+        raise BookError(f"{nb_path.name}: parameters {undeclared} are not in its parameters cell")
     return {**{k: v for k, v in cfg["defaults"].items() if k in declared}, **own}
 
 # %% ../nbs/90_book.ipynb #9f3a7104
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 def _final_redraw(text: str) -> str:
-    "Each line as a terminal leaves it: the part after its last carriage return (tqdm redraws with `\\r`)."
+    """Each line as a terminal leaves it: the part after
+    its last carriage return (tqdm redraws with `\\r`)."""
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 def strip_widget_state(path) -> None:
-    "Rewrite an executed notebook without widget state: metadata.widgets, widget-view outputs, `\\r` redraws in streams."
+    """Rewrite an executed notebook without widget state:
+    metadata.widgets, widget-view outputs, `\\r` redraws in streams."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
-        if cell.cell_type != "code": continue
+        if cell.cell_type != "code":
+            continue
         cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
         for o in cell.outputs:
-            if o.output_type == "stream" and "\r" in o.text: o.text = _final_redraw(o.text)
+            if o.output_type == "stream" and "\r" in o.text:
+                o.text = _final_redraw(o.text)
     nbformat.write(nb, path)
 
 @contextmanager
 def run_by(nb_path):
-    "Tell the kernels started inside which notebook they run and by what command (chapter 00's provenance reads it)."
+    """Tell the kernels started inside which notebook they run
+    and by what command (chapter 00's provenance reads it)."""
     saved = os.environ.get(RUN_BY)
-    os.environ[RUN_BY] = f"{Path(nb_path).name}, run by {shlex.join([Path(sys.executable).name, *sys.argv])}"
-    try: yield
+    os.environ[RUN_BY] = (
+        f"{Path(nb_path).name}, run by {shlex.join([Path(sys.executable).name, *sys.argv])}"
+    )
+    try:
+        yield
     finally:
-        if saved is None: os.environ.pop(RUN_BY)
-        else: os.environ[RUN_BY] = saved
+        if saved is None:
+            os.environ.pop(RUN_BY)
+        else:
+            os.environ[RUN_BY] = saved
 
 # %% ../nbs/90_book.ipynb #23c75f1c
 def source_cell_number(executed_path: Path, cell_index: int) -> int:
-    "1-based number, in the source notebook, of executed cell `cell_index` (papermill adds parameter and error cells)."
+    """1-based number, in the source notebook, of executed cell
+    `cell_index` (papermill adds parameter and error cells)."""
     tags = [c.metadata.get("tags", []) for c in nbformat.read(executed_path, as_version=4).cells]
     executed = [t for t in tags if "papermill-error-cell-tag" not in t][:cell_index]
     return cell_index + 1 - sum("injected-parameters" in t for t in executed)
 
 def _failure_message(nb_path: Path, out_path: Path, err) -> str:
-    first_line = next((l for l in (err.source or "").splitlines() if l.strip() and not l.startswith("#|")), "")
+    first_line = next(
+        (l for l in (err.source or "").splitlines() if l.strip() and not l.startswith("#|")), ""
+    )
     cell = source_cell_number(out_path, err.cell_index)
     return (f"{nb_path.name}: cell {cell} (`{first_line.strip()[:80]}`) raised {err.ename}: "
             f"{str(err.evalue)[:500]}\n  full traceback in {out_path}")
 
 @contextmanager
 def without_launcher_env():
-    "Hide torch.distributed launcher variables from kernels started inside: a chapter makes its own world of one."
+    """Hide torch.distributed launcher variables from kernels
+    started inside: a chapter makes its own world of one."""
     saved = {k: os.environ.pop(k) for k in LAUNCHER_VARIABLES if k in os.environ}
-    try: yield
-    finally: os.environ.update(saved)
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cwd=None, known=None,
                  progress: bool = True) -> float:
-    "Execute one notebook with papermill; returns its wall time in seconds, raises BookError naming the cell that broke."
+    """Execute one notebook with papermill; returns its wall time
+    in seconds, raises BookError naming the cell that broke."""
     nb_path, out_path = Path(nb_path), Path(out_path)
     nb = nbformat.read(nb_path, as_version=4)
     leave_out_cells(nb, set(flags), known if known is not None else {"gpu", "multigpu"})
@@ -194,42 +253,77 @@ def run_notebook(nb_path, out_path, parameters: dict | None = None, flags=(), cw
     t0 = time.time()
     try:
         with without_launcher_env(), run_by(nb_path):
-            papermill.execute_notebook(str(filtered), str(out_path), parameters=parameters or {}, kernel_name="python3",
-                                       language="python", cwd=str(cwd or nb_path.parent),
-                                       progress_bar=progress and {"desc": nb_path.name, "leave": False})
+            papermill.execute_notebook(
+                str(filtered),
+                str(out_path),
+                parameters=parameters or {},
+                kernel_name="python3",
+                language="python",
+                cwd=str(cwd or nb_path.parent),
+                progress_bar=progress and {"desc": nb_path.name, "leave": False},
+            )
     except papermill.PapermillExecutionError as err:
         raise BookError(_failure_message(nb_path, out_path, err)) from None
     finally:
         filtered.unlink(missing_ok=True)
-        if out_path.is_file(): strip_widget_state(out_path)
+        if out_path.is_file():
+            strip_widget_state(out_path)
     return time.time() - t0
 
 # %% ../nbs/90_book.ipynb #2ca6e9b4
 def run_book(params_path, out_dir, nbs_dir="nbs", only=None, flags=None) -> dict:
     "Execute the chapters with one parameter file; returns {notebook: seconds}."
-    cfg, nbs_dir, out_dir = load_params(params_path), Path(nbs_dir).resolve(), Path(out_dir).resolve()
+    cfg, nbs_dir, out_dir = (
+        load_params(params_path),
+        Path(nbs_dir).resolve(),
+        Path(out_dir).resolve(),
+    )
     flags = set(cfg["flags"] if flags is None else flags)
     known = known_flags(nbs_dir.parent / "settings.ini") or {"gpu", "multigpu"}
-    if flags - known: raise BookError(f"unknown cell flags {sorted(flags - known)}; settings.ini declares {sorted(known)}")
-    check_params(cfg, chapter_notebooks(nbs_dir), params_path)     # every chapter's entries, before the first one runs
+    if flags - known:
+        raise BookError(
+            f"unknown cell flags {sorted(flags - known)}; settings.ini declares {sorted(known)}"
+        )
+    # every chapter's entries, before the first one runs
+    check_params(cfg, chapter_notebooks(nbs_dir), params_path)
     timings = {}
     for nb_path in (bar := tqdm(chapter_notebooks(nbs_dir, only), desc="book", unit="chapter")):
         bar.set_postfix_str(nb_path.name)
-        timings[nb_path.name] = round(run_notebook(nb_path, out_dir / nb_path.name, notebook_parameters(cfg, nb_path),
-                                                   flags, cwd=nbs_dir, known=known), 1)
-        (out_dir / "timings.json").write_text(json.dumps({"chapter_wall_s": timings, "provenance": provenance()}, indent=1) + "\n")
+        timings[nb_path.name] = round(
+            run_notebook(
+                nb_path,
+                out_dir / nb_path.name,
+                notebook_parameters(cfg, nb_path),
+                flags,
+                cwd=nbs_dir,
+                known=known,
+            ),
+            1,
+        )
+        (out_dir / "timings.json").write_text(
+            json.dumps({"chapter_wall_s": timings, "provenance": provenance()}, indent=1) + "\n"
+        )
     return timings
 
 # %% ../nbs/90_book.ipynb #5b0d7e21
 MANIFEST = "manifest.json"
 
-def write_run_manifest(run_dir, params=None, chapters=(), flags=(), root=None, command=None) -> Path:
-    "Write `manifest.json` into `run_dir`: the run's parameter file, chapters and cell flags, with chapter 00's provenance."
+def write_run_manifest(
+    run_dir, params=None, chapters=(), flags=(), root=None, command=None
+) -> Path:
+    """Write `manifest.json` into `run_dir`: the run's parameter
+    file, chapters and cell flags, with chapter 00's provenance."""
     prov = provenance()
-    if root is not None: prov["git"] = git_state(root)   # the checkout whose nbs/ the run executes
-    if command: prov["command"] = command
-    manifest = {"params": str(params) if params else None, "chapters": [Path(c).name for c in chapters],
-                "flags": sorted(flags), "provenance": prov}
+    if root is not None:
+        prov["git"] = git_state(root)  # the checkout whose nbs/ the run executes
+    if command:
+        prov["command"] = command
+    manifest = {
+        "params": str(params) if params else None,
+        "chapters": [Path(c).name for c in chapters],
+        "flags": sorted(flags),
+        "provenance": prov,
+    }
     path = Path(run_dir) / MANIFEST
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=1) + "\n")
@@ -237,117 +331,221 @@ def write_run_manifest(run_dir, params=None, chapters=(), flags=(), root=None, c
 
 # %% ../nbs/90_book.ipynb #663408c8
 def results_table_markdown(results: dict) -> str:
-    "One run's results.json (train.py's schema) as a markdown table: wall times, reward model, gold scores."
+    """One run's results.json (train.py's schema) as a
+    markdown table: wall times, reward model, gold scores."""
     f = lambda x: "–" if x is None else f"{x:.3f}"
     s, rm, g = results["steps"], results["reward_model"], results["gold"]
     walls = " / ".join(f"{s[k]['wall_s']:.0f}" if k in s else "–" for k in ("1", "2", "3"))
     ci = g.get("ppo_minus_sft_ci95")
-    return "\n".join([
-        "| measure | of | value |", "|---|---|---|",
-        f"| wall time (s) | steps 1 / 2 / 3 | {walls} |",
-        f"| reward model accuracy | against the labels / the gold order | {f(rm['accuracy'])} / {f(rm['gold_accuracy'])} |",
-        f"| gold score, sampled (T=1) | base / SFT / PPO / EMA | {' / '.join(f(g[k]) for k in ('base', 'sft', 'ppo', 'ema'))} |",
-        f"| gold score, greedy | base / SFT / PPO / EMA | {' / '.join(f(g['greedy'][k]) for k in ('base', 'sft', 'ppo', 'ema'))} |",
-        f"| PPO − SFT, sampled | mean [95% bootstrap CI], {g.get('prompts')} prompts | "
-        + (f"{g['ppo'] - g['sft']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |" if ci else "– |")])
+    return "\n".join(
+        [
+            "| measure | of | value |",
+            "|---|---|---|",
+            f"| wall time (s) | steps 1 / 2 / 3 | {walls} |",
+            (
+                "| reward model accuracy | against the labels / the gold order |"
+                f" {f(rm['accuracy'])} / {f(rm['gold_accuracy'])} |"
+            ),
+            (
+                "| gold score, sampled (T=1) | base / SFT / PPO / EMA |"
+                f" {' / '.join(f(g[k]) for k in ('base', 'sft', 'ppo', 'ema'))} |"
+            ),
+            (
+                "| gold score, greedy | base / SFT / PPO / EMA |"
+                f" {' / '.join(f(g['greedy'][k]) for k in ('base', 'sft', 'ppo', 'ema'))} |"
+            ),
+            f"| PPO − SFT, sampled | mean [95% bootstrap CI], {g.get('prompts')} prompts | "
+            + (f"{g['ppo'] - g['sft']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |" if ci else "– |"),
+        ]
+    )
 
 # %% ../nbs/90_book.ipynb #1260df61
 def gpu_book_table_markdown(book: dict) -> str:
-    "A GPU run of the book (results/gpu/book_*.json): step-3 gold figures per run, then the chapters' wall times."
-    rows = ["| step-3 run | gold sampled SFT → PPO [95% CI of the gain] | greedy SFT → PPO | learned reward | KL | samples/s |",
-            "|---|---|---|---|---|---|"]
+    """A GPU run of the book (results/gpu/book_*.json): step-3
+    gold figures per run, then the chapters' wall times."""
+    rows = [
+        (
+            "| step-3 run | gold sampled SFT → PPO [95% CI of the gain] | greedy SFT → PPO |"
+            " learned reward | KL | samples/s |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in book["step3"].items():
         g, ci = r["gold"], r["gold"]["ppo_minus_sft_ci95"]
-        rows.append(f"| {name} | {g['sft']:.3f} → {g['ppo']:.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] | {g['greedy']['sft']:.3f} → "
-                    f"{g['greedy']['ppo']:.3f} | {g['learned_reward']['sft']:.2f} → {g['learned_reward']['ppo']:.2f} | "
-                    f"{r['kl_final']:.2f} | {r['samples_per_s']:.1f} |")
+        rows.append(
+            f"| {name} | {g['sft']:.3f} → {g['ppo']:.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] |"
+            f" {g['greedy']['sft']:.3f} → {g['greedy']['ppo']:.3f} |"
+            f" {g['learned_reward']['sft']:.2f} → {g['learned_reward']['ppo']:.2f} |"
+            f" {r['kl_final']:.2f} | {r['samples_per_s']:.1f} |"
+        )
     walls = book["chapter_wall_s"]
-    rows += ["", "| chapter | " + " | ".join(n.split("_")[0] for n in walls) + " | total |", "|---" * (len(walls) + 2) + "|",
-             "| wall time (s) | " + " | ".join(f"{v:.0f}" for v in walls.values()) + f" | {sum(walls.values()):.0f} |"]
+    rows += [
+        "",
+        "| chapter | " + " | ".join(n.split("_")[0] for n in walls) + " | total |",
+        "|---" * (len(walls) + 2) + "|",
+        "| wall time (s) | "
+        + " | ".join(f"{v:.0f}" for v in walls.values())
+        + f" | {sum(walls.values()):.0f} |",
+    ]
     return "\n".join(rows)
 
 def algorithms_table_markdown(doc: dict) -> str:
-    "The algorithms study (results/cpu/algorithms.json, chapter 14): its budget, then gold over seeds and cost per algorithm."
-    b, ms = doc["budget"], lambda x: f"{x['mean']:.3f} ± {x['sd']:.3f}" if x["sd"] is not None else f"{x['mean']:.3f}"
+    """The algorithms study (results/cpu/algorithms.json, chapter
+    14): its budget, then gold over seeds and cost per algorithm."""
+    b, ms = doc["budget"], lambda x: (
+        f"{x['mean']:.3f} ± {x['sd']:.3f}" if x["sd"] is not None else f"{x['mean']:.3f}"
+    )
     o = lambda x, d=2: "–" if x is None else f"{x:.{d}f}"
-    rows = [f"{len(doc['seeds'])} seeds; {b['steps']} updates of {b['prompts_per_step']} prompts (GRPO and RLOO: {b['group_size']} "
-            f"answers each; DPO: as many pairs), β = {b['beta']}, gold on {b['n_eval_prompts']} held-out prompts per seed.", "",
-            "| algorithm | gold, sampled (mean ± sd) | gain over SFT, sampled (worst seed) | gold, greedy | KL to ref | networks held | wall (s) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        (
+            f"{len(doc['seeds'])} seeds; {b['steps']} updates of {b['prompts_per_step']} prompts"
+            f" (GRPO and RLOO: {b['group_size']} answers each; DPO: as many pairs), β ="
+            f" {b['beta']}, gold on {b['n_eval_prompts']} held-out prompts per seed."
+        ),
+        "",
+        (
+            "| algorithm | gold, sampled (mean ± sd) | gain over SFT, sampled (worst seed) | gold,"
+            " greedy | KL to ref | networks held | wall (s) |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, s in doc["summary"].items():
-        gain = "–" if name == "sft" else f"{s['gain_sampled']['mean']:+.3f} ({s['gain_sampled']['worst']:+.3f})"
-        rows.append(f"| {name} | {ms(s['gold_sampled'])} | {gain} | {ms(s['gold_greedy'])} | {o(s['kl_sampled'])} | "
-                    f"{o(s['models_held'], 0)} | {o(s['wall_s'] if name != 'sft' else None, 0)} |")
+        gain = (
+            "–"
+            if name == "sft"
+            else f"{s['gain_sampled']['mean']:+.3f} ({s['gain_sampled']['worst']:+.3f})"
+        )
+        rows.append(
+            f"| {name} | {ms(s['gold_sampled'])} | {gain} | {ms(s['gold_greedy'])} |"
+            f" {o(s['kl_sampled'])} | {o(s['models_held'], 0)} |"
+            f" {o(s['wall_s'] if name != 'sft' else None, 0)} |"
+        )
     return "\n".join(rows)
 
 def seeds_table_markdown(doc: dict) -> str:
-    "The seeds study (results/cpu/seeds.json, chapter 09b): per step-3 variant, mean ± sd (worst seed) and targets met."
+    """The seeds study (results/cpu/seeds.json, chapter 09b):
+    per step-3 variant, mean ± sd (worst seed) and targets met."""
     cell = lambda f: f"{f['mean']:+.3f} ± {f['sd']:.3f} ({f['worst']:+.3f})"
-    rows = ["| step-3 variant | flags | sampled PPO − SFT | greedy PPO − SFT | sampled EMA − PPO | final KL | targets met: gain, greedy, EMA |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        (
+            "| step-3 variant | flags | sampled PPO − SFT | greedy PPO − SFT | sampled EMA − PPO |"
+            " final KL | targets met: gain, greedy, EMA |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for v, t in doc["variants"].items():
         s, flags = t["summary"], " ".join(doc.get("variant_flags", {}).get(v, [])) or "–"
         name = f"**{v}** (shipped)" if v == doc.get("shipped") else v
         met = s["targets_met"]
-        rows.append(f"| {name} | `{flags}` | {cell(s['gain'])} | {cell(s['greedy_change'])} | {cell(s['ema_minus_ppo'])} | "
-                    f"{s['kl_final']['mean']:.2f} | {met['gain']}, {met['greedy']}, {met['ema']} of {len(s['seeds'])} |")
+        rows.append(
+            f"| {name} | `{flags}` | {cell(s['gain'])} | {cell(s['greedy_change'])} |"
+            f" {cell(s['ema_minus_ppo'])} | {s['kl_final']['mean']:.2f} | {met['gain']},"
+            f" {met['greedy']}, {met['ema']} of {len(s['seeds'])} |"
+        )
     return "\n".join(rows)
 
 def gpu_seed_table_markdown(doc: dict) -> str:
-    "One-GPU runs of one seed (results/gpu/seed1234_defaults.json): gold SFT -> PPO / EMA, sampled and greedy, per run."
-    rows = ["| run | gold sampled SFT → PPO [95% CI of the gain] / EMA | greedy SFT → PPO / EMA | KL | targets met |",
-            "|---|---|---|---|---|"]
+    """One-GPU runs of one seed (results/gpu/seed1234_defaults.json):
+    gold SFT -> PPO / EMA, sampled and greedy, per run."""
+    rows = [
+        (
+            "| run | gold sampled SFT → PPO [95% CI of the gain] / EMA | greedy SFT → PPO / EMA |"
+            " KL | targets met |"
+        ),
+        "|---|---|---|---|---|",
+    ]
     for name, r in doc["runs"].items():
         g, gr, ci = r["gold_sampled"], r["gold_greedy"], r["gain_ci95"]
         met = ", ".join(k for k, ok in r["targets"].items() if ok) or "none"
-        rows.append(f"| {name} | {g['sft']:.3f} → {g['ppo']:.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] / {g['ema']:.3f} | "
-                    f"{gr['sft']:.3f} → {gr['ppo']:.3f} / {gr['ema']:.3f} | {r['kl_final']:.2f} | {met} |")
+        rows.append(
+            f"| {name} | {g['sft']:.3f} → {g['ppo']:.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] /"
+            f" {g['ema']:.3f} | {gr['sft']:.3f} → {gr['ppo']:.3f} / {gr['ema']:.3f} |"
+            f" {r['kl_final']:.2f} | {met} |"
+        )
     return "\n".join(rows)
 
-RESULTS_MARKER = re.compile(r"<!-- (results|gpu-book|algorithms|seeds|gpu-seed): (\S+)(?: ([\w.]+))? -->")
-RENDERERS = {"results": results_table_markdown, "gpu-book": gpu_book_table_markdown, "algorithms": algorithms_table_markdown,
-             "seeds": seeds_table_markdown, "gpu-seed": gpu_seed_table_markdown}
+RESULTS_MARKER = re.compile(
+    r"<!-- (results|gpu-book|algorithms|seeds|gpu-seed): (\S+)(?: ([\w.]+))? -->"
+)
+RENDERERS = {
+    "results": results_table_markdown,
+    "gpu-book": gpu_book_table_markdown,
+    "algorithms": algorithms_table_markdown,
+    "seeds": seeds_table_markdown,
+    "gpu-seed": gpu_seed_table_markdown,
+}
 
 def render_readme(index_path, root) -> str:
-    "README.md's text: the index notebook's markdown cells, results markers filled from the files they name."
+    """README.md's text: the index notebook's markdown
+    cells, results markers filled from the files they name."""
     nb = nbformat.read(index_path, as_version=4)
     text = "\n\n".join(c.source.strip() for c in nb.cells if c.cell_type == "markdown") + "\n"
     def fill(m):
-        data = json.loads((Path(root) / m.group(2)).read_text())   # PATH, then an optional dotted KEY inside it
+        # PATH, then an optional dotted KEY inside it
+        data = json.loads((Path(root) / m.group(2)).read_text())
         for key in (m.group(3) or "").split("."):
-            if key: data = data[key]
+            if key:
+                data = data[key]
         return RENDERERS[m.group(1)](data)
     return RESULTS_MARKER.sub(fill, text)
 
 # %% ../nbs/90_book.ipynb #2440c887
 def book_parser(prog="python -m rlhf_course.book", description=None) -> argparse.ArgumentParser:
-    "The options of a book run: --params, --out, --nbs, --only, --flags (chapter 91's command adds its own)."
+    """The options of a book run: --params, --out, --nbs,
+    --only, --flags (chapter 91's command adds its own)."""
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--params", default="params/ci.yaml", help="parameter file (params/ci.yaml, gpu.yaml, multi_gpu.yaml)")
+    p.add_argument(
+        "--params",
+        default="params/ci.yaml",
+        help="parameter file (params/ci.yaml, gpu.yaml, multi_gpu.yaml)",
+    )
     p.add_argument("--out", default="runs/book", help="folder for the executed notebooks")
     p.add_argument("--nbs", default="nbs", help="folder of the chapter notebooks")
-    p.add_argument("--only", nargs="*", help="run only chapters whose names start with these (e.g. 00 03)")
-    p.add_argument("--flags", nargs="*", help="cell flags to run, overriding the parameter file's (gpu, multigpu)")
+    p.add_argument(
+        "--only", nargs="*", help="run only chapters whose names start with these (e.g. 00 03)"
+    )
+    p.add_argument(
+        "--flags",
+        nargs="*",
+        help="cell flags to run, overriding the parameter file's (gpu, multigpu)",
+    )
     return p
 
 def run_book_from_args(args) -> dict:
-    "The run `book_parser`'s options ask for: the manifest first, then the chapters; prints and returns their wall times."
+    """The run `book_parser`'s options ask for: the manifest
+    first, then the chapters; prints and returns their wall times."""
     cfg = load_params(args.params)
-    check_params(cfg, chapter_notebooks(args.nbs), args.params)   # a bad file writes nothing, not even the manifest
-    write_run_manifest(args.out, args.params, chapter_notebooks(args.nbs, args.only), cfg["flags"] if args.flags is None else args.flags)
+    # a bad file writes nothing, not even the manifest
+    check_params(cfg, chapter_notebooks(args.nbs), args.params)
+    write_run_manifest(
+        args.out,
+        args.params,
+        chapter_notebooks(args.nbs, args.only),
+        cfg["flags"] if args.flags is None else args.flags,
+    )
     timings = run_book(args.params, args.out, args.nbs, args.only, args.flags)
-    print(f"book done in {sum(timings.values()):.0f}s: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
+    print(
+        f"book done in {sum(timings.values()):.0f}s: "
+        + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items())
+    )
     return timings
 
 def main(argv=None):
     "Execute the book's chapters with papermill into a run folder, with the run's manifest."
     p = book_parser(description=main.__doc__)
-    p.add_argument("--readme", action="store_true", help="only rewrite README.md from nbs/index.ipynb")
+    p.add_argument(
+        "--readme", action="store_true", help="only rewrite README.md from nbs/index.ipynb"
+    )
     args = p.parse_args(argv)
     if args.readme:
-        Path("README.md").write_text(render_readme(Path(args.nbs) / "index.ipynb", ".")); print("README.md written"); return
-    try: run_book_from_args(args)
-    except (BookError, ValueError) as e: sys.exit(f"book failed: {e}")
+        Path("README.md").write_text(render_readme(Path(args.nbs) / "index.ipynb", "."))
+        print("README.md written")
+        return
+    try:
+        run_book_from_args(args)
+    except (BookError, ValueError) as e:
+        sys.exit(f"book failed: {e}")
 
 # %% ../nbs/90_book.ipynb #fc852ee8
-if __name__ == "__main__" and "ipykernel" not in sys.modules: main()
+if __name__ == "__main__" and "ipykernel" not in sys.modules:
+    main()

@@ -22,37 +22,64 @@ __all__ = ['format_turn', 'check_causal_lm', 'ChatSession', 'TokenStreamer', 'ch
 
 # %% ../nbs/10_chat.ipynb #aabc0350
 def format_turn(question: str) -> str:
-    "One user turn in the training format (chapter 00's `format_prompt`); an empty message is refused."
-    if not question.strip(): raise ValueError("empty message: type a question, 'clear' or 'quit'")
+    """One user turn in the training format (chapter
+    00's `format_prompt`); an empty message is refused."""
+    if not question.strip():
+        raise ValueError("empty message: type a question, 'clear' or 'quit'")
     return format_prompt(question.strip())
 
 # %% ../nbs/10_chat.ipynb #c4a1f0e1
 def check_causal_lm(path) -> Path:
-    "One clear error (naming `path`) unless it is a complete causal-LM checkpoint: config, weights, no value head."
-    from rlhf_course.reward import VALUE_HEAD_FILE   # lazy: reward imports DeepSpeed (via ds_utils): chat's start-up stays without it
+    """One clear error (naming `path`) unless it is a complete
+    causal-LM checkpoint: config, weights, no value head."""
+    # lazy: reward imports DeepSpeed (via ds_utils): chat's start-up stays without it
+    from rlhf_course.reward import VALUE_HEAD_FILE
     path = Path(path)
-    if not (path / "config.json").is_file(): raise FileNotFoundError(f"--path {path}: no model checkpoint there (no config.json)")
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"--path {path}: no model checkpoint there (no config.json)")
     if (path / VALUE_HEAD_FILE).is_file():
-        raise ValueError(f"--path {path}: a reward model ({VALUE_HEAD_FILE}), not a chat model; chat with an actor "
-                         "folder such as OUTPUT_DIR/actor or OUTPUT_DIR/sft")
-    try: archs = AutoConfig.from_pretrained(path).architectures or []
-    except Exception as e: raise ValueError(f"--path {path}: config.json does not load ({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"--path {path}: a reward model ({VALUE_HEAD_FILE}), not a chat model; chat with an"
+            " actor folder such as OUTPUT_DIR/actor or OUTPUT_DIR/sft"
+        )
+    try:
+        archs = AutoConfig.from_pretrained(path).architectures or []
+    except Exception as e:
+        raise ValueError(
+            f"--path {path}: config.json does not load ({type(e).__name__}: {e})"
+        ) from None
     if archs and not any(a.endswith("ForCausalLM") for a in archs):
-        raise ValueError(f"--path {path}: a {', '.join(archs)} checkpoint, not a causal language model")
+        raise ValueError(
+            f"--path {path}: a {', '.join(archs)} checkpoint, not a causal language model"
+        )
     if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
-        raise ValueError(f"--path {path}: a config but no weights (*.safetensors or *.bin): not a complete checkpoint")
+        raise ValueError(
+            f"--path {path}: a config but no weights (*.safetensors or *.bin): not a complete"
+            " checkpoint"
+        )
     return path
 
 # %% ../nbs/10_chat.ipynb #b43fedaf
 class ChatSession:
     "A multi-turn chat with a causal-LM checkpoint: `reply(question)`, `clear()`, `history`."
-    def __init__(self, path, max_new_tokens: int = 64, do_sample: bool = False, device=None, stream=None):
+    def __init__(
+        self, path, max_new_tokens: int = 64, do_sample: bool = False, device=None, stream=None
+    ):
         check_causal_lm(path)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        try: self.tokenizer = AutoTokenizer.from_pretrained(path)
-        except Exception as e: raise ValueError(f"--path {path}: no tokenizer loads from it ({type(e).__name__})") from None
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+        except Exception as e:
+            raise ValueError(
+                f"--path {path}: no tokenizer loads from it ({type(e).__name__})"
+            ) from None
         self.model = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
-        self.max_new_tokens, self.do_sample, self.stream, self.history = max_new_tokens, do_sample, stream, ""
+        self.max_new_tokens, self.do_sample, self.stream, self.history = (
+            max_new_tokens,
+            do_sample,
+            stream,
+            "",
+        )
 
     def clear(self): self.history = ""
 
@@ -66,9 +93,15 @@ def reply(self: ChatSession, question: str) -> str:
     room = self.model.config.max_position_embeddings - self.max_new_tokens
     ids = ids[:, -room:].to(self.device)                        # keep the most recent turns
     streamer = TokenStreamer(self.tokenizer, self.stream) if self.stream else None
-    out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=self.max_new_tokens,
-                              do_sample=self.do_sample, eos_token_id=self.tokenizer.eos_token_id,
-                              pad_token_id=self.tokenizer.pad_token_id, streamer=streamer)
+    out = self.model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=self.max_new_tokens,
+        do_sample=self.do_sample,
+        eos_token_id=self.tokenizer.eos_token_id,
+        pad_token_id=self.tokenizer.pad_token_id,
+        streamer=streamer,
+    )
     answer = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
     self.history = prompt + answer
     return answer
@@ -77,19 +110,33 @@ def reply(self: ChatSession, question: str) -> str:
 from transformers.generation.streamers import BaseStreamer
 
 class TokenStreamer(BaseStreamer):
-    "Calls `write(text)` with each new piece of the answer as it is generated (the prompt is skipped)."
+    """Calls `write(text)` with each new piece of the
+    answer as it is generated (the prompt is skipped)."""
     def __init__(self, tokenizer, write):
-        self.tokenizer, self.write, self.ids, self.shown, self.prompt_seen = tokenizer, write, [], "", False
+        self.tokenizer, self.write, self.ids, self.shown, self.prompt_seen = (
+            tokenizer,
+            write,
+            [],
+            "",
+            False,
+        )
     def put(self, value):
-        if not self.prompt_seen: self.prompt_seen = True; return     # the first call carries the prompt
+        # the first call carries the prompt
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
         self.ids += value.flatten().tolist()
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if len(text) > len(self.shown) and not text.endswith("\ufffd"): self.write(text[len(self.shown):]); self.shown = text
+        if len(text) > len(self.shown) and not text.endswith("\ufffd"):
+            self.write(text[len(self.shown) :])
+            self.shown = text
     def end(self): pass
 
 # %% ../nbs/10_chat.ipynb #0efdc263
 def chat_parser():
-    p = argparse.ArgumentParser(prog="chat.py", description="Chat with a trained actor (multi-turn; 'clear', 'quit')")
+    p = argparse.ArgumentParser(
+        prog="chat.py", description="Chat with a trained actor (multi-turn; 'clear', 'quit')"
+    )
     p.add_argument("--path", required=True, help="a checkpoint folder, e.g. OUTPUT_DIR/actor")
     p.add_argument("--max_new_tokens", type=int, default=64)
     p.add_argument("--do_sample", action="store_true", help="sample instead of greedy decoding")
@@ -99,29 +146,43 @@ def chat_loop(session: ChatSession, lines, out=sys.stdout, interactive: bool = F
     "Answer each line; 'clear' forgets the history, 'quit' stops."
     for line in lines:
         text = line.strip()
-        if text == "quit": break
-        if text == "clear": session.clear(); out.write("(history cleared)\n"); continue
-        if not text: continue
-        if not interactive: out.write(f"Human: {text}\n")
-        out.write("Assistant:"); out.flush()
+        if text == "quit":
+            break
+        if text == "clear":
+            session.clear()
+            out.write("(history cleared)\n")
+            continue
+        if not text:
+            continue
+        if not interactive:
+            out.write(f"Human: {text}\n")
+        out.write("Assistant:")
+        out.flush()
         session.stream = lambda piece: (out.write(piece), out.flush())
         session.reply(text)
-        out.write("\n"); out.flush()
+        out.write("\n")
+        out.flush()
 
 # %% ../nbs/10_chat.ipynb #6f2c6963
 def interactive_lines(prompt: str = "Human: "):
     while True:
-        try: yield input(prompt)
-        except EOFError: return
+        try:
+            yield input(prompt)
+        except EOFError:
+            return
 
 def main(argv=None):
     "`python chat.py --path OUTPUT_DIR/actor [--max_new_tokens 64]`"
     args = chat_parser().parse_args(argv)
-    try: session = ChatSession(args.path, args.max_new_tokens, args.do_sample)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f"chat.py: error: {e}")
+    try:
+        session = ChatSession(args.path, args.max_new_tokens, args.do_sample)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"chat.py: error: {e}")
     tty = sys.stdin.isatty()
-    if tty: print("Chat with the model; 'clear' starts over, 'quit' ends.")
+    if tty:
+        print("Chat with the model; 'clear' starts over, 'quit' ends.")
     chat_loop(session, interactive_lines() if tty else sys.stdin, interactive=tty)
 
 # %% ../nbs/10_chat.ipynb #eb3c6c89
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

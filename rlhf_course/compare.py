@@ -44,11 +44,13 @@ __all__ = ['ALGORITHMS', 'MODELS_HELD', 'ALGORITHM_HELP', 'ALGORITHM_STEP', 'Bud
 
 # %% ../nbs/14_compare.ipynb #e931b3ac
 ALGORITHMS = ("ppo", "dpo", "grpo", "rloo")
-MODELS_HELD = {"ppo": 4, "dpo": 1, "grpo": 3, "rloo": 3}   # networks in memory while training (DPO: plus one reference pass)
+# networks in memory while training (DPO: plus one reference pass)
+MODELS_HELD = {"ppo": 4, "dpo": 1, "grpo": 3, "rloo": 3}
 
 @dataclass(frozen=True)
 class Budget:
-    steps: int = 40                # updates: rollout batches (PPO, GRPO, RLOO) or pair batches (DPO)
+    # updates: rollout batches (PPO, GRPO, RLOO) or pair batches (DPO)
+    steps: int = 40
     prompts_per_step: int = 16     # prompts per rollout batch, or pairs per DPO batch
     group_size: int = 4            # answers per prompt (GRPO, RLOO)
     beta: float = 0.1              # KL coefficient, all four
@@ -57,24 +59,77 @@ class Budget:
     max_answer_len: int = 48
 
 # %% ../nbs/14_compare.ipynb #4900edf1
-def algorithm_argv(algorithm: str, seed: int, budget: Budget, actor, reward, out: Path) -> tuple[str, list[str], Path]:
-    "(module, its flags, where the trained actor lands) of one run; the final gold evaluation is left to `evaluate_policy`."
+def algorithm_argv(
+    algorithm: str, seed: int, budget: Budget, actor, reward, out: Path
+) -> tuple[str, list[str], Path]:
+    """(module, its flags, where the trained actor lands) of one
+    run; the final gold evaluation is left to `evaluate_policy`."""
     B, lengths = budget.prompts_per_step, ["--max_prompt_seq_len", "64", "--seed", str(seed)]
     if algorithm == "dpo":
-        return "rlhf_course.dpo", ["--model_name_or_path", str(actor), "--output_dir", str(out), "--beta", str(budget.beta),
-                                   "--max_pairs", str(budget.steps * B), "--per_device_train_batch_size", str(B),
-                                   "--learning_rate", str(budget.learning_rate), "--n_gold_prompts", "0", "--max_eval_pairs", "160",
-                                   "--max_seq_len", str(64 + budget.max_answer_len), *lengths], out
-    if algorithm not in ALGORITHMS: raise ValueError(f"algorithm {algorithm!r}: expected one of {', '.join(ALGORITHMS)}")
-    rl = ["--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward), "--output_dir", str(out),
-          "--max_steps", str(budget.steps), "--per_device_generation_batch_size", str(B), "--per_device_training_batch_size", str(B),
-          "--actor_learning_rate", str(budget.learning_rate), "--kl_ctl", str(budget.beta), "--n_gold_prompts", "0",
-          "--eval_interval", "0", "--max_answer_seq_len", str(budget.max_answer_len), *lengths]
-    if algorithm == "ppo": return "rlhf_course.step3", rl, out / "actor"
-    return "rlhf_course.grpo", rl + ["--baseline", algorithm, "--group_size", str(budget.group_size)], out / "actor"
+        return (
+            "rlhf_course.dpo",
+            [
+                "--model_name_or_path",
+                str(actor),
+                "--output_dir",
+                str(out),
+                "--beta",
+                str(budget.beta),
+                "--max_pairs",
+                str(budget.steps * B),
+                "--per_device_train_batch_size",
+                str(B),
+                "--learning_rate",
+                str(budget.learning_rate),
+                "--n_gold_prompts",
+                "0",
+                "--max_eval_pairs",
+                "160",
+                "--max_seq_len",
+                str(64 + budget.max_answer_len),
+                *lengths,
+            ],
+            out,
+        )
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm {algorithm!r}: expected one of {', '.join(ALGORITHMS)}")
+    rl = [
+        "--actor_model_name_or_path",
+        str(actor),
+        "--critic_model_name_or_path",
+        str(reward),
+        "--output_dir",
+        str(out),
+        "--max_steps",
+        str(budget.steps),
+        "--per_device_generation_batch_size",
+        str(B),
+        "--per_device_training_batch_size",
+        str(B),
+        "--actor_learning_rate",
+        str(budget.learning_rate),
+        "--kl_ctl",
+        str(budget.beta),
+        "--n_gold_prompts",
+        "0",
+        "--eval_interval",
+        "0",
+        "--max_answer_seq_len",
+        str(budget.max_answer_len),
+        *lengths,
+    ]
+    if algorithm == "ppo":
+        return "rlhf_course.step3", rl, out / "actor"
+    return (
+        "rlhf_course.grpo",
+        rl + ["--baseline", algorithm, "--group_size", str(budget.group_size)],
+        out / "actor",
+    )
 
 # %% ../nbs/14_compare.ipynb #561093e5
-def run_algorithm(algorithm: str, seed: int, budget: Budget, actor, reward, out_dir, log=None) -> dict:
+def run_algorithm(
+    algorithm: str, seed: int, budget: Budget, actor, reward, out_dir, log=None
+) -> dict:
     "Train one algorithm in a subprocess; {'wall_s', 'peak_rss_gb', 'model', 'results', 'command'}."
     module, argv, model = algorithm_argv(algorithm, seed, budget, actor, reward, Path(out_dir))
     cmd = [sys.executable, "-m", module, *argv]
@@ -85,135 +140,295 @@ def run_algorithm(algorithm: str, seed: int, budget: Budget, actor, reward, out_
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.time() - t0
-    if proc.returncode: raise RuntimeError(f"{algorithm} seed {seed} failed (exit {proc.returncode}); log: {log or Path(out_dir) / 'train.log'}")
-    results = json.loads((model.parent if algorithm != "dpo" else model).joinpath("results.json").read_text())
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 3), "model": str(model),
-            "results": results, "command": " ".join(cmd)}
+    if proc.returncode:
+        raise RuntimeError(
+            f"{algorithm} seed {seed} failed (exit {proc.returncode}); log:"
+            f" {log or Path(out_dir) / 'train.log'}"
+        )
+    results = json.loads(
+        (model.parent if algorithm != "dpo" else model).joinpath("results.json").read_text()
+    )
+    return {
+        "wall_s": round(wall, 1),
+        "peak_rss_gb": round(usage.ru_maxrss / 2**20, 3),
+        "model": str(model),
+        "results": results,
+        "command": " ".join(cmd),
+    }
 
 # %% ../nbs/14_compare.ipynb #3f43bb1f
 @torch.no_grad()
-def kl_to_reference(model, ref, tokenizer, prompts, answers, ended, batch_size: int = 64) -> np.ndarray:
+def kl_to_reference(
+    model, ref, tokenizer, prompts, answers, ended, batch_size: int = 64
+) -> np.ndarray:
     "Per answer: sum of log pi - log pi_ref over its tokens (and </s> if it ended), teacher-forced."
     out, collate = [], DataCollatorSFT(tokenizer.pad_token_id)
     for i in range(0, len(prompts), batch_size):
         ps = [tokenizer(p)["input_ids"] for p in prompts[i: i + batch_size]]
-        rows = [p + tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] * e
-                for p, a, e in zip(ps, answers[i: i + batch_size], ended[i: i + batch_size])]
+        rows = [
+            p + tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] * e
+            for p, a, e in zip(ps, answers[i : i + batch_size], ended[i : i + batch_size])
+        ]
         b = collate([{"input_ids": r, "labels": r} for r in rows])
         plen = torch.tensor([len(p) for p in ps])
-        lp = [answer_logps(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits, b["input_ids"],
-                           b["attention_mask"], plen) for m in (model, ref)]
+        lp = [
+            answer_logps(
+                m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
+                b["input_ids"],
+                b["attention_mask"],
+                plen,
+            )
+            for m in (model, ref)
+        ]
         out.append((lp[0] - lp[1]).numpy())
     return np.concatenate(out)
 
 # %% ../nbs/14_compare.ipynb #b9c29685
 def gold_component_means(prompts, answers, ended) -> dict:
-    "Mean of each gold component over the answers (an empty answer counts as it is scored: all parts as computed)."
+    """Mean of each gold component over the answers (an empty
+    answer counts as it is scored: all parts as computed)."""
     comps = [gold_components(p, a, finished=e) for p, a, e in zip(prompts, answers, ended)]
     return {k: round(float(np.mean([c[k] for c in comps])), 4) for k in comps[0]}
 
-def evaluate_policy(model, ref, reward_model, tokenizer, prompts, seed: int, max_new_tokens: int = 48) -> dict:
-    "Gold (sampled, greedy), components, learned reward and KL to the reference of one actor on held-out prompts."
+def evaluate_policy(
+    model, ref, reward_model, tokenizer, prompts, seed: int, max_new_tokens: int = 48
+) -> dict:
+    """Gold (sampled, greedy), components, learned reward and
+    KL to the reference of one actor on held-out prompts."""
     model.eval()
-    ev = policy_eval(model, reward_model, tokenizer, prompts, SimpleNamespace(max_answer_seq_len=max_new_tokens, seed=seed))
+    ev = policy_eval(
+        model,
+        reward_model,
+        tokenizer,
+        prompts,
+        SimpleNamespace(max_answer_seq_len=max_new_tokens, seed=seed),
+    )
     s, g = ev["sampled"], ev["greedy"]
     kl = kl_to_reference(model, ref, tokenizer, prompts, s["answers"], s["ended"])
-    return {"gold_sampled": s["mean"], "gold_greedy": g["mean"], "reward_sampled": s["reward_mean"], "reward_greedy": g["reward_mean"],
-            "kl_sampled": float(kl.mean()), "ended": s["finished"], "components": gold_component_means(prompts, s["answers"], s["ended"]),
-            "answer_words": float(np.mean([len(a.split()) for a in s["answers"]])),
-            "scores": s["scores"].tolist(), "answers": s["answers"], "greedy_answers": g["answers"]}
+    return {
+        "gold_sampled": s["mean"],
+        "gold_greedy": g["mean"],
+        "reward_sampled": s["reward_mean"],
+        "reward_greedy": g["reward_mean"],
+        "kl_sampled": float(kl.mean()),
+        "ended": s["finished"],
+        "components": gold_component_means(prompts, s["answers"], s["ended"]),
+        "answer_words": float(np.mean([len(a.split()) for a in s["answers"]])),
+        "scores": s["scores"].tolist(),
+        "answers": s["answers"],
+        "greedy_answers": g["answers"],
+    }
 
 # %% ../nbs/14_compare.ipynb #dcc38172
 def run_metadata(argv=None) -> dict:
     "Commit, command, versions and hardware of a study."
     def git(*a):
-        here = Path(globals()["__file__"]).parent if "__file__" in globals() else Path.cwd()   # a notebook has no __file__
-        try: return subprocess.run(["git", *a], capture_output=True, text=True, cwd=here).stdout.strip()
-        except OSError: return None
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-            "command": "python -m rlhf_course.compare " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "versions": {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-                         "deepspeed": deepspeed.__version__},
-            "hardware": {"machine": platform.machine(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        # a notebook has no __file__
+        here = Path(globals()["__file__"]).parent if "__file__" in globals() else Path.cwd()
+        try:
+            return subprocess.run(
+                ["git", *a], capture_output=True, text=True, cwd=here
+            ).stdout.strip()
+        except OSError:
+            return None
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "command": "python -m rlhf_course.compare "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "deepspeed": deepspeed.__version__,
+        },
+        "hardware": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
 # %% ../nbs/14_compare.ipynb #4fe51492
 def aggregate(rows: list[dict]) -> dict:
-    "Per algorithm (and 'sft'): mean, sd and worst seed of the gold scores; means of the other figures."
+    """Per algorithm (and 'sft'): mean, sd and worst
+    seed of the gold scores; means of the other figures."""
     out = {}
     for name in dict.fromkeys(r["algorithm"] for r in rows):
         rs = [r for r in rows if r["algorithm"] == name]
-        stat = lambda k: {"mean": float(np.mean([r[k] for r in rs])), "sd": float(np.std([r[k] for r in rs], ddof=1)) if len(rs) > 1 else None,
-                          "worst": float(np.min([r[k] for r in rs]))}
-        mean = lambda k: float(np.mean([r[k] for r in rs])) if all(r.get(k) is not None for r in rs) else None
-        out[name] = {"seeds": len(rs), "gold_sampled": stat("gold_sampled"), "gold_greedy": stat("gold_greedy"),
-                     "gain_sampled": stat("gain_sampled"), "gain_greedy": stat("gain_greedy"),
-                     **{k: mean(k) for k in ("kl_sampled", "reward_sampled", "reward_greedy", "ended", "answer_words", "wall_s",
-                                             "peak_rss_gb", "models_held", "prompts_or_pairs", "answers_sampled")},
-                     "components": {c: float(np.mean([r["components"][c] for r in rs])) for c in rs[0]["components"]}}
+        stat = lambda k: {
+            "mean": float(np.mean([r[k] for r in rs])),
+            "sd": float(np.std([r[k] for r in rs], ddof=1)) if len(rs) > 1 else None,
+            "worst": float(np.min([r[k] for r in rs])),
+        }
+        mean = lambda k: (
+            float(np.mean([r[k] for r in rs])) if all(r.get(k) is not None for r in rs) else None
+        )
+        out[name] = {
+            "seeds": len(rs),
+            "gold_sampled": stat("gold_sampled"),
+            "gold_greedy": stat("gold_greedy"),
+            "gain_sampled": stat("gain_sampled"),
+            "gain_greedy": stat("gain_greedy"),
+            **{
+                k: mean(k)
+                for k in (
+                    "kl_sampled",
+                    "reward_sampled",
+                    "reward_greedy",
+                    "ended",
+                    "answer_words",
+                    "wall_s",
+                    "peak_rss_gb",
+                    "models_held",
+                    "prompts_or_pairs",
+                    "answers_sampled",
+                )
+            },
+            "components": {
+                c: float(np.mean([r["components"][c] for r in rs])) for c in rs[0]["components"]
+            },
+        }
     return out
 
 # %% ../nbs/14_compare.ipynb #25e7a152
-def study(algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None, reward=None, argv=None) -> dict:
-    "Every algorithm for every seed from one SFT checkpoint and reward model; the aggregated figures (also at `json_path`)."
-    if actor is None: actor, reward = toyworld_steps12()
+def study(
+    algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None, reward=None, argv=None
+) -> dict:
+    """Every algorithm for every seed from one SFT checkpoint and
+    reward model; the aggregated figures (also at `json_path`)."""
+    if actor is None:
+        actor, reward = toyworld_steps12()
     tok, out_dir = load_hf_tokenizer(actor), Path(out_dir)
-    ref, rm = AutoModelForCausalLM.from_pretrained(actor).eval(), create_reward_model(reward, tok).eval()
+    ref, rm = (
+        AutoModelForCausalLM.from_pretrained(actor).eval(),
+        create_reward_model(reward, tok).eval(),
+    )
     prompts, rows, meta = held_out_prompts(budget.n_eval_prompts), [], run_metadata(argv)
-    doc = lambda: {"meta": meta, "budget": asdict(budget), "algorithms": list(algorithms), "seeds": list(seeds),
-                   "actor": str(actor), "reward": str(reward), "steps12": steps12_figures(actor, reward),
-                   "summary": aggregate(rows) if rows else {},
-                   "runs": [{k: v for k, v in r.items() if k not in ("scores", "answers", "greedy_answers")} for r in rows],
-                   "examples": example_table(rows, prompts)}
+    doc = lambda: {
+        "meta": meta,
+        "budget": asdict(budget),
+        "algorithms": list(algorithms),
+        "seeds": list(seeds),
+        "actor": str(actor),
+        "reward": str(reward),
+        "steps12": steps12_figures(actor, reward),
+        "summary": aggregate(rows) if rows else {},
+        "runs": [
+            {k: v for k, v in r.items() if k not in ("scores", "answers", "greedy_answers")}
+            for r in rows
+        ],
+        "examples": example_table(rows, prompts),
+    }
     for seed in seeds:
-        sft = {"algorithm": "sft", "seed": seed, **evaluate_policy(ref, ref, rm, tok, prompts, seed, budget.max_answer_len),
-               "wall_s": 0.0, "peak_rss_gb": None, "models_held": None, "prompts_or_pairs": 0, "answers_sampled": 0}
+        sft = {
+            "algorithm": "sft",
+            "seed": seed,
+            **evaluate_policy(ref, ref, rm, tok, prompts, seed, budget.max_answer_len),
+            "wall_s": 0.0,
+            "peak_rss_gb": None,
+            "models_held": None,
+            "prompts_or_pairs": 0,
+            "answers_sampled": 0,
+        }
         rows.append({**sft, "gain_sampled": 0.0, "gain_greedy": 0.0})
         for alg in (bar := tqdm(algorithms, desc=f"seed {seed}")):
             r = run_algorithm(alg, seed, budget, actor, reward, out_dir / f"{alg}-seed{seed}")
             model = AutoModelForCausalLM.from_pretrained(r["model"]).eval()
             ev = evaluate_policy(model, ref, rm, tok, prompts, seed, budget.max_answer_len)
             seen = budget.steps * budget.prompts_per_step
-            rows.append({"algorithm": alg, "seed": seed, **ev, "wall_s": r["wall_s"], "peak_rss_gb": r["peak_rss_gb"],
-                         "models_held": MODELS_HELD[alg], "prompts_or_pairs": seen,
-                         "answers_sampled": 0 if alg == "dpo" else seen * (budget.group_size if alg in ("grpo", "rloo") else 1),
-                         "gain_sampled": ev["gold_sampled"] - sft["gold_sampled"], "gain_greedy": ev["gold_greedy"] - sft["gold_greedy"],
-                         "command": r["command"], "train_figures": train_figures(alg, r["results"])})
-            if json_path: Path(json_path).write_text(json.dumps(doc(), indent=1))
+            rows.append(
+                {
+                    "algorithm": alg,
+                    "seed": seed,
+                    **ev,
+                    "wall_s": r["wall_s"],
+                    "peak_rss_gb": r["peak_rss_gb"],
+                    "models_held": MODELS_HELD[alg],
+                    "prompts_or_pairs": seen,
+                    "answers_sampled": (
+                        0
+                        if alg == "dpo"
+                        else seen * (budget.group_size if alg in ("grpo", "rloo") else 1)
+                    ),
+                    "gain_sampled": ev["gold_sampled"] - sft["gold_sampled"],
+                    "gain_greedy": ev["gold_greedy"] - sft["gold_greedy"],
+                    "command": r["command"],
+                    "train_figures": train_figures(alg, r["results"]),
+                }
+            )
+            if json_path:
+                Path(json_path).write_text(json.dumps(doc(), indent=1))
     return doc()
 
 # %% ../nbs/14_compare.ipynb #e1c88ddb
 def train_figures(algorithm: str, results: dict) -> dict:
-    "What the run itself measured: DPO's implicit-reward accuracies; the RL runs' final learned reward and KL of rollouts."
-    if algorithm == "dpo": return {k: results["eval_final"].get(k) for k in ("implicit_accuracy", "implicit_gold_accuracy", "margin")}
-    return {"train_s": results.get("train_s"), "kl_final": results.get("kl_final"), "reward_final": results.get("reward_final")}
+    """What the run itself measured: DPO's implicit-reward
+    accuracies; the RL runs' final learned reward and KL of rollouts."""
+    if algorithm == "dpo":
+        return {
+            k: results["eval_final"].get(k)
+            for k in ("implicit_accuracy", "implicit_gold_accuracy", "margin")
+        }
+    return {
+        "train_s": results.get("train_s"),
+        "kl_final": results.get("kl_final"),
+        "reward_final": results.get("reward_final"),
+    }
 
 def steps12_figures(actor, reward) -> dict:
     "The steps-1/2 checkpoints' own results.json figures (where they were trained by this package)."
-    read = lambda p: json.loads((Path(p) / "results.json").read_text()) if (Path(p) / "results.json").is_file() else {}
+    read = lambda p: (
+        json.loads((Path(p) / "results.json").read_text())
+        if (Path(p) / "results.json").is_file()
+        else {}
+    )
     sft, rm = read(actor), read(reward)
-    return {"sft": {"optimizer_steps": sft.get("optimizer_steps"), "final_eval": sft.get("final_eval")},
-            "reward": {"optimizer_steps": rm.get("optimizer_steps"), "eval": rm.get("eval")}}
+    return {
+        "sft": {"optimizer_steps": sft.get("optimizer_steps"), "final_eval": sft.get("final_eval")},
+        "reward": {"optimizer_steps": rm.get("optimizer_steps"), "eval": rm.get("eval")},
+    }
 
 # %% ../nbs/14_compare.ipynb #eea915c6
 def example_table(rows: list[dict], prompts: list[str], n: int = 5) -> list[dict]:
-    "The first `n` held-out prompts with each algorithm's sampled answer and gold score, first seed."
-    if not rows: return []
+    """The first `n` held-out prompts with each
+    algorithm's sampled answer and gold score, first seed."""
+    if not rows:
+        return []
     seed = rows[0]["seed"]
     first = {r["algorithm"]: r for r in rows if r["seed"] == seed}
-    return [{"prompt": prompts[i], **{a: {"answer": r["answers"][i], "gold": r["scores"][i]} for a, r in first.items()}}
-            for i in range(min(n, len(prompts)))]
+    return [
+        {
+            "prompt": prompts[i],
+            **{a: {"answer": r["answers"][i], "gold": r["scores"][i]} for a, r in first.items()},
+        }
+        for i in range(min(n, len(prompts)))
+    ]
 
 # %% ../nbs/14_compare.ipynb #7a4e8f78
 def compare_parser():
-    p = argparse.ArgumentParser(prog="rlhf_course.compare", description="PPO, DPO, GRPO and RLOO from one SFT checkpoint, several seeds")
+    p = argparse.ArgumentParser(
+        prog="rlhf_course.compare",
+        description="PPO, DPO, GRPO and RLOO from one SFT checkpoint, several seeds",
+    )
     p.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N")
     p.add_argument("--out", default="runs/algos", help="folder of the runs' checkpoints and logs")
-    p.add_argument("--json", default=None, help="where the study's JSON goes (default: OUT/algorithms.json)")
-    p.add_argument("--actor_model_name_or_path", default=None, help="the SFT actor (default: the shared steps-1/2 cache)")
-    p.add_argument("--reward_model_name_or_path", default=None, help="the step-2 reward model (default: the shared cache)")
+    p.add_argument(
+        "--json", default=None, help="where the study's JSON goes (default: OUT/algorithms.json)"
+    )
+    p.add_argument(
+        "--actor_model_name_or_path",
+        default=None,
+        help="the SFT actor (default: the shared steps-1/2 cache)",
+    )
+    p.add_argument(
+        "--reward_model_name_or_path",
+        default=None,
+        help="the step-2 reward model (default: the shared cache)",
+    )
     for f in Budget.__dataclass_fields__.values():
         p.add_argument(f"--{f.name}", type=type(f.default), default=f.default)
     return p
@@ -221,12 +436,21 @@ def compare_parser():
 def main(argv=None):
     "`python -m rlhf_course.compare --seeds 3 --out runs/algos --json results/cpu/algorithms.json`"
     args = compare_parser().parse_args(argv)
-    if args.seeds < 1: raise SystemExit("rlhf_course.compare: error: --seeds must be at least 1")
+    if args.seeds < 1:
+        raise SystemExit("rlhf_course.compare: error: --seeds must be at least 1")
     budget = Budget(**{k: getattr(args, k) for k in Budget.__dataclass_fields__})
     json_path = Path(args.json or Path(args.out) / "algorithms.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    doc = study(args.algorithms, range(1, args.seeds + 1), budget, args.out, json_path, actor=args.actor_model_name_or_path,
-                reward=args.reward_model_name_or_path, argv=argv)
+    doc = study(
+        args.algorithms,
+        range(1, args.seeds + 1),
+        budget,
+        args.out,
+        json_path,
+        actor=args.actor_model_name_or_path,
+        reward=args.reward_model_name_or_path,
+        argv=argv,
+    )
     print(summary_markdown(doc))
 
 # %% ../nbs/14_compare.ipynb #fc156c8b
@@ -234,48 +458,67 @@ def summary_markdown(doc: dict) -> str:
     "The study's table: gold (mean ± sd, worst seed), KL, learned reward, cost."
     f = lambda s: f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["sd"] is not None else f"{s['mean']:.3f}"
     o = lambda x, d=2: "-" if x is None else f"{x:.{d}f}"
-    lines = ["| | gold, sampled | worst seed | gold, greedy | KL to ref | learned reward | ended | words | wall (s) | peak RSS (GiB) | models held | answers sampled |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| | gold, sampled | worst seed | gold, greedy | KL to ref | learned reward | ended |"
+            " words | wall (s) | peak RSS (GiB) | models held | answers sampled |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, s in doc["summary"].items():
-        lines.append(f"| {name} | {f(s['gold_sampled'])} | {s['gold_sampled']['worst']:.3f} | {f(s['gold_greedy'])} | {o(s['kl_sampled'])} | "
-                     f"{o(s['reward_sampled'])} | {o(s['ended'])} | {o(s['answer_words'], 1)} | {o(s['wall_s'], 0)} | {o(s['peak_rss_gb'])} | "
-                     f"{o(s['models_held'], 0)} | {o(s['answers_sampled'], 0)} |")
+        lines.append(
+            f"| {name} | {f(s['gold_sampled'])} | {s['gold_sampled']['worst']:.3f} |"
+            f" {f(s['gold_greedy'])} | {o(s['kl_sampled'])} | {o(s['reward_sampled'])} |"
+            f" {o(s['ended'])} | {o(s['answer_words'], 1)} | {o(s['wall_s'], 0)} |"
+            f" {o(s['peak_rss_gb'])} | {o(s['models_held'], 0)} | {o(s['answers_sampled'], 0)} |"
+        )
     return "\n".join(lines)
 
 def components_markdown(doc: dict) -> str:
     "Mean gold components of the sampled answers, per algorithm."
     names = list(next(iter(doc["summary"].values()))["components"])
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for a, s in doc["summary"].items(): lines.append(f"| {a} | " + " | ".join(f"{s['components'][c]:.3f}" for c in names) + " |")
+    for a, s in doc["summary"].items():
+        lines.append(f"| {a} | " + " | ".join(f"{s['components'][c]:.3f}" for c in names) + " |")
     return "\n".join(lines)
 
 # %% ../nbs/14_compare.ipynb #5fb68f10
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()
 
 # %% ../nbs/14_compare.ipynb #9f68a1fd
 ALGORITHM_HELP = """
 algorithm (chapter 14):
   --algorithm {ppo,dpo,grpo,rloo}
-                        ppo (default): steps 1-3 as above; dpo: step 1, then DPO (chapter 12) on step 2's pairs in
-                        place of steps 2-3; grpo, rloo: steps 1-2, then GRPO or RLOO (chapter 13) in place of step 3.
-                        Options only the algorithm knows (--beta, --group_size, --baseline) go to it.
+                        ppo (default): steps 1-3 as above; dpo: step 1, then DPO (chapter 12) on
+                        step 2's pairs in place of steps 2-3; grpo, rloo: steps 1-2, then GRPO or
+                        RLOO (chapter 13) in place of step 3. Options only the algorithm knows
+                        (--beta, --group_size, --baseline) go to it.
 """
 
-ALGORITHM_STEP = {"dpo": ("rlhf_course.dpo", "dpo", [1]), "grpo": ("rlhf_course.grpo", "grpo", [1, 2]),
-                  "rloo": ("rlhf_course.grpo", "rloo", [1, 2])}   # module, output folder, pipeline steps run before it
+# module, output folder, pipeline steps run before it
+ALGORITHM_STEP = {
+    "dpo": ("rlhf_course.dpo", "dpo", [1]),
+    "grpo": ("rlhf_course.grpo", "grpo", [1, 2]),
+    "rloo": ("rlhf_course.grpo", "rloo", [1, 2]),
+}
 
 def algorithm_parser(algorithm: str):
     return dpo_parser() if algorithm == "dpo" else grpo_parser()
 
 def algorithm_step_args(algorithm: str, plan) -> list[str]:
-    "Chapter 09's options for the step the algorithm replaces, re-pointed at the algorithm's inputs and output folder."
+    """Chapter 09's options for the step the algorithm replaces,
+    re-pointed at the algorithm's inputs and output folder."""
     out = Path(plan.output_dir)
     if algorithm == "dpo":
         argv = step_args(1, plan)
         argv[argv.index("--model_name_or_path") + 1] = str(out / "sft")
         argv[argv.index("--output_dir") + 1] = str(out / "dpo")
-        for flag in ("--num_train_epochs", "--n_gold_prompts"):   # step 1's toy values; DPO keeps its own defaults
-            if flag in argv: i = argv.index(flag); del argv[i: i + 2]
+        # step 1's toy values; DPO keeps its own defaults
+        for flag in ("--num_train_epochs", "--n_gold_prompts"):
+            if flag in argv:
+                i = argv.index(flag)
+                del argv[i : i + 2]
         return argv
     argv = step_args(3, plan)
     argv[argv.index("--output_dir") + 1] = str(out / ALGORITHM_STEP[algorithm][1])
@@ -283,22 +526,35 @@ def algorithm_step_args(algorithm: str, plan) -> list[str]:
 
 # %% ../nbs/14_compare.ipynb #24df4eb7
 def split_extra(algorithm: str, extra: list[str], before: list[int]) -> tuple[list[str], list[str]]:
-    "(options for the pipeline's steps, options for the algorithm's step); an option neither accepts raises."
+    """(options for the pipeline's steps, options for the
+    algorithm's step); an option neither accepts raises."""
     mine, theirs = algorithm_parser(algorithm)._option_string_actions, step_parsers()
     to_pipeline, to_alg = [], []
     for group in option_groups(extra):
         name = group[0].split("=")[0]
-        ok_alg, ok_steps = name in mine, any(name in theirs[s]._option_string_actions for s in before)
-        if not (ok_alg or ok_steps): raise ValueError(f"unknown option {name}: neither train.py, steps {before} nor {algorithm} accept it")
-        if ok_alg: to_alg += group
-        if ok_steps: to_pipeline += group
+        ok_alg, ok_steps = name in mine, any(
+            name in theirs[s]._option_string_actions for s in before
+        )
+        if not (ok_alg or ok_steps):
+            raise ValueError(
+                f"unknown option {name}: neither train.py, steps {before} nor {algorithm} accept it"
+            )
+        if ok_alg:
+            to_alg += group
+        if ok_steps:
+            to_pipeline += group
     return to_pipeline, to_alg
 
 # %% ../nbs/14_compare.ipynb #16f7239d
 def _pipeline_options(argv: list[str], steps: list[int]) -> list[str]:
     "train.py's own options from `argv`, with `--step` replaced by `steps`."
     known = pipeline_parser()._option_string_actions
-    keep = [t for g in option_groups(argv) if g[0].split("=")[0] in known and g[0].split("=")[0] != "--step" for t in g]
+    keep = [
+        t
+        for g in option_groups(argv)
+        if g[0].split("=")[0] in known and g[0].split("=")[0] != "--step"
+        for t in g
+    ]
     return keep + ["--step", *map(str, steps)]
 
 def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
@@ -306,8 +562,18 @@ def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
     module, folder, before = ALGORITHM_STEP[algorithm]
     out = Path(plan.output_dir)
     pipeline.check_checkpoint(out / "sft", f"{algorithm} needs the step-1 actor")
-    if 2 in before: pipeline.check_checkpoint(out / "reward", f"{algorithm} needs the step-2 reward model", value_head=True)
-    cmd = plan.launcher + ["--master_port", str(free_port()), "--module", module, *algorithm_step_args(algorithm, plan), *extra]
+    if 2 in before:
+        pipeline.check_checkpoint(
+            out / "reward", f"{algorithm} needs the step-2 reward model", value_head=True
+        )
+    cmd = plan.launcher + [
+        "--master_port",
+        str(free_port()),
+        "--module",
+        module,
+        *algorithm_step_args(algorithm, plan),
+        *extra,
+    ]
     print(f"{algorithm}: {' '.join(cmd)}", flush=True)
     t0 = time.time()
     if pipeline.stream_process(cmd, out / "logs" / f"{algorithm}.log", env=pipeline.step_env()):
@@ -318,21 +584,27 @@ def run_algorithm_step(algorithm: str, plan, extra: list[str]) -> dict:
 
 # %% ../nbs/14_compare.ipynb #71b8e48c
 def train_main(argv=None):
-    "`python train.py [--algorithm ppo|dpo|grpo|rloo] ...`: chapter 09's pipeline, the algorithm's step in place of 2-3 (dpo) or 3."
+    """`python train.py [--algorithm ppo|dpo|grpo|rloo] ...`: chapter
+    09's pipeline, the algorithm's step in place of 2-3 (dpo) or 3."""
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--algorithm", choices=ALGORITHMS, default="ppo")
     known, rest = pre.parse_known_args(argv)
     if "-h" in rest or "--help" in rest:
         return print(pipeline.pipeline_parser().format_help() + ALGORITHM_HELP)
-    if known.algorithm == "ppo": return pipeline.main(rest)
+    if known.algorithm == "ppo":
+        return pipeline.main(rest)
     try:
         module, folder, before = ALGORITHM_STEP[known.algorithm]
         args, extra = pipeline.pipeline_parser().parse_known_args(rest)
         to_pipeline, to_alg = split_extra(known.algorithm, extra, before)
         pre_steps = [s for s in before if s in args.step]
-        if pre_steps: pipeline.run(_pipeline_options(rest, pre_steps) + ["--no-chat"] + to_pipeline)
-        if max(args.step) > max(before):                          # 3 (or 2 for dpo): the algorithm's step
-            args.step = [1]                                       # a plan for the launcher, sizes and ZeRO stages only
+        if pre_steps:
+            pipeline.run(_pipeline_options(rest, pre_steps) + ["--no-chat"] + to_pipeline)
+        # 3 (or 2 for dpo): the algorithm's step
+        if max(args.step) > max(before):
+            # a plan for the launcher, sizes and ZeRO stages only
+            args.step = [1]
             run_algorithm_step(known.algorithm, pipeline.make_plan(args, []), to_alg)
-    except ValueError as e: sys.exit(f"train.py: error: {e}")
+    except ValueError as e:
+        sys.exit(f"train.py: error: {e}")

@@ -18,52 +18,131 @@ __all__ = ['NODES', 'COLORS', 'LEGEND', 'EDGES', 'CHAPTER_PARTS', 'TRACKS', 'FRO
            'chapter_map', 'save_map', 'main']
 
 # %% ../nbs/00_map.ipynb #d2724da8
-# part: (x, y, width, height, kind, text); a kind sets the colour (COLORS) and its legend entry (LEGEND)
+# part: (x, y, width, height, kind, text); a kind sets
+# the colour (COLORS) and its legend entry (LEGEND)
 NODES = {
-    "data":      (5.4, 6.75, 5.2, 1.0, "data", "data (00, 01)\nprompts · chosen/rejected pairs · pretraining text"),
-    "sft":       (0.3, 5.15, 3.9, 1.1, "trains", "step 1 · SFT (03)\nnext-token loss, pretrained actor base\n→ output/sft"),
-    "reward_tr": (11.8, 5.15, 3.9, 1.1, "trains", "step 2 · reward model (04)\n−log σ(r_chosen − r_rejected)\n→ output/reward"),
-    "ref":       (1.0, 3.0, 2.8, 0.9, "frozen", "reference π_ref\n(copy of SFT; frozen)"),
-    "actor":     (1.0, 1.65, 2.8, 1.0, "trains", "actor π_θ (from SFT; trains)\n+ ptx: pretraining text\n→ output/rlhf/actor"),
-    "ema":       (1.0, 0.35, 2.8, 0.9, "averaged", "EMA actor\n(β-average of the actor)\n→ output/rlhf/actor_ema"),
-    "rollout":   (6.0, 1.2, 4.0, 2.4, "step", "experience (05, 07)\nsampled answer · log-probs\nKL penalty + score at </s>\nGAE: advantages, returns\n→ clipped losses"),
-    "rm":        (12.2, 3.0, 2.8, 0.9, "frozen", "reward model R\n(from step 2; frozen)"),
-    "critic":    (12.2, 1.65, 2.8, 1.0, "trains", "critic V_φ\n(from step 2; trains)\n→ output/rlhf/critic"),
-    "chat":      (12.2, 0.35, 2.8, 0.9, "output", "chat (10)\nthe trained actor answers"),
+    "data": (
+        5.4,
+        6.75,
+        5.2,
+        1.0,
+        "data",
+        "data (00, 01)\nprompts · chosen/rejected pairs · pretraining text",
+    ),
+    "sft": (
+        0.3,
+        5.15,
+        3.9,
+        1.1,
+        "trains",
+        "step 1 · SFT (03)\nnext-token loss, pretrained actor base\n→ output/sft",
+    ),
+    "reward_tr": (
+        11.8,
+        5.15,
+        3.9,
+        1.1,
+        "trains",
+        "step 2 · reward model (04)\n−log σ(r_chosen − r_rejected)\n→ output/reward",
+    ),
+    "ref": (1.0, 3.0, 2.8, 0.9, "frozen", "reference π_ref\n(copy of SFT; frozen)"),
+    "actor": (
+        1.0,
+        1.65,
+        2.8,
+        1.0,
+        "trains",
+        "actor π_θ (from SFT; trains)\n+ ptx: pretraining text\n→ output/rlhf/actor",
+    ),
+    "ema": (
+        1.0,
+        0.35,
+        2.8,
+        0.9,
+        "averaged",
+        "EMA actor\n(β-average of the actor)\n→ output/rlhf/actor_ema",
+    ),
+    "rollout": (
+        6.0,
+        1.2,
+        4.0,
+        2.4,
+        "step",
+        (
+            "experience (05, 07)\nsampled answer · log-probs\nKL penalty + score at </s>\nGAE:"
+            " advantages, returns\n→ clipped losses"
+        ),
+    ),
+    "rm": (12.2, 3.0, 2.8, 0.9, "frozen", "reward model R\n(from step 2; frozen)"),
+    "critic": (
+        12.2,
+        1.65,
+        2.8,
+        1.0,
+        "trains",
+        "critic V_φ\n(from step 2; trains)\n→ output/rlhf/critic",
+    ),
+    "chat": (12.2, 0.35, 2.8, 0.9, "output", "chat (10)\nthe trained actor answers"),
 }
-COLORS = {"data": "#dde8f5", "trains": "#ffd8a8", "frozen": "#d9d9d9", "averaged": "#e2d5f0", "step": "#fff4c2",
-          "output": "#d3f0d3"}
+COLORS = {
+    "data": "#dde8f5",
+    "trains": "#ffd8a8",
+    "frozen": "#d9d9d9",
+    "averaged": "#e2d5f0",
+    "step": "#fff4c2",
+    "output": "#d3f0d3",
+}
 LEGEND = {"trains": "trains (gradients)", "frozen": "frozen", "averaged": "averaged, no gradients",
           "data": "data", "step": "made per rollout batch", "output": "uses the result"}
 # (from, its side, to, its side, label, curvature, offsets along the two sides); sides: l r t b
-EDGES = [("data", "l", "sft", "t", "prompt + chosen", 0, (0, 0)), ("data", "r", "reward_tr", "t", "pairs", 0, (0, 0)),
-         ("data", "b", "rollout", "t", "prompts", 0, (0, 0)),
-         ("sft", "b", "ref", "t", "copy", 0, (0.3, 0)), ("sft", "b", "actor", "l", "init", 0.35, (-1.4, 0)),
-         ("reward_tr", "b", "rm", "t", "load", 0, (-0.3, 0)), ("reward_tr", "b", "critic", "r", "init", -0.35, (1.4, 0)),
-         ("actor", "r", "rollout", "l", "samples answers", 0, (0.2, 0.2)),
-         ("rollout", "l", "actor", "r", "policy loss", 0, (-0.2, -0.2)),
-         ("ref", "r", "rollout", "l", "ref log-probs", 0, (0, 0.8)), ("rm", "l", "rollout", "r", "score", 0, (0, 0.8)),
-         ("critic", "l", "rollout", "r", "values", 0, (0.2, 0.2)), ("rollout", "r", "critic", "l", "value loss", 0, (-0.2, -0.2)),
-         ("actor", "b", "ema", "t", "weights", 0, (0, 0)), ("ema", "r", "chat", "l", "final actor or EMA", 0, (0, 0))]
+EDGES = [
+    ("data", "l", "sft", "t", "prompt + chosen", 0, (0, 0)),
+    ("data", "r", "reward_tr", "t", "pairs", 0, (0, 0)),
+    ("data", "b", "rollout", "t", "prompts", 0, (0, 0)),
+    ("sft", "b", "ref", "t", "copy", 0, (0.3, 0)),
+    ("sft", "b", "actor", "l", "init", 0.35, (-1.4, 0)),
+    ("reward_tr", "b", "rm", "t", "load", 0, (-0.3, 0)),
+    ("reward_tr", "b", "critic", "r", "init", -0.35, (1.4, 0)),
+    ("actor", "r", "rollout", "l", "samples answers", 0, (0.2, 0.2)),
+    ("rollout", "l", "actor", "r", "policy loss", 0, (-0.2, -0.2)),
+    ("ref", "r", "rollout", "l", "ref log-probs", 0, (0, 0.8)),
+    ("rm", "l", "rollout", "r", "score", 0, (0, 0.8)),
+    ("critic", "l", "rollout", "r", "values", 0, (0.2, 0.2)),
+    ("rollout", "r", "critic", "l", "value loss", 0, (-0.2, -0.2)),
+    ("actor", "b", "ema", "t", "weights", 0, (0, 0)),
+    ("ema", "r", "chat", "l", "final actor or EMA", 0, (0, 0)),
+]
 
 
 # %% ../nbs/00_map.ipynb #295b18b3
 # which parts of the map each chapter builds, by chapter number
 CHAPTER_PARTS = {
-    "00": ("data",), "01": ("data",), "02": ("sft", "reward_tr", "actor", "critic"),
-    "03": ("sft",), "04": ("reward_tr",), "05": ("rollout",), "06": ("actor", "ref", "rm", "critic", "ema"),
-    "06b": ("actor", "rollout"), "07": ("rollout", "actor", "critic"),
-    "08": ("actor", "ref", "rm", "critic", "ema", "rollout"), "09": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"),
-    "10": ("chat",), "11": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"),
-    "09b": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema", "rollout"),   # steps 1-3 re-run per seed
-    "12": ("data", "ref", "actor"),                        # DPO: the actor on step 2's pairs, against the reference
-    "13": ("actor", "ref", "rm", "rollout"),               # GRPO, RLOO: step 3 without the critic
-    "14": ("data", "actor", "ref", "rm", "critic", "rollout"),   # the four algorithms side by side
-    "90": tuple(NODES), "91": tuple(NODES),
+    "00": ("data",),
+    "01": ("data",),
+    "02": ("sft", "reward_tr", "actor", "critic"),
+    "03": ("sft",),
+    "04": ("reward_tr",),
+    "05": ("rollout",),
+    "06": ("actor", "ref", "rm", "critic", "ema"),
+    "06b": ("actor", "rollout"),
+    "07": ("rollout", "actor", "critic"),
+    "08": ("actor", "ref", "rm", "critic", "ema", "rollout"),
+    "09": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"),
+    "10": ("chat",),
+    "11": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema"),
+    # steps 1-3 re-run per seed
+    "09b": ("sft", "reward_tr", "actor", "ref", "rm", "critic", "ema", "rollout"),
+    # DPO: the actor on step 2's pairs, against the reference
+    "12": ("data", "ref", "actor"),
+    "13": ("actor", "ref", "rm", "rollout"),  # GRPO, RLOO: step 3 without the critic
+    "14": ("data", "actor", "ref", "rm", "critic", "rollout"),  # the four algorithms side by side
+    "90": tuple(NODES),
+    "91": tuple(NODES),
 }
 
-TRACKS = {n: "core" for n in ("00", "03", "04", "05", "07", "08", "09b", "10", "12", "13", "14")} | \
-         {n: "systems" for n in ("01", "02", "06", "06b", "09", "11", "90", "91")}
+TRACKS = {
+    n: "core" for n in ("00", "03", "04", "05", "07", "08", "09b", "10", "12", "13", "14")
+} | {n: "systems" for n in ("01", "02", "06", "06b", "09", "11", "90", "91")}
 
 # %% ../nbs/00_map.ipynb #86d275e6
 def side_point(part: str, side: str, offset: float = 0.0) -> tuple[float, float]:
@@ -75,38 +154,98 @@ def side_point(part: str, side: str, offset: float = 0.0) -> tuple[float, float]
 
 # %% ../nbs/00_map.ipynb #4a924bd6
 def draw_map(highlight=(), title: str = "", ax=None):
-    "The RLHF pipeline as boxes and arrows; the parts in `highlight` drawn bold, the rest faded. Returns the figure."
+    """The RLHF pipeline as boxes and arrows; the parts in
+    `highlight` drawn bold, the rest faded. Returns the figure."""
     unknown = set(highlight) - set(NODES)
-    if unknown: raise ValueError(f"draw_map: unknown parts {sorted(unknown)}; known: {sorted(NODES)}")
+    if unknown:
+        raise ValueError(f"draw_map: unknown parts {sorted(unknown)}; known: {sorted(NODES)}")
     fig, ax = (plt.subplots(figsize=(13, 6.6)) if ax is None else (ax.figure, ax))
-    ax.set_xlim(0, 16); ax.set_ylim(0, 8.1); ax.axis("off")
-    ax.add_patch(FancyBboxPatch((0.1, 0.15), 15.8, 4.45, boxstyle="round,pad=0.05", fc="none", ec="#888", ls="--"))
+    ax.set_xlim(0, 16)
+    ax.set_ylim(0, 8.1)
+    ax.axis("off")
+    ax.add_patch(
+        FancyBboxPatch(
+            (0.1, 0.15), 15.8, 4.45, boxstyle="round,pad=0.05", fc="none", ec="#888", ls="--"
+        )
+    )
     ax.text(4.5, 4.25, "step 3 · the PPO loop (05-08)", fontsize=10, color="#444")
     shown = lambda part: not highlight or part in highlight
     for part, (x, y, w, h, kind, text) in NODES.items():
         bold = bool(highlight) and part in highlight
-        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.06", fc=COLORS[kind], ec="#c0392b" if bold else "#555",
-                                    lw=3 if bold else 1, alpha=1 if shown(part) else 0.35))
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=8.5, alpha=1 if shown(part) else 0.45)
+        ax.add_patch(
+            FancyBboxPatch(
+                (x, y),
+                w,
+                h,
+                boxstyle="round,pad=0.06",
+                fc=COLORS[kind],
+                ec="#c0392b" if bold else "#555",
+                lw=3 if bold else 1,
+                alpha=1 if shown(part) else 0.35,
+            )
+        )
+        ax.text(
+            x + w / 2,
+            y + h / 2,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            alpha=1 if shown(part) else 0.45,
+        )
     for a, side_a, b, side_b, label, rad, (off_a, off_b) in EDGES:
         start, end = side_point(a, side_a, off_a), side_point(b, side_b, off_b)
         alpha = 1 if shown(a) or shown(b) else 0.3
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#333", lw=1.2, alpha=alpha,
-                                     connectionstyle=f"arc3,rad={rad}", shrinkA=3, shrinkB=3))
-        mx, my = (start[0] + end[0]) / 2 + rad * (end[1] - start[1]), (start[1] + end[1]) / 2 - rad * (end[0] - start[0])
-        ax.text(mx, my + (0.12 if off_a >= 0 else -0.28), label, fontsize=7.5, ha="center", color="#1f4e79", alpha=alpha,
-                bbox=dict(fc="white", ec="none", alpha=0.7 * alpha, pad=0.5))
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                arrowstyle="-|>",
+                mutation_scale=12,
+                color="#333",
+                lw=1.2,
+                alpha=alpha,
+                connectionstyle=f"arc3,rad={rad}",
+                shrinkA=3,
+                shrinkB=3,
+            )
+        )
+        mx, my = (start[0] + end[0]) / 2 + rad * (end[1] - start[1]), (
+            start[1] + end[1]
+        ) / 2 - rad * (end[0] - start[0])
+        ax.text(
+            mx,
+            my + (0.12 if off_a >= 0 else -0.28),
+            label,
+            fontsize=7.5,
+            ha="center",
+            color="#1f4e79",
+            alpha=alpha,
+            bbox=dict(fc="white", ec="none", alpha=0.7 * alpha, pad=0.5),
+        )
     handles = [plt.Rectangle((0, 0), 1, 1, fc=COLORS[k], ec="#555") for k in LEGEND]
-    ax.legend(handles, LEGEND.values(), loc="upper center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.03))
-    if title: ax.set_title(title, fontsize=11, pad=20)
+    ax.legend(
+        handles,
+        LEGEND.values(),
+        loc="upper center",
+        ncol=6,
+        fontsize=8,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.03),
+    )
+    if title:
+        ax.set_title(title, fontsize=11, pad=20)
     return fig
 
 
 # %% ../nbs/00_map.ipynb #8c46e30d
 def chapter_map(chapter: str):
     "The map with chapter `chapter`'s parts highlighted (the figure at the top of each chapter)."
-    if chapter not in CHAPTER_PARTS: raise ValueError(f"chapter_map: no chapter {chapter!r}; known: {sorted(CHAPTER_PARTS)}")
-    return draw_map(CHAPTER_PARTS[chapter], title=f"where chapter {chapter} sits in the pipeline (bold red)")
+    if chapter not in CHAPTER_PARTS:
+        raise ValueError(f"chapter_map: no chapter {chapter!r}; known: {sorted(CHAPTER_PARTS)}")
+    return draw_map(
+        CHAPTER_PARTS[chapter], title=f"where chapter {chapter} sits in the pipeline (bold red)"
+    )
 
 def save_map(path, highlight=(), dpi: int = 80) -> Path:
     "Draw the map and write it as a PNG without a timestamp, so the same code writes the same file."
@@ -128,4 +267,5 @@ def main(argv=None):
     print(save_map(p.parse_args(argv).out))
 
 # %% ../nbs/00_map.ipynb #842e00a2
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

@@ -48,54 +48,98 @@ class PromptRawDataset:
     def get_prompt(self, sample) -> str: return sample["prompt"]
     def get_chosen(self, sample) -> str: return sample["chosen"]
     def get_rejected(self, sample) -> str | None: return sample["rejected"]
-    def get_prompt_and_chosen(self, sample) -> str: return self.get_prompt(sample) + self.get_chosen(sample)
-    def get_prompt_and_rejected(self, sample) -> str: return self.get_prompt(sample) + self.get_rejected(sample)
+    def get_prompt_and_chosen(self, sample) -> str:
+        return self.get_prompt(sample) + self.get_chosen(sample)
+    def get_prompt_and_rejected(self, sample) -> str:
+        return self.get_prompt(sample) + self.get_rejected(sample)
 
 # %% ../nbs/01_data.ipynb #7cad73a7
 def _json_kind(value) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        list: "list",
+        str: "string",
+        int: "number",
+        float: "number",
+        bool: "boolean",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 def check_json_rows(path) -> int:
-    "The number of rows of a `.jsonl` (or `.json`) file; one DataError naming the file and line of the first bad one."
+    """The number of rows of a `.jsonl` (or `.json`) file; one
+    DataError naming the file and line of the first bad one."""
     path, raw = Path(path), Path(path).read_bytes()
-    if not raw.strip(): raise DataError(f"{path}: the file is empty (no rows)")
-    try: text = raw.decode("utf-8")
+    if not raw.strip():
+        raise DataError(f"{path}: the file is empty (no rows)")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise DataError(f"{path}, line {line}: not valid UTF-8 (byte {raw[e.start]:#04x})") from None
-    if path.suffix == ".json" and text.lstrip().startswith("["):          # one JSON array of objects
-        try: rows = json.loads(text)
-        except json.JSONDecodeError as e: raise DataError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+        raise DataError(
+            f"{path}, line {line}: not valid UTF-8 (byte {raw[e.start]:#04x})"
+        ) from None
+    # one JSON array of objects
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
         bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
-        if bad is not None: raise DataError(f"{path}: item {bad} of the array is a JSON {_json_kind(rows[bad])}, not an object")
+        if bad is not None:
+            raise DataError(
+                f"{path}: item {bad} of the array is a JSON {_json_kind(rows[bad])}, not an object"
+            )
         return len(rows)
     n = 0
-    for lineno, line in enumerate(text.split("\n"), 1):                # not splitlines(): JSON strings may hold U+2028
-        if not line.strip(): continue
-        try: row = json.loads(line)
+    # not splitlines(): JSON strings may hold U+2028
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DataError(f"{path}, line {lineno}: not valid JSON (column {e.colno}: {e.msg.removesuffix(' at')}; a line cut off?)") from None
+            raise DataError(
+                f"{path}, line {lineno}: not valid JSON (column {e.colno}:"
+                f" {e.msg.removesuffix(' at')}; a line cut off?)"
+            ) from None
         if not isinstance(row, dict):
-            raise DataError(f"{path}, line {lineno}: a JSON {_json_kind(row)}, not an object with prompt/chosen/rejected fields")
+            raise DataError(
+                f"{path}, line {lineno}: a JSON {_json_kind(row)}, not an object with"
+                " prompt/chosen/rejected fields"
+            )
         n += 1
     return n
 
 def _load_local_splits(folder: Path, names) -> dict:
     files = {}
     for split in names:
-        found = [folder / f"{split}{ext}" for ext in (".jsonl", ".json") if (folder / f"{split}{ext}").is_file()]
-        if found: files[split] = str(found[0])
-    if "train" not in files: raise DataError(f"{folder}: no train.jsonl or train.json")
-    for f in files.values(): check_json_rows(f)                        # file and line of a bad row, before datasets sees it
-    try: return dict(datasets.load_dataset("json", data_files=files))
+        found = [
+            folder / f"{split}{ext}"
+            for ext in (".jsonl", ".json")
+            if (folder / f"{split}{ext}").is_file()
+        ]
+        if found:
+            files[split] = str(found[0])
+    if "train" not in files:
+        raise DataError(f"{folder}: no train.jsonl or train.json")
+    # file and line of a bad row, before datasets sees it
+    for f in files.values():
+        check_json_rows(f)
+    try:
+        return dict(datasets.load_dataset("json", data_files=files))
     except Exception as e:
-        raise DataError(f"{folder}: the datasets library cannot read it ({type(e).__name__}: {str(e)[:300]})") from None
+        raise DataError(
+            f"{folder}: the datasets library cannot read it ({type(e).__name__}: {str(e)[:300]})"
+        ) from None
 
 def _load_hub(name: str, config=None) -> dict:
-    try: return dict(datasets.load_dataset(name, config))
+    try:
+        return dict(datasets.load_dataset(name, config))
     except Exception as e:
-        raise DataError(f"could not load {name!r} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}). "
-                        f"Offline? Pass a local copy: --data_path {name}=PATH (a folder of train/test .jsonl files)") from None
+        raise DataError(
+            f"could not load {name!r} from the Hugging Face hub ({type(e).__name__}:"
+            f" {str(e)[:200]}). Offline? Pass a local copy: --data_path {name}=PATH (a folder of"
+            " train/test .jsonl files)"
+        ) from None
 
 # %% ../nbs/01_data.ipynb #fe7efd82
 @patch
@@ -105,11 +149,14 @@ def _raw_splits(self: PromptRawDataset) -> tuple:
         names = ["train", "test", "validation", "eval"]
         splits = (_load_local_splits(Path(self.local_path), names) if self.local_path
                   else _load_hub(self.hub_name, getattr(self, "hub_config", None)))
-        eval_name = next((s for s in (self.eval_split, "eval", "validation", "test") if s and s in splits), None)
+        eval_name = next(
+            (s for s in (self.eval_split, "eval", "validation", "test") if s and s in splits), None
+        )
         if eval_name is None:
             parts = splits["train"].train_test_split(test_size=0.1, seed=self.seed)
             self._splits = (parts["train"], parts["test"])
-        else: self._splits = (splits["train"], splits[eval_name])
+        else:
+            self._splits = (splits["train"], splits[eval_name])
     return self._splits
 
 @patch
@@ -127,7 +174,8 @@ def _human(text: str) -> str: return f" Human: {text.strip()} Assistant:"
 def _answer(text: str) -> str: return " " + text.strip()
 
 class RmStatic(PromptRawDataset):
-    "Dahoas/rm-static: columns prompt, response, chosen, rejected (prompts already `\\n\\nHuman: ... \\n\\nAssistant:`)."
+    """Dahoas/rm-static: columns prompt, response, chosen, rejected
+    (prompts already `\\n\\nHuman: ... \\n\\nAssistant:`)."""
     hub_name = "Dahoas/rm-static"
 
 class FullHhRlhf(RmStatic):
@@ -150,12 +198,15 @@ class RlhfRewardDatasets(PromptRawDataset):
     def get_rejected(self, s): return s["rejected"].split("Assistant:")[-1]
 
 class WebGptComparisons(PromptRawDataset):
-    "openai/webgpt_comparisons: two scored answers with [n] citations; ties carry no preference (dropped, counted)."
+    """openai/webgpt_comparisons: two scored answers with [n]
+    citations; ties carry no preference (dropped, counted)."""
     hub_name, eval_split = "openai/webgpt_comparisons", None
     def get_prompt(self, s): return _human(s["question"]["full_text"])
     def _clean(self, text): return _answer(re.sub(r" ?\[\d+(?:, ?\d+)*\]", "", text))
-    def get_chosen(self, s): return self._clean(s["answer_0"] if s["score_0"] > s["score_1"] else s["answer_1"])
-    def get_rejected(self, s): return self._clean(s["answer_1"] if s["score_0"] > s["score_1"] else s["answer_0"])
+    def get_chosen(self, s):
+        return self._clean(s["answer_0"] if s["score_0"] > s["score_1"] else s["answer_1"])
+    def get_rejected(self, s):
+        return self._clean(s["answer_1"] if s["score_0"] > s["score_1"] else s["answer_0"])
     def is_tie(self, s): return s["score_0"] == s["score_1"]
 
 # %% ../nbs/01_data.ipynb #751c581a
@@ -163,8 +214,10 @@ class StanfordShp(PromptRawDataset):
     "stanfordnlp/SHP: a Reddit post (`history`) and two comments; `labels` = 1 when A is preferred."
     hub_name, eval_split = "stanfordnlp/SHP", "validation"
     def get_prompt(self, s): return _human(s["history"])
-    def get_chosen(self, s): return _answer(s["human_ref_A"] if s["labels"] == 1 else s["human_ref_B"])
-    def get_rejected(self, s): return _answer(s["human_ref_B"] if s["labels"] == 1 else s["human_ref_A"])
+    def get_chosen(self, s):
+        return _answer(s["human_ref_A"] if s["labels"] == 1 else s["human_ref_B"])
+    def get_rejected(self, s):
+        return _answer(s["human_ref_B"] if s["labels"] == 1 else s["human_ref_A"])
 
 class ZhihuKol(PromptRawDataset):
     "wangrui6/Zhihu-KOL: INSTRUCTION and RESPONSE only: SFT data, no rejected answer."
@@ -174,8 +227,14 @@ class ZhihuKol(PromptRawDataset):
     def get_rejected(self, s): return None
 
 class Hc3Chinese(PromptRawDataset):
-    "Hello-SimpleAI/HC3-Chinese (config `all`): a question with lists of human and ChatGPT answers; SFT only."
-    hub_name, hub_config, eval_split, has_rejected = "Hello-SimpleAI/HC3-Chinese", "all", None, False
+    """Hello-SimpleAI/HC3-Chinese (config `all`): a question
+    with lists of human and ChatGPT answers; SFT only."""
+    hub_name, hub_config, eval_split, has_rejected = (
+        "Hello-SimpleAI/HC3-Chinese",
+        "all",
+        None,
+        False,
+    )
     def get_prompt(self, s): return _human(s["question"])
     def get_chosen(self, s): return _answer(s["human_answers"][0]) if s["human_answers"] else ""
     def get_rejected(self, s): return None
@@ -185,8 +244,10 @@ class LocalJsonFile(PromptRawDataset):
     "local/jsonfile:FOLDER: train/eval .jsonl or .json files with prompt, chosen, rejected."
     eval_split = "eval"
     def __init__(self, dataset_name, local_path=None, seed=1234):
-        if not local_path: raise DataError(f"{dataset_name}: give the folder as local/jsonfile:PATH")
-        if not Path(local_path).is_dir(): raise DataError(f"{dataset_name}: folder not found: {local_path}")
+        if not local_path:
+            raise DataError(f"{dataset_name}: give the folder as local/jsonfile:PATH")
+        if not Path(local_path).is_dir():
+            raise DataError(f"{dataset_name}: folder not found: {local_path}")
         super().__init__(dataset_name, local_path, seed)
 
 class ToyWorldPrefs(LocalJsonFile):
@@ -195,8 +256,19 @@ class ToyWorldPrefs(LocalJsonFile):
         super().__init__(dataset_name, local_path or load_toyworld().prefs, seed)
 
 # %% ../nbs/01_data.ipynb #b23bbbcf
-RAW_DATASETS = {cls.hub_name: cls for cls in (RmStatic, FullHhRlhf, SyntheticInstructGptjPairwise, RlhfRewardDatasets,
-                                              WebGptComparisons, StanfordShp, ZhihuKol, Hc3Chinese)}
+RAW_DATASETS = {
+    cls.hub_name: cls
+    for cls in (
+        RmStatic,
+        FullHhRlhf,
+        SyntheticInstructGptjPairwise,
+        RlhfRewardDatasets,
+        WebGptComparisons,
+        StanfordShp,
+        ZhihuKol,
+        Hc3Chinese,
+    )
+}
 RAW_DATASETS.update({"local/jsonfile": LocalJsonFile, "toyworld": ToyWorldPrefs})
 
 # %% ../nbs/01_data.ipynb #dd68232e
@@ -209,14 +281,17 @@ class SourceSpec:
     def label(self) -> str: return self.name + (f"={self.local_path}" if self.local_path else "")
 
 def parse_source(spec: str) -> SourceSpec:
-    "`Dahoas/rm-static:0.3`, `Dahoas/rm-static=/mirror/rm:0.3`, `local/jsonfile:/data/prefs` -> SourceSpec."
+    """`Dahoas/rm-static:0.3`, `Dahoas/rm-static=/mirror/rm:0.3`,
+    `local/jsonfile:/data/prefs` -> SourceSpec."""
     weight = None
     head, _, tail = spec.rpartition(":")
     if head and re.fullmatch(r"\d*\.?\d+(e-?\d+)?", tail):
         spec, weight = head, float(tail)
-        if weight <= 0: raise DataError(f"--data_path {spec}: weight must be positive")
+        if weight <= 0:
+            raise DataError(f"--data_path {spec}: weight must be positive")
     name, _, path = spec.partition("=")
-    if name.startswith("local/jsonfile:"): name, path = "local/jsonfile", name.split(":", 1)[1]
+    if name.startswith("local/jsonfile:"):
+        name, path = "local/jsonfile", name.split(":", 1)[1]
     if name not in RAW_DATASETS:
         raise DataError(f"unknown --data_path {name!r}; known: {', '.join(sorted(RAW_DATASETS))} "
                         "(or local/jsonfile:FOLDER, or NAME=LOCAL_FOLDER)")
@@ -232,27 +307,36 @@ def read_row(raw: PromptRawDataset, row, split: str, index: int, need_rejected: 
     where = f"{raw.dataset_name} {split} row {index}"
     try:
         fields = {"prompt": raw.get_prompt(row), "chosen": raw.get_chosen(row)}
-        if need_rejected: fields["rejected"] = raw.get_rejected(row)
+        if need_rejected:
+            fields["rejected"] = raw.get_rejected(row)
     except (KeyError, TypeError, IndexError) as e:
         raise DataError(f"{where}: cannot read it ({type(e).__name__}: {e})") from None
     for k, v in fields.items():
-        if not isinstance(v, str): raise DataError(f"{where}: {k} is {type(v).__name__}, not a string")
+        if not isinstance(v, str):
+            raise DataError(f"{where}: {k} is {type(v).__name__}, not a string")
     return fields
 
 def drop_reason(raw, row, fields: dict) -> str | None:
     "Why a well-formed row is dropped (counted), or None to keep it."
-    if any(not v.strip() for v in fields.values()): return "empty"
-    if "rejected" in fields and fields["chosen"].strip() == fields["rejected"].strip(): return "identical"
-    if "rejected" in fields and getattr(raw, "is_tie", lambda r: False)(row): return "tie"
+    if any(not v.strip() for v in fields.values()):
+        return "empty"
+    if "rejected" in fields and fields["chosen"].strip() == fields["rejected"].strip():
+        return "identical"
+    if "rejected" in fields and getattr(raw, "is_tie", lambda r: False)(row):
+        return "tie"
     return None
 
 # %% ../nbs/01_data.ipynb #fd1f8db7
 def parse_split(data_split: str) -> list[float]:
     "`'2,4,4'` -> [0.2, 0.4, 0.4]; three non-negative numbers with a positive sum."
-    try: parts = [float(x) for x in str(data_split).split(",")]
-    except ValueError: raise DataError(f"--data_split {data_split!r}: expected three numbers like 2,4,4") from None
+    try:
+        parts = [float(x) for x in str(data_split).split(",")]
+    except ValueError:
+        raise DataError(f"--data_split {data_split!r}: expected three numbers like 2,4,4") from None
     if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0:
-        raise DataError(f"--data_split {data_split!r}: need three non-negative numbers with a positive sum")
+        raise DataError(
+            f"--data_split {data_split!r}: need three non-negative numbers with a positive sum"
+        )
     return [p / sum(parts) for p in parts]
 
 def phase_indices(n_rows: int, data_split: str, phase: int, seed: int) -> np.ndarray:
@@ -263,33 +347,55 @@ def phase_indices(n_rows: int, data_split: str, phase: int, seed: int) -> np.nda
     return perm[bounds[phase - 1]: bounds[phase]]
 
 # %% ../nbs/01_data.ipynb #77511021
-def blend_indices(sizes: list[int], weights: list[float] | None, seed: int) -> list[tuple[int, int]]:
+def blend_indices(
+    sizes: list[int], weights: list[float] | None, seed: int
+) -> list[tuple[int, int]]:
     "(source, row) pairs of the blend, shuffled; plain concatenation without weights."
     rng = np.random.RandomState(seed)
-    if weights is None: counts = list(sizes)
+    if weights is None:
+        counts = list(sizes)
     else:
         total = sum(sizes)
         counts = [int(round(total * w / sum(weights))) for w in weights]
     pairs = []
     for s, (n, k) in enumerate(zip(sizes, counts)):
-        if n == 0 and k > 0: raise DataError(f"source {s} has no rows for this step but weight {weights[s]}")
+        if n == 0 and k > 0:
+            raise DataError(f"source {s} has no rows for this step but weight {weights[s]}")
         passes = -(-k // n) if n else 0
         rows = np.concatenate([rng.permutation(n) for _ in range(passes)])[:k] if k else []
         pairs += [(s, int(r)) for r in rows]
     return [pairs[i] for i in rng.permutation(len(pairs))]
 
 # %% ../nbs/01_data.ipynb #3f329e34
-def tokenize_row(tokenizer, fields: dict, phase: int, max_prompt_len: int, max_seq_len: int, mask_prompt: bool = True):
+def tokenize_row(
+    tokenizer,
+    fields: dict,
+    phase: int,
+    max_prompt_len: int,
+    max_seq_len: int,
+    mask_prompt: bool = True,
+):
     "Token ids of one row for `phase`, or the reason it is too long."
     prompt = tokenizer(fields["prompt"])["input_ids"]          # OPT-style tokenizers prepend </s>
-    if len(prompt) > max_prompt_len: return "too_long"
-    if phase == 3: return {"prompt": prompt}
+    if len(prompt) > max_prompt_len:
+        return "too_long"
+    if phase == 3:
+        return {"prompt": prompt}
     eos = [tokenizer.eos_token_id]
     answers = ["chosen", "rejected"] if phase == 2 else ["chosen"]
-    seqs = {a: prompt + tokenizer(fields[a], add_special_tokens=False)["input_ids"] + eos for a in answers}
-    if any(len(s) > max_seq_len for s in seqs.values()): return "too_long"
-    if phase == 2: return {"chosen": seqs["chosen"], "rejected": seqs["rejected"], "prompt_len": len(prompt)}
-    labels = [-100] * len(prompt) + seqs["chosen"][len(prompt):] if mask_prompt else list(seqs["chosen"])
+    seqs = {
+        a: prompt + tokenizer(fields[a], add_special_tokens=False)["input_ids"] + eos
+        for a in answers
+    }
+    if any(len(s) > max_seq_len for s in seqs.values()):
+        return "too_long"
+    if phase == 2:
+        return {"chosen": seqs["chosen"], "rejected": seqs["rejected"], "prompt_len": len(prompt)}
+    labels = (
+        [-100] * len(prompt) + seqs["chosen"][len(prompt) :]
+        if mask_prompt
+        else list(seqs["chosen"])
+    )
     return {"input_ids": seqs["chosen"], "labels": labels}
 
 # %% ../nbs/01_data.ipynb #a55ff655
@@ -297,8 +403,10 @@ def _pad(seqs, value: int, left: bool = False, length: int | None = None):
     length = length or max(len(s) for s in seqs)
     out = torch.full((len(seqs), length), value, dtype=torch.long)
     for i, s in enumerate(seqs):
-        if left: out[i, length - len(s):] = torch.tensor(s)
-        else: out[i, : len(s)] = torch.tensor(s)
+        if left:
+            out[i, length - len(s) :] = torch.tensor(s)
+        else:
+            out[i, : len(s)] = torch.tensor(s)
     return out
 
 # %% ../nbs/01_data.ipynb #8fd55ead
@@ -308,8 +416,11 @@ class DataCollatorSFT:
     pad_token_id: int
     def __call__(self, rows):
         ids = _pad([r["input_ids"] for r in rows], self.pad_token_id)
-        return {"input_ids": ids, "attention_mask": (_pad([[1] * len(r["input_ids"]) for r in rows], 0)),
-                "labels": _pad([r["labels"] for r in rows], -100)}
+        return {
+            "input_ids": ids,
+            "attention_mask": (_pad([[1] * len(r["input_ids"]) for r in rows], 0)),
+            "labels": _pad([r["labels"] for r in rows], -100),
+        }
 
 @dataclass
 class DataCollatorReward:
@@ -317,31 +428,42 @@ class DataCollatorReward:
     pad_token_id: int
     def __call__(self, rows):
         seqs = [r["chosen"] for r in rows] + [r["rejected"] for r in rows]
-        return {"input_ids": _pad(seqs, self.pad_token_id), "attention_mask": _pad([[1] * len(s) for s in seqs], 0),
-                "prompt_lengths": torch.tensor([r["prompt_len"] for r in rows] * 2)}
+        return {
+            "input_ids": _pad(seqs, self.pad_token_id),
+            "attention_mask": _pad([[1] * len(s) for s in seqs], 0),
+            "prompt_lengths": torch.tensor([r["prompt_len"] for r in rows] * 2),
+        }
 
 @dataclass
 class DataCollatorRLHF:
-    "Prompts left-padded to the batch's longest (or to `pad_to`, for fixed shapes): `prompt`, `prompt_att_mask` (B, P)."
+    """Prompts left-padded to the batch's longest (or to `pad_to`,
+    for fixed shapes): `prompt`, `prompt_att_mask` (B, P)."""
     pad_token_id: int
     pad_to: int | None = None
     def __call__(self, rows):
         seqs = [r["prompt"] for r in rows]
-        return {"prompt": _pad(seqs, self.pad_token_id, left=True, length=self.pad_to),
-                "prompt_att_mask": _pad([[1] * len(s) for s in seqs], 0, left=True, length=self.pad_to)}
+        return {
+            "prompt": _pad(seqs, self.pad_token_id, left=True, length=self.pad_to),
+            "prompt_att_mask": _pad([[1] * len(s) for s in seqs], 0, left=True, length=self.pad_to),
+        }
 
 # %% ../nbs/01_data.ipynb #190bcb06
 CACHE_VERSION = 1
 
 def _code_fingerprint() -> str:
-    "This module's own source: editing how datasets are built must not reuse caches built by the old code."
+    """This module's own source: editing how datasets are
+    built must not reuse caches built by the old code."""
     path = globals().get("__file__")
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else "notebook"
 
 def tokenizer_fingerprint(tokenizer) -> str:
     "Hash of everything about a tokenizer that changes token ids."
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    body = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    body = (
+        backend.to_str()
+        if backend is not None
+        else json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    )
     specials = [tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id]
     return hashlib.sha256((body + repr(specials)).encode()).hexdigest()
 
@@ -350,82 +472,145 @@ def source_fingerprint(spec: SourceSpec) -> list:
     files = sorted(Path(spec.local_path).rglob("*")) if spec.local_path else []
     if spec.name == "toyworld" and not spec.local_path:
         files = sorted(load_toyworld(verify=False).prefs.rglob("*"))
-    return [spec.name, spec.weight, [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]]
+    return [
+        spec.name,
+        spec.weight,
+        [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()],
+    ]
 
 # %% ../nbs/01_data.ipynb #2e9d16e4
-def cache_key(data_path, sft_only_data_path, data_split, phase, seed, tokenizer, max_prompt_len, max_seq_len,
-              mask_prompt) -> str:
+def cache_key(
+    data_path,
+    sft_only_data_path,
+    data_split,
+    phase,
+    seed,
+    tokenizer,
+    max_prompt_len,
+    max_seq_len,
+    mask_prompt,
+) -> str:
     "A hash of every option that shapes a phase dataset."
-    parts = {"version": CACHE_VERSION, "code": _code_fingerprint(), "sources": [source_fingerprint(parse_source(s)) for s in data_path],
-             "sft_only": [source_fingerprint(parse_source(s)) for s in sft_only_data_path],
-             "split": parse_split(data_split), "phase": phase, "seed": seed, "tokenizer": tokenizer_fingerprint(tokenizer),
-             "max_prompt_len": max_prompt_len, "max_seq_len": max_seq_len, "terminator": tokenizer.eos_token_id,
-             "mask_prompt": bool(mask_prompt) and phase == 1}
+    parts = {
+        "version": CACHE_VERSION,
+        "code": _code_fingerprint(),
+        "sources": [source_fingerprint(parse_source(s)) for s in data_path],
+        "sft_only": [source_fingerprint(parse_source(s)) for s in sft_only_data_path],
+        "split": parse_split(data_split),
+        "phase": phase,
+        "seed": seed,
+        "tokenizer": tokenizer_fingerprint(tokenizer),
+        "max_prompt_len": max_prompt_len,
+        "max_seq_len": max_seq_len,
+        "terminator": tokenizer.eos_token_id,
+        "mask_prompt": bool(mask_prompt) and phase == 1,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 # %% ../nbs/01_data.ipynb #6df55b7f
 DROP_REASONS = ("duplicate", "empty", "identical", "tie", "too_long")
 
 def duplicate_indices(data) -> set:
-    "Rows equal to an earlier row of the same split: dropped in every step, so shares stay disjoint in text too."
+    """Rows equal to an earlier row of the same split: dropped
+    in every step, so shares stay disjoint in text too."""
     seen, dups = set(), set()
     for i, row in enumerate(data):
         h = hashlib.sha1(json.dumps(row, sort_keys=True, default=str).encode()).digest()
-        if h in seen: dups.add(i)
+        if h in seen:
+            dups.add(i)
         seen.add(h)
     return dups
 
-def source_rows(raw, split: str, phase: int, data_split: str | None, seed: int, tokenizer, max_prompt_len: int,
-                max_seq_len: int, mask_prompt: bool):
+def source_rows(
+    raw,
+    split: str,
+    phase: int,
+    data_split: str | None,
+    seed: int,
+    tokenizer,
+    max_prompt_len: int,
+    max_seq_len: int,
+    mask_prompt: bool,
+):
     "Tokenised rows of one source's share (all rows when `data_split` is None) and the drop counts."
     data = raw.get_train_data() if split == "train" else raw.get_eval_data()
-    idx = range(len(data)) if data_split is None else phase_indices(len(data), data_split, phase, seed)
+    idx = (
+        range(len(data))
+        if data_split is None
+        else phase_indices(len(data), data_split, phase, seed)
+    )
     rows, dropped, dups = [], dict.fromkeys(DROP_REASONS, 0), duplicate_indices(data)
     for i in idx:
         if i in dups:
-            dropped["duplicate"] += 1; continue
+            dropped["duplicate"] += 1
+            continue
         row = data[int(i)]
         fields = read_row(raw, row, split, int(i), need_rejected=phase == 2)
         reason = drop_reason(raw, row, fields)
-        tok = tokenize_row(tokenizer, fields, phase, max_prompt_len, max_seq_len, mask_prompt) if reason is None else reason
-        if isinstance(tok, str): dropped[tok] += 1
-        else: rows.append(tok)
+        tok = (
+            tokenize_row(tokenizer, fields, phase, max_prompt_len, max_seq_len, mask_prompt)
+            if reason is None
+            else reason
+        )
+        if isinstance(tok, str):
+            dropped[tok] += 1
+        else:
+            rows.append(tok)
     return rows, dropped
 
 # %% ../nbs/01_data.ipynb #301470c3
 class PhaseDataset:
-    "A tokenised phase dataset (a torch-style map dataset over Arrow rows) with its build statistics."
+    """A tokenised phase dataset (a torch-style map
+    dataset over Arrow rows) with its build statistics."""
     def __init__(self, rows, stats: dict): self.rows, self.stats = rows, stats
     def __len__(self): return len(self.rows)
     def __getitem__(self, i): return self.rows[int(i)]
-    def __repr__(self): return f"PhaseDataset({len(self)} rows, phase {self.stats['phase']} {self.stats['split']})"
+    def __repr__(self):
+        return f"PhaseDataset({len(self)} rows, phase {self.stats['phase']} {self.stats['split']})"
 
 # %% ../nbs/01_data.ipynb #188d2b3e
 def _check_sources(specs, phase: int, sft_only: bool = False):
     for s in specs:
         if not RAW_DATASETS[s.name].has_rejected and not sft_only and phase != 1:
-            raise DataError(f"--data_path {s.name} has no rejected answers, so it cannot serve step {phase}: "
-                            f"pass it in --sft_only_data_path")
+            raise DataError(
+                f"--data_path {s.name} has no rejected answers, so it cannot serve step {phase}: "
+                "pass it in --sft_only_data_path"
+            )
     if any(s.weight is not None for s in specs) and any(s.weight is None for s in specs):
         raise DataError("--data_path: give every source a weight, or none: " + " ".join(
             f"{s.name}{'' if s.weight is None else ':' + str(s.weight)}" for s in specs))
 
 # %% ../nbs/01_data.ipynb #120411a8
-def build_phase_split(data_path, sft_only_data_path, data_split, phase, split, seed, tokenizer, max_prompt_len,
-                      max_seq_len, mask_prompt) -> tuple[list, dict]:
+def build_phase_split(
+    data_path,
+    sft_only_data_path,
+    data_split,
+    phase,
+    split,
+    seed,
+    tokenizer,
+    max_prompt_len,
+    max_seq_len,
+    mask_prompt,
+) -> tuple[list, dict]:
     "Split, check, tokenise and blend every source for one phase and split."
     specs = [parse_source(s) for s in data_path]
     extra = [parse_source(s) for s in sft_only_data_path] if phase == 1 else []
     per_source, stats = [], {"phase": phase, "split": split, "sources": {}}
     for spec, share in [(s, data_split) for s in specs] + [(s, None) for s in extra]:
         raw = get_raw_dataset(spec, seed)
-        rows, dropped = source_rows(raw, split, phase, share, seed, tokenizer, max_prompt_len, max_seq_len, mask_prompt)
+        rows, dropped = source_rows(
+            raw, split, phase, share, seed, tokenizer, max_prompt_len, max_seq_len, mask_prompt
+        )
         per_source.append(rows)
         stats["sources"][spec.label] = {"rows": len(rows), "dropped": dropped}
     weights = [s.weight for s in specs] + [None] * len(extra)
-    weights = None if all(w is None for w in weights) else [w if w is not None else 0 for w in weights]
+    weights = (
+        None if all(w is None for w in weights) else [w if w is not None else 0 for w in weights]
+    )
     blend = blend_indices([len(r) for r in per_source], weights, seed)
-    for i, name in enumerate(stats["sources"]): stats["sources"][name]["in_blend"] = sum(s == i for s, _ in blend)
+    for i, name in enumerate(stats["sources"]):
+        stats["sources"][name]["in_blend"] = sum(s == i for s, _ in blend)
     stats["rows"] = len(blend)
     return [per_source[s][r] for s, r in blend], stats
 
@@ -434,16 +619,22 @@ def _rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 def _barrier():
-    if dist.is_available() and dist.is_initialized(): dist.barrier()
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 def _agree(error: str | None) -> str | None:
-    "Rank 0's error message (or None) on every rank: a collective, so it is also the barrier after rank 0's build."
-    if not (dist.is_available() and dist.is_initialized()): return error
-    box = [error]; dist.broadcast_object_list(box, src=0)
+    """Rank 0's error message (or None) on every rank: a
+    collective, so it is also the barrier after rank 0's build."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return error
+    box = [error]
+    dist.broadcast_object_list(box, src=0)
     return box[0]
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("RLHF_COURSE_CACHE", Path.home() / ".cache" / "rlhf_course")) / "data"
+    return (
+        Path(os.environ.get("RLHF_COURSE_CACHE", Path.home() / ".cache" / "rlhf_course")) / "data"
+    )
 
 # %% ../nbs/01_data.ipynb #55a4dc4b
 def _save_cache(folder: Path, splits: dict, stats: dict):
@@ -451,44 +642,90 @@ def _save_cache(folder: Path, splits: dict, stats: dict):
     was_on = ds_logging.is_progress_bar_enabled()
     ds_logging.disable_progress_bar()   # one bar per tiny split is noise in a training log
     try:
-        for split, rows in splits.items(): datasets.Dataset.from_list(rows).save_to_disk(str(tmp / split))
+        for split, rows in splits.items():
+            datasets.Dataset.from_list(rows).save_to_disk(str(tmp / split))
     finally:
-        if was_on: ds_logging.enable_progress_bar()
+        if was_on:
+            ds_logging.enable_progress_bar()
     (tmp / "stats.json").write_text(json.dumps(stats, indent=1))
     old = folder.with_name(folder.name + f".old{os.getpid()}")
-    if folder.exists(): os.replace(folder, old)   # a reload: the old copy stays whole until the new one is in place
+    # a reload: the old copy stays whole until the new one is in place
+    if folder.exists():
+        os.replace(folder, old)
     os.replace(tmp, folder)
     shutil.rmtree(old, ignore_errors=True)
 
 def _load_cache(folder: Path) -> dict:
     stats = json.loads((folder / "stats.json").read_text())
-    return {split: PhaseDataset(datasets.load_from_disk(str(folder / split)).with_format(None), {**stats[split], "cached": True})
-            for split in ("train", "eval")}
+    return {
+        split: PhaseDataset(
+            datasets.load_from_disk(str(folder / split)).with_format(None),
+            {**stats[split], "cached": True},
+        )
+        for split in ("train", "eval")
+    }
 
 # %% ../nbs/01_data.ipynb #8a124212
-def create_prompt_dataset(data_path, data_split: str, phase: int, tokenizer, max_prompt_seq_len: int, max_seq_len: int,
-                          seed: int = 1234, cache_dir=None, sft_only_data_path=(), mask_prompt: bool = True,
-                          reload: bool = False) -> tuple[PhaseDataset, PhaseDataset]:
-    "(train, eval) datasets of step `phase` (1 SFT, 2 reward, 3 PPO prompts), built once and cached."
-    if phase not in (1, 2, 3): raise DataError(f"phase must be 1, 2 or 3, got {phase!r}")
+def create_prompt_dataset(
+    data_path,
+    data_split: str,
+    phase: int,
+    tokenizer,
+    max_prompt_seq_len: int,
+    max_seq_len: int,
+    seed: int = 1234,
+    cache_dir=None,
+    sft_only_data_path=(),
+    mask_prompt: bool = True,
+    reload: bool = False,
+) -> tuple[PhaseDataset, PhaseDataset]:
+    """(train, eval) datasets of step `phase` (1 SFT,
+    2 reward, 3 PPO prompts), built once and cached."""
+    if phase not in (1, 2, 3):
+        raise DataError(f"phase must be 1, 2 or 3, got {phase!r}")
     data_path = [data_path] if isinstance(data_path, str) else list(data_path)
-    if not data_path: raise DataError("--data_path: give at least one source")
+    if not data_path:
+        raise DataError("--data_path: give at least one source")
     _check_sources([parse_source(s) for s in data_path], phase)
-    opts = (data_path, list(sft_only_data_path), data_split, phase, seed, tokenizer, max_prompt_seq_len, max_seq_len, mask_prompt)
+    opts = (
+        data_path,
+        list(sft_only_data_path),
+        data_split,
+        phase,
+        seed,
+        tokenizer,
+        max_prompt_seq_len,
+        max_seq_len,
+        mask_prompt,
+    )
     folder = Path(cache_dir or default_cache_dir()) / f"phase{phase}-{cache_key(*opts)}"
     error = None
     if _rank() == 0:
-        with cache_lock(folder):   # two runs on one machine: the second waits, then loads what the first built
+        # two runs on one machine: the second waits, then loads what the first built
+        with cache_lock(folder):
             if reload or not (folder / "stats.json").is_file():
                 try:
-                    built = {split: build_phase_split(*opts[:4], split, *opts[4:]) for split in ("train", "eval")}
+                    built = {
+                        split: build_phase_split(*opts[:4], split, *opts[4:])
+                        for split in ("train", "eval")
+                    }
                     empty = [st for _, st in built.values() if st["rows"] == 0]
-                    if empty: raise DataError(empty_split_error(empty[0], data_split))   # before the cache: never cached
-                    _save_cache(folder, {s: rows for s, (rows, _) in built.items()}, {s: st for s, (_, st) in built.items()})
-                    for split, (_, st) in built.items(): print(describe_stats(st))
-                except DataError as e: error = str(e)
-    error = _agree(error)                                    # every rank raises rank 0's error, none waits forever
-    if error: raise DataError(error)
+                    # before the cache: never cached
+                    if empty:
+                        raise DataError(empty_split_error(empty[0], data_split))
+                    _save_cache(
+                        folder,
+                        {s: rows for s, (rows, _) in built.items()},
+                        {s: st for s, (_, st) in built.items()},
+                    )
+                    for split, (_, st) in built.items():
+                        print(describe_stats(st))
+                except DataError as e:
+                    error = str(e)
+    # every rank raises rank 0's error, none waits forever
+    error = _agree(error)
+    if error:
+        raise DataError(error)
     out = _load_cache(folder)
     return out["train"], out["eval"]
 
@@ -499,28 +736,49 @@ def empty_split_error(stats: dict, data_split: str) -> str:
         total = s["rows"] + sum(s["dropped"].values())
         drops = ", ".join(f"{k} {v}" for k, v in s["dropped"].items() if v) or "nothing"
         per.append(f"{name}: {total} rows in its share, {s['rows']} kept, dropped {drops}")
-    return (f"step {stats['phase']} {stats['split']} split has no rows left ({'; '.join(per)}); nothing was cached. "
-            f"Fix the data, or change --data_split {data_split}")
+    return (
+        f"step {stats['phase']} {stats['split']} split has no rows left ({'; '.join(per)}); nothing"
+        f" was cached. Fix the data, or change --data_split {data_split}"
+    )
 
 def describe_stats(stats: dict) -> str:
     drops = {k: sum(s["dropped"][k] for s in stats["sources"].values()) for k in DROP_REASONS}
-    return (f"step {stats['phase']} {stats['split']}: {stats['rows']} rows blended from "
-            + ", ".join(f"{n} {s['in_blend']} (of {s['rows']})" for n, s in stats["sources"].items())
-            + "; dropped " + ", ".join(f"{k} {v}" for k, v in drops.items()))
+    return (
+        f"step {stats['phase']} {stats['split']}: {stats['rows']} rows blended from "
+        + ", ".join(f"{n} {s['in_blend']} (of {s['rows']})" for n, s in stats["sources"].items())
+        + "; dropped "
+        + ", ".join(f"{k} {v}" for k, v in drops.items())
+    )
 
 # %% ../nbs/01_data.ipynb #337a0b15
 def _ptx_documents(name_or_path: str, config=None) -> list[str]:
     path = Path(name_or_path)
-    if path.is_file(): return [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    if path.is_file():
+        return [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
     if path.suffix in (".txt", ".text") or name_or_path.startswith((".", "/")):
         raise DataError(f"--unsupervised_dataset_name: file not found: {name_or_path}")
     return [t for t in _load_hub(name_or_path, config)["train"]["text"] if t.strip()]
 
-def get_unsupervised_data(name_or_path: str, tokenizer, block_size: int, config=None, max_blocks: int | None = None):
-    "Blocks of `block_size` tokens of pretraining text, as rows {'input_ids', 'labels'} for DataCollatorSFT."
-    if block_size < 2: raise DataError(f"block_size must be at least 2, got {block_size}")
-    stream = [t for ids in tokenizer(_ptx_documents(name_or_path, config))["input_ids"] for t in ids]
-    n = len(stream) // block_size if max_blocks is None else min(max_blocks, len(stream) // block_size)
-    if n == 0: raise DataError(f"--unsupervised_dataset_name {name_or_path}: fewer than {block_size} tokens")
+def get_unsupervised_data(
+    name_or_path: str, tokenizer, block_size: int, config=None, max_blocks: int | None = None
+):
+    """Blocks of `block_size` tokens of pretraining text,
+    as rows {'input_ids', 'labels'} for DataCollatorSFT."""
+    if block_size < 2:
+        raise DataError(f"block_size must be at least 2, got {block_size}")
+    stream = [
+        t for ids in tokenizer(_ptx_documents(name_or_path, config))["input_ids"] for t in ids
+    ]
+    n = (
+        len(stream) // block_size
+        if max_blocks is None
+        else min(max_blocks, len(stream) // block_size)
+    )
+    if n == 0:
+        raise DataError(
+            f"--unsupervised_dataset_name {name_or_path}: fewer than {block_size} tokens"
+        )
     rows = [stream[i * block_size:(i + 1) * block_size] for i in range(n)]
-    return PhaseDataset([{"input_ids": r, "labels": r} for r in rows], {"phase": "ptx", "split": "train", "rows": n})
+    return PhaseDataset(
+        [{"input_ids": r, "labels": r} for r in rows], {"phase": "ptx", "split": "train", "rows": n}
+    )

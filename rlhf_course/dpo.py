@@ -19,14 +19,16 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from transformers import AutoModelForCausalLM
 
-from .data import DataCollatorReward, DataError, parse_source, RAW_DATASETS, tokenizer_fingerprint
-from .ds_utils import (check_model_path, create_hf_model, load_hf_tokenizer, print_rank_0, save_hf_format,
-                                  to_device)
+from .data import (DataCollatorReward, DataError, parse_source, RAW_DATASETS,
+                              tokenizer_fingerprint)
+from .ds_utils import (check_model_path, create_hf_model, load_hf_tokenizer,
+                                  print_rank_0, save_hf_format, to_device)
 from .ppo import gather_log_probs
 from .reward import gold_prefers_chosen, reward_datasets, reward_metrics
-from .sft import (add_data_args, add_deepspeed_args, add_train_args, bootstrap_ci, check_train_args,
-                             gold_report, init_engine, make_loader, MetricsLog, prepare_model, run_epochs, run_main,
-                             save_run_outputs, start_run, uses_toyworld)
+from .sft import (add_data_args, add_deepspeed_args, add_train_args, bootstrap_ci,
+                             check_train_args, gold_report, init_engine, make_loader, MetricsLog,
+                             prepare_model, run_epochs, run_main, save_run_outputs, start_run,
+                             uses_toyworld)
 from .step3 import peak_gpu_memory_gb
 
 # %% auto #0
@@ -38,15 +40,19 @@ __all__ = ['answer_logps', 'dpo_loss', 'reference_logps', 'WithReference', 'Data
 # %% ../nbs/12_dpo.ipynb #219211b1
 def answer_logps(logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                  prompt_lengths: torch.Tensor) -> torch.Tensor:
-    "(N, T, V) logits of right-padded `prompt + answer + </s>` rows -> (N,) summed log-probs of answer and </s> tokens."
-    token_logps = gather_log_probs(logits, input_ids)                                # (N, T-1): log p(token t+1)
-    positions = torch.arange(1, input_ids.shape[1], device=input_ids.device)        # the predicted token's position
+    """(N, T, V) logits of right-padded `prompt + answer + </s>`
+    rows -> (N,) summed log-probs of answer and </s> tokens."""
+    # (N, T-1): log p(token t+1)
+    token_logps = gather_log_probs(logits, input_ids)
+    # the predicted token's position
+    positions = torch.arange(1, input_ids.shape[1], device=input_ids.device)
     mask = (positions[None, :] >= prompt_lengths[:, None]) & attention_mask[:, 1:].bool()
     return (token_logps * mask).sum(-1)
 
 # %% ../nbs/12_dpo.ipynb #77b76d23
 def dpo_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, beta: float):
-    "Mean DPO loss, and the implicit rewards beta*log(pi/pi_ref) of the chosen and rejected answers, (N,) each."
+    """Mean DPO loss, and the implicit rewards beta*log(pi/pi_ref)
+    of the chosen and rejected answers, (N,) each."""
     chosen_rewards = beta * (chosen_logps - ref_chosen_logps)
     rejected_rewards = beta * (rejected_logps - ref_rejected_logps)
     # L = -log sigmoid(r_w - r_l)
@@ -56,12 +62,16 @@ def dpo_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
 # %% ../nbs/12_dpo.ipynb #1477e383
 @torch.no_grad()
 def reference_logps(model, dataset, collate, batch_size: int, device) -> torch.Tensor:
-    "(N, 2) summed answer log-probs (chosen, rejected) of every pair under `model`, in dataset order, on every rank."
+    """(N, 2) summed answer log-probs (chosen, rejected) of
+    every pair under `model`, in dataset order, on every rank."""
     was_training, out = model.training, []
     model.eval()
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate):
-        logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device),
-                       use_cache=False).logits
+        logits = model(
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
+            use_cache=False,
+        ).logits
         lp = answer_logps(logits, batch["input_ids"].to(device), batch["attention_mask"].to(device),
                           batch["prompt_lengths"].to(device)).float().cpu()
         out.append(torch.stack(lp.chunk(2), dim=1))
@@ -76,17 +86,25 @@ class WithReference(torch.utils.data.Dataset):
 
 # %% ../nbs/12_dpo.ipynb #c1641271
 class DataCollatorDPO:
-    "Chapter 01's reward collator (chosen rows, then rejected rows) plus the (B, 2) reference log-probs."
+    """Chapter 01's reward collator (chosen rows, then
+    rejected rows) plus the (B, 2) reference log-probs."""
     def __init__(self, pad_token_id: int):
         self.pairs = DataCollatorReward(pad_token_id)
     def __call__(self, rows):
-        return {**self.pairs(rows), "ref_logps": torch.stack([torch.as_tensor(r["ref_logps"]) for r in rows])}
+        return {
+            **self.pairs(rows),
+            "ref_logps": torch.stack([torch.as_tensor(r["ref_logps"]) for r in rows]),
+        }
 
 # %% ../nbs/12_dpo.ipynb #c75e6e02
 def dpo_batch(engine, batch, beta: float):
     "(loss, chosen rewards, rejected rewards) of a DataCollatorDPO batch."
-    logits = engine(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
-    chosen, rejected = answer_logps(logits, batch["input_ids"], batch["attention_mask"], batch["prompt_lengths"]).chunk(2)
+    logits = engine(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+    ).logits
+    chosen, rejected = answer_logps(
+        logits, batch["input_ids"], batch["attention_mask"], batch["prompt_lengths"]
+    ).chunk(2)
     ref = batch["ref_logps"].to(chosen.dtype)
     return dpo_loss(chosen, rejected, ref[:, 0], ref[:, 1], beta)
 
@@ -95,29 +113,59 @@ def dpo_train_loss(engine, batch, beta: float): return dpo_batch(engine, batch, 
 # %% ../nbs/12_dpo.ipynb #e8c568c4
 @torch.no_grad()
 def dpo_eval(engine, loader, device, beta: float, gold: list | None = None) -> dict:
-    "Loss, implicit-reward accuracy (labels, and the gold order when `gold` is given) and mean margin on eval pairs."
+    """Loss, implicit-reward accuracy (labels, and the gold
+    order when `gold` is given) and mean margin on eval pairs."""
     engine.eval()
     losses, chosen, rejected = [], [], []
     for b in loader:
         loss, c, r = dpo_batch(engine, to_device(b, device), beta)
-        losses.append(loss.item()); chosen.append(c.float().cpu()); rejected.append(r.float().cpu())
+        losses.append(loss.item())
+        chosen.append(c.float().cpu())
+        rejected.append(r.float().cpu())
     engine.train()
     c, r = torch.cat(chosen), torch.cat(rejected)
     m = reward_metrics(c, r, gold if gold is not None else [None] * len(c))
-    return {"eval_loss": round(float(np.mean(losses)), 5), "implicit_accuracy": round(m["accuracy"], 4),
-            "implicit_gold_accuracy": round(m["gold_accuracy"], 4) if gold is not None else None,
-            "margin": round((c - r).mean().item(), 4)}
+    return {
+        "eval_loss": round(float(np.mean(losses)), 5),
+        "implicit_accuracy": round(m["accuracy"], 4),
+        "implicit_gold_accuracy": round(m["gold_accuracy"], 4) if gold is not None else None,
+        "margin": round((c - r).mean().item(), 4),
+    }
 
 # %% ../nbs/12_dpo.ipynb #7f564053
 def dpo_parser():
-    p = argparse.ArgumentParser(prog="rlhf_course.dpo", description="DPO on step 2's preference pairs (Rafailov et al. 2023)")
-    add_data_args(p); add_train_args(p, lr=1e-4); add_deepspeed_args(p)
-    p.set_defaults(dropout=0.0, lr_scheduler_type="constant")   # the reference pass runs without dropout
-    p.add_argument("--beta", type=float, default=0.1, help="KL coefficient of the objective DPO solves")
-    p.add_argument("--ref_model_name_or_path", default=None, help="default: the starting model itself (the SFT actor)")
-    p.add_argument("--max_pairs", type=int, default=0, help="train on the first N pairs of the shuffled share (0: all)")
-    p.add_argument("--max_eval_pairs", type=int, default=0, help="evaluate on the first N eval pairs (0: all)")
-    p.add_argument("--n_gold_prompts", type=int, default=256, help="held-out prompts for the gold evaluation (toy world)")
+    p = argparse.ArgumentParser(
+        prog="rlhf_course.dpo",
+        description="DPO on step 2's preference pairs (Rafailov et al. 2023)",
+    )
+    add_data_args(p)
+    add_train_args(p, lr=1e-4)
+    add_deepspeed_args(p)
+    # the reference pass runs without dropout
+    p.set_defaults(dropout=0.0, lr_scheduler_type="constant")
+    p.add_argument(
+        "--beta", type=float, default=0.1, help="KL coefficient of the objective DPO solves"
+    )
+    p.add_argument(
+        "--ref_model_name_or_path",
+        default=None,
+        help="default: the starting model itself (the SFT actor)",
+    )
+    p.add_argument(
+        "--max_pairs",
+        type=int,
+        default=0,
+        help="train on the first N pairs of the shuffled share (0: all)",
+    )
+    p.add_argument(
+        "--max_eval_pairs", type=int, default=0, help="evaluate on the first N eval pairs (0: all)"
+    )
+    p.add_argument(
+        "--n_gold_prompts",
+        type=int,
+        default=256,
+        help="held-out prompts for the gold evaluation (toy world)",
+    )
     p.add_argument("--max_new_tokens", type=int, default=48)
     return p
 
@@ -127,33 +175,52 @@ def parse_args(argv=None): return dpo_parser().parse_args(argv)
 def check_preference_sources(data_path, sft_only_data_path=()):
     "DPO learns from (chosen, rejected) pairs: refuse sources without rejected answers."
     if sft_only_data_path:
-        raise DataError(f"--sft_only_data_path {' '.join(sft_only_data_path)}: DPO has no SFT phase; it trains on pairs only")
+        raise DataError(
+            f"--sft_only_data_path {' '.join(sft_only_data_path)}: DPO has no SFT phase; it trains"
+            " on pairs only"
+        )
     for spec in map(parse_source, data_path):
         if not RAW_DATASETS[spec.name].has_rejected:
-            raise DataError(f"--data_path {spec.name}: an SFT-only dataset (no rejected answers); DPO needs "
-                            "(chosen, rejected) pairs")
+            raise DataError(
+                f"--data_path {spec.name}: an SFT-only dataset (no rejected answers); DPO needs "
+                "(chosen, rejected) pairs"
+            )
 
 def check_dpo_args(args, world_size: int, device) -> int:
     "Chapter 03's checks, then DPO's own; one clear error before any model is loaded."
-    if not args.beta > 0: raise ValueError(f"--beta must be > 0, got {args.beta} (it divides the reward: pi* ~ pi_ref exp(r/beta))")
+    if not args.beta > 0:
+        raise ValueError(
+            f"--beta must be > 0, got {args.beta} (it divides the reward: pi* ~ pi_ref exp(r/beta))"
+        )
     for flag in ("max_pairs", "max_eval_pairs"):
-        if getattr(args, flag) < 0: raise ValueError(f"--{flag} must be >= 0, got {getattr(args, flag)}")
+        if getattr(args, flag) < 0:
+            raise ValueError(f"--{flag} must be >= 0, got {getattr(args, flag)}")
     check_preference_sources(args.data_path, args.sft_only_data_path)
-    if args.ref_model_name_or_path: check_same_tokenizer_as_ref(args.model_name_or_path, args.ref_model_name_or_path)
+    if args.ref_model_name_or_path:
+        check_same_tokenizer_as_ref(args.model_name_or_path, args.ref_model_name_or_path)
     return check_train_args(args, world_size, device)
 
 # %% ../nbs/12_dpo.ipynb #c66fc5ae
 def check_same_tokenizer_as_ref(model_path, ref_path):
     "The reference reads the policy's token ids: both must come from one tokenizer."
     check_model_path(ref_path)
-    if tokenizer_fingerprint(load_hf_tokenizer(model_path)) != tokenizer_fingerprint(load_hf_tokenizer(ref_path)):
-        raise ValueError(f"--ref_model_name_or_path {ref_path}: its tokenizer differs from --model_name_or_path "
-                         f"{model_path}'s; the reference scores the policy's token ids, so both need the same tokenizer")
+    if tokenizer_fingerprint(load_hf_tokenizer(model_path)) != tokenizer_fingerprint(
+        load_hf_tokenizer(ref_path)
+    ):
+        raise ValueError(
+            f"--ref_model_name_or_path {ref_path}: its tokenizer differs from --model_name_or_path"
+            f" {model_path}'s; the reference scores the policy's token ids, so both need the same"
+            " tokenizer"
+        )
 
 # %% ../nbs/12_dpo.ipynb #f9ba1b8d
 def peak_memory() -> dict:
-    "Peak resident memory of this process (GiB, Linux reports KiB) and the peak allocated GPU memory (GiB, None on CPU)."
-    return {"cpu_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3), "gpu_gb": peak_gpu_memory_gb()}
+    """Peak resident memory of this process (GiB, Linux reports
+    KiB) and the peak allocated GPU memory (GiB, None on CPU)."""
+    return {
+        "cpu_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
+        "gpu_gb": peak_gpu_memory_gb(),
+    }
 
 def dpo_datasets(args, tokenizer):
     "Step 2's (train, eval) pairs (chapter 04), cut to `--max_pairs` and `--max_eval_pairs`."
@@ -163,60 +230,118 @@ def dpo_datasets(args, tokenizer):
 
 # %% ../nbs/12_dpo.ipynb #345b3d60
 def load_policy_and_reference(args, tokenizer, train_rows, eval_rows, device):
-    "The DeepSpeed policy engine, and (train, eval) WithReference datasets from one reference pass each."
+    """The DeepSpeed policy engine, and (train, eval)
+    WithReference datasets from one reference pass each."""
     collate, bs = DataCollatorReward(tokenizer.pad_token_id), args.per_device_eval_batch_size
-    steps = args.num_train_epochs * math.ceil(len(train_rows) / (args.per_device_train_batch_size * args.gradient_accumulation_steps
-                                                                 * torch.distributed.get_world_size()))
-    model = prepare_model(create_hf_model(AutoModelForCausalLM, args.model_name_or_path, tokenizer, dropout=args.dropout), args)
+    steps = args.num_train_epochs * math.ceil(
+        len(train_rows)
+        / (
+            args.per_device_train_batch_size
+            * args.gradient_accumulation_steps
+            * torch.distributed.get_world_size()
+        )
+    )
+    model = prepare_model(
+        create_hf_model(
+            AutoModelForCausalLM, args.model_name_or_path, tokenizer, dropout=args.dropout
+        ),
+        args,
+    )
     engine = init_engine(model, args, steps, device)
     ref_model = engine
     if args.ref_model_name_or_path:   # a separate reference: loaded for this pass only
-        ref_model = create_hf_model(AutoModelForCausalLM, args.ref_model_name_or_path, tokenizer).to(device)
-    refs = [reference_logps(ref_model, rows, collate, bs, device) for rows in (train_rows, eval_rows)]
+        ref_model = create_hf_model(
+            AutoModelForCausalLM, args.ref_model_name_or_path, tokenizer
+        ).to(device)
+    refs = [
+        reference_logps(ref_model, rows, collate, bs, device) for rows in (train_rows, eval_rows)
+    ]
     del ref_model
     return engine, steps, WithReference(train_rows, refs[0]), WithReference(eval_rows, refs[1])
 
 # %% ../nbs/12_dpo.ipynb #c852a636
 def summarize_dpo_gold(before: dict, after: dict) -> dict:
     "Sampled and greedy gold means of SFT and DPO, and the paired 95% interval of the sampled gain."
-    return {"sft": before["sampled"]["mean"], "dpo": after["sampled"]["mean"],
-            "dpo_minus_sft_ci95": bootstrap_ci(after["sampled"]["scores"] - before["sampled"]["scores"]),
-            "greedy": {"sft": before["greedy"]["mean"], "dpo": after["greedy"]["mean"]},
-            "ended": {"sft": before["sampled"]["finished"], "dpo": after["sampled"]["finished"]},
-            "prompts": len(before["prompts"])}
+    return {
+        "sft": before["sampled"]["mean"],
+        "dpo": after["sampled"]["mean"],
+        "dpo_minus_sft_ci95": bootstrap_ci(
+            after["sampled"]["scores"] - before["sampled"]["scores"]
+        ),
+        "greedy": {"sft": before["greedy"]["mean"], "dpo": after["greedy"]["mean"]},
+        "ended": {"sft": before["sampled"]["finished"], "dpo": after["sampled"]["finished"]},
+        "prompts": len(before["prompts"]),
+    }
 
 # %% ../nbs/12_dpo.ipynb #a2cc0a8d
 def train_dpo(args) -> dict:
-    "DPO from the SFT actor on step 2's pairs; returns the measured figures (also saved as results.json)."
+    """DPO from the SFT actor on step 2's pairs; returns
+    the measured figures (also saved as results.json)."""
     rank, world_size, device, tokenizer = start_run(args, check_dpo_args)
     train_rows, eval_rows = dpo_datasets(args, tokenizer)
     t_ref = time.time()
-    engine, steps, train_ds, eval_ds = load_policy_and_reference(args, tokenizer, train_rows, eval_rows, device)
+    engine, steps, train_ds, eval_ds = load_policy_and_reference(
+        args, tokenizer, train_rows, eval_rows, device
+    )
     ref_s, collate = time.time() - t_ref, DataCollatorDPO(tokenizer.pad_token_id)
     train_loader = make_loader(train_ds, args.per_device_train_batch_size, collate, True, args.seed)
-    eval_loader = make_loader(eval_ds, args.per_device_eval_batch_size, collate, False, args.seed, shard=False)
+    eval_loader = make_loader(
+        eval_ds, args.per_device_eval_batch_size, collate, False, args.seed, shard=False
+    )
     gold = gold_prefers_chosen(eval_rows, tokenizer) if uses_toyworld(args) else None
     evaluate = partial(dpo_eval, beta=args.beta, gold=gold)
     synced = args.zero_stage == 3 and world_size > 1
     before, log, t0 = gold_report(engine.module, tokenizer, args, synced), MetricsLog(), time.time()
     log.write(step=0, **evaluate(engine, eval_loader, device))
-    run_epochs(engine, train_loader, eval_loader, partial(dpo_train_loss, beta=args.beta), evaluate, args, log, device, "dpo")
+    run_epochs(
+        engine,
+        train_loader,
+        eval_loader,
+        partial(dpo_train_loss, beta=args.beta),
+        evaluate,
+        args,
+        log,
+        device,
+        "dpo",
+    )
     train_s = time.time() - t0
     after = gold_report(engine.module, tokenizer, args, synced)
     save_hf_format(engine, tokenizer, args.output_dir, args.zero_stage)
-    results = {"train_s": round(train_s, 1), "reference_pass_s": round(ref_s, 1), "optimizer_steps": steps,
-               "train_pairs": len(train_ds), "world_size": world_size, "beta": args.beta, "models_held": 1,
-               "eval_start": log.records[0], "eval_final": log.records[-1], "peak_memory": peak_memory(),
-               "gold": summarize_dpo_gold(before, after) if before else None}
+    results = {
+        "train_s": round(train_s, 1),
+        "reference_pass_s": round(ref_s, 1),
+        "optimizer_steps": steps,
+        "train_pairs": len(train_ds),
+        "world_size": world_size,
+        "beta": args.beta,
+        "models_held": 1,
+        "eval_start": log.records[0],
+        "eval_final": log.records[-1],
+        "peak_memory": peak_memory(),
+        "gold": summarize_dpo_gold(before, after) if before else None,
+    }
     save_run_outputs(args.output_dir, log, results, rank)
-    print_rank_0(f"dpo done in {train_s:.0f}s: " + json.dumps({k: results[k] for k in ("eval_final", "gold")}))
+    print_rank_0(
+        f"dpo done in {train_s:.0f}s: "
+        + json.dumps({k: results[k] for k in ("eval_final", "gold")})
+    )
     return results
 
 # %% ../nbs/12_dpo.ipynb #0008efbd
 def main(argv=None):
-    "`deepspeed --num_gpus N --module rlhf_course.dpo --model_name_or_path SFT_FOLDER --output_dir ...`"
-    run_main("rlhf_course.dpo", train_dpo, parse_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
-             lambda a: f"DPO saves only at its end, so nothing was written to {a.output_dir}; run the same command again")
+    """`deepspeed --num_gpus N --module rlhf_course.dpo
+    --model_name_or_path SFT_FOLDER --output_dir ...`"""
+    # chapter 03's entry point: one line for bad input and Ctrl-C
+    run_main(
+        "rlhf_course.dpo",
+        train_dpo,
+        parse_args(argv),
+        lambda a: (
+            f"DPO saves only at its end, so nothing was written to {a.output_dir}; run the same"
+            " command again"
+        ),
+    )
 
 # %% ../nbs/12_dpo.ipynb #ec9c98b6
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

@@ -19,12 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 def hide_gpus_for_cpu_accelerator(env=os.environ) -> bool:
-    "DeepSpeed's `DS_ACCELERATOR=cpu` also hides the GPUs (`CUDA_VISIBLE_DEVICES=`), before torch or DeepSpeed looks for one."
-    if env.get("DS_ACCELERATOR") != "cpu": return False
+    """DeepSpeed's `DS_ACCELERATOR=cpu` also hides the GPUs
+    (`CUDA_VISIBLE_DEVICES=`), before torch or DeepSpeed looks for one."""
+    if env.get("DS_ACCELERATOR") != "cpu":
+        return False
     env["CUDA_VISIBLE_DEVICES"] = ""
     return True
 
-hide_gpus_for_cpu_accelerator()   # e.g. under `deepspeed --num_gpus 1`, whose launch.py has set CUDA_VISIBLE_DEVICES=0
+# e.g. under `deepspeed --num_gpus 1`, whose launch.py has set CUDA_VISIBLE_DEVICES=0
+hide_gpus_for_cpu_accelerator()
 
 import deepspeed
 import torch
@@ -54,9 +57,15 @@ __all__ = ['ZERO_STAGES', 'BYTES_PER_PARAM', 'PARTITIONED_FROM', 'DTYPES', 'load
            'smoke_run', 'main']
 
 # %% ../nbs/02_deepspeed.ipynb #6a960081
-def opt_param_count(hidden_size: int, num_hidden_layers: int, ffn_dim: int | None = None, vocab_size: int = 50272,
-                    max_position_embeddings: int = 2048, word_embed_proj_dim: int | None = None,
-                    final_layer_norm: bool = True) -> int:
+def opt_param_count(
+    hidden_size: int,
+    num_hidden_layers: int,
+    ffn_dim: int | None = None,
+    vocab_size: int = 50272,
+    max_position_embeddings: int = 2048,
+    word_embed_proj_dim: int | None = None,
+    final_layer_norm: bool = True,
+) -> int:
     "Parameters of an OPTForCausalLM of this shape (its LM head is tied to the token embeddings)."
     h, f = hidden_size, ffn_dim or 4 * hidden_size
     e = word_embed_proj_dim or hidden_size
@@ -69,8 +78,10 @@ def opt_param_count(hidden_size: int, num_hidden_layers: int, ffn_dim: int | Non
 
 # %% ../nbs/02_deepspeed.ipynb #2cc43f27
 ZERO_STAGES = (0, 1, 2, 3)
-BYTES_PER_PARAM = {"weights": 2, "gradients": 2, "optimizer": 12}   # 16-bit weights and grads; fp32 master, m, v
-PARTITIONED_FROM = {"optimizer": 1, "gradients": 2, "weights": 3}  # the first ZeRO stage that partitions each
+# 16-bit weights and grads; fp32 master, m, v
+BYTES_PER_PARAM = {"weights": 2, "gradients": 2, "optimizer": 12}
+# the first ZeRO stage that partitions each
+PARTITIONED_FROM = {"optimizer": 1, "gradients": 2, "weights": 3}
 
 def check_zero_stage(stage, flag: str = "--zero_stage") -> int:
     "A ZeRO stage is one of the ints 0, 1, 2, 3."
@@ -80,56 +91,95 @@ def check_zero_stage(stage, flag: str = "--zero_stage") -> int:
 
 # %% ../nbs/02_deepspeed.ipynb #bd6b94fb
 def zero_memory_gb(n_params: int, n_gpus: int = 1, stage: int = 0, offload: bool = False) -> float:
-    "GB (1e9 bytes) per GPU for the model states of mixed-precision Adam under ZeRO-`stage` (the ZeRO paper's model)."
+    """GB (1e9 bytes) per GPU for the model states of mixed-precision
+    Adam under ZeRO-`stage` (the ZeRO paper's model)."""
     check_zero_stage(stage)
-    if offload and stage < 2: raise ValueError(f"--offload needs --zero_stage 2 or 3, got {stage}")
+    if offload and stage < 2:
+        raise ValueError(f"--offload needs --zero_stage 2 or 3, got {stage}")
     total = 0.0
     for state, nbytes in BYTES_PER_PARAM.items():
-        if offload and state == "optimizer": continue   # ZeRO-Offload keeps them in CPU memory
+        if offload and state == "optimizer":
+            continue  # ZeRO-Offload keeps them in CPU memory
         total += nbytes * n_params / (n_gpus if stage >= PARTITIONED_FROM[state] else 1)
     return total / 1e9
 
 # %% ../nbs/02_deepspeed.ipynb #1242e354
 DTYPES = ("fp32", "fp16", "bf16")
 
-def check_batch_sizes(train_batch_size, per_device_train_batch_size: int, gradient_accumulation_steps: int,
-                      world_size: int) -> int:
+def check_batch_sizes(
+    train_batch_size,
+    per_device_train_batch_size: int,
+    gradient_accumulation_steps: int,
+    world_size: int,
+) -> int:
     "The global batch size, checked against micro-batch x world size x accumulation."
-    for flag, v in (("--per_device_train_batch_size", per_device_train_batch_size),
-                    ("--gradient_accumulation_steps", gradient_accumulation_steps), ("world size", world_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{flag} must be a positive int, got {v!r}")
+    for flag, v in (
+        ("--per_device_train_batch_size", per_device_train_batch_size),
+        ("--gradient_accumulation_steps", gradient_accumulation_steps),
+        ("world size", world_size),
+    ):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{flag} must be a positive int, got {v!r}")
     implied = per_device_train_batch_size * world_size * gradient_accumulation_steps
     if train_batch_size is not None and train_batch_size != implied:
-        raise ValueError(f"train_batch_size {train_batch_size} must equal --per_device_train_batch_size {per_device_train_batch_size}"
-                         f" x world size {world_size} x --gradient_accumulation_steps {gradient_accumulation_steps} = {implied}")
+        raise ValueError(
+            f"train_batch_size {train_batch_size} must equal --per_device_train_batch_size"
+            f" {per_device_train_batch_size} x world size {world_size} x"
+            f" --gradient_accumulation_steps {gradient_accumulation_steps} = {implied}"
+        )
     return implied
 
 # %% ../nbs/02_deepspeed.ipynb #e3898844
 def check_dtype_on_device(dtype: str, device) -> str:
     "fp16 and bf16 need a device that has them (DeepSpeed's CPU accelerator has bf16 but no fp16)."
-    if torch.device(device).type != "cpu" or dtype == "fp32": return dtype
+    if torch.device(device).type != "cpu" or dtype == "fp32":
+        return dtype
     if dtype == "fp16" or not get_accelerator().is_bf16_supported():
-        raise ValueError(f"--dtype {dtype} is not supported on the CPU: use --dtype fp32 or bf16 there")
+        raise ValueError(
+            f"--dtype {dtype} is not supported on the CPU: use --dtype fp32 or bf16 there"
+        )
     return dtype
 
-def check_ds_args(zero_stage: int = 0, offload: bool = False, dtype: str = "fp32", train_batch_size: int | None = None,
-                  per_device_train_batch_size: int = 1, gradient_accumulation_steps: int = 1, world_size: int = 1,
-                  offload_param: bool = False, device=None) -> int:
-    "Check the DeepSpeed flags before anything is built; returns the global batch size. Errors name the flag."
+def check_ds_args(
+    zero_stage: int = 0,
+    offload: bool = False,
+    dtype: str = "fp32",
+    train_batch_size: int | None = None,
+    per_device_train_batch_size: int = 1,
+    gradient_accumulation_steps: int = 1,
+    world_size: int = 1,
+    offload_param: bool = False,
+    device=None,
+) -> int:
+    """Check the DeepSpeed flags before anything is built;
+    returns the global batch size. Errors name the flag."""
     check_zero_stage(zero_stage)
-    if dtype not in DTYPES: raise ValueError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if dtype not in DTYPES:
+        raise ValueError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if offload and zero_stage < 2:
-        raise ValueError(f"--offload needs --zero_stage 2 or 3, got --zero_stage {zero_stage} (it offloads partitioned optimizer states)")
+        raise ValueError(
+            f"--offload needs --zero_stage 2 or 3, got --zero_stage {zero_stage} (it offloads"
+            " partitioned optimizer states)"
+        )
     if offload_param and zero_stage != 3:
-        raise ValueError(f"offload_param needs --zero_stage 3, got --zero_stage {zero_stage} (only ZeRO-3 partitions the weights)")
-    if device is not None: check_dtype_on_device(dtype, device)
-    return check_batch_sizes(train_batch_size, per_device_train_batch_size, gradient_accumulation_steps, world_size)
+        raise ValueError(
+            f"offload_param needs --zero_stage 3, got --zero_stage {zero_stage} (only ZeRO-3"
+            " partitions the weights)"
+        )
+    if device is not None:
+        check_dtype_on_device(dtype, device)
+    return check_batch_sizes(
+        train_batch_size, per_device_train_batch_size, gradient_accumulation_steps, world_size
+    )
 
 # %% ../nbs/02_deepspeed.ipynb #9e5f963e
 def dtype_config(dtype: str) -> dict:
     "The config section that turns a 16-bit dtype on (fp32 needs none)."
-    if dtype == "fp16": return {"fp16": {"enabled": True, "loss_scale_window": 100}}   # dynamic loss scaling
-    if dtype == "bf16": return {"bf16": {"enabled": True}}
+    # dynamic loss scaling
+    if dtype == "fp16":
+        return {"fp16": {"enabled": True, "loss_scale_window": 100}}
+    if dtype == "bf16":
+        return {"bf16": {"enabled": True}}
     return {}
 
 def zero_config(stage: int, offload: bool = False, offload_param: bool = False) -> dict:
@@ -142,107 +192,189 @@ def zero_config(stage: int, offload: bool = False, offload_param: bool = False) 
 
 # %% ../nbs/02_deepspeed.ipynb #c4416e40
 def get_rank() -> int:
-    "This process's rank: from the process group if there is one, else from the launcher's RANK (0 without one)."
-    if torch.distributed.is_available() and torch.distributed.is_initialized(): return torch.distributed.get_rank()
+    """This process's rank: from the process group if there
+    is one, else from the launcher's RANK (0 without one)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank()
     return int(os.environ.get("RANK", 0))
 
 def get_world_size() -> int:
     "How many processes train together (1 without a launcher)."
-    if torch.distributed.is_available() and torch.distributed.is_initialized(): return torch.distributed.get_world_size()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
     return int(os.environ.get("WORLD_SIZE", 1))
 
 # %% ../nbs/02_deepspeed.ipynb #6c7912bd
-def get_train_ds_config(offload: bool, dtype: str, stage: int = 2, train_batch_size: int | None = None,
-                        train_micro_batch_size_per_gpu: int = 1, gradient_accumulation_steps: int = 1,
-                        gradient_clipping: float = 1.0, offload_param: bool | None = None, world_size: int | None = None,
-                        steps_per_print: int = 10, enable_tensorboard: bool = False, tb_path: str = "", tb_name: str = "") -> dict:
-    "DeepSpeed config for a model that trains (DeepSpeed-Chat's name). `offload_param=None`: offload the weights too at stage 3."
+def get_train_ds_config(
+    offload: bool,
+    dtype: str,
+    stage: int = 2,
+    train_batch_size: int | None = None,
+    train_micro_batch_size_per_gpu: int = 1,
+    gradient_accumulation_steps: int = 1,
+    gradient_clipping: float = 1.0,
+    offload_param: bool | None = None,
+    world_size: int | None = None,
+    steps_per_print: int = 10,
+    enable_tensorboard: bool = False,
+    tb_path: str = "",
+    tb_name: str = "",
+) -> dict:
+    """DeepSpeed config for a model that trains (DeepSpeed-Chat's
+    name). `offload_param=None`: offload the weights too at stage 3."""
     world_size = world_size or get_world_size()
     offload_param = (offload and stage == 3) if offload_param is None else offload_param
-    train_batch_size = check_ds_args(stage, offload, dtype, train_batch_size, train_micro_batch_size_per_gpu,
-                                     gradient_accumulation_steps, world_size, offload_param)
-    return {"train_batch_size": train_batch_size, "train_micro_batch_size_per_gpu": train_micro_batch_size_per_gpu,
-            "gradient_accumulation_steps": gradient_accumulation_steps, "steps_per_print": steps_per_print,
-            "zero_optimization": zero_config(stage, offload, offload_param), **dtype_config(dtype),
-            "gradient_clipping": gradient_clipping, "prescale_gradients": False, "wall_clock_breakdown": False,
-            "zero_allow_untested_optimizer": True, "zero_force_ds_cpu_optimizer": False,
-            "tensorboard": {"enabled": enable_tensorboard, "output_path": f"{tb_path}/ds_tensorboard_logs/",
-                            "job_name": f"{tb_name}_tensorboard"}}
+    train_batch_size = check_ds_args(
+        stage,
+        offload,
+        dtype,
+        train_batch_size,
+        train_micro_batch_size_per_gpu,
+        gradient_accumulation_steps,
+        world_size,
+        offload_param,
+    )
+    return {
+        "train_batch_size": train_batch_size,
+        "train_micro_batch_size_per_gpu": train_micro_batch_size_per_gpu,
+        "gradient_accumulation_steps": gradient_accumulation_steps,
+        "steps_per_print": steps_per_print,
+        "zero_optimization": zero_config(stage, offload, offload_param),
+        **dtype_config(dtype),
+        "gradient_clipping": gradient_clipping,
+        "prescale_gradients": False,
+        "wall_clock_breakdown": False,
+        "zero_allow_untested_optimizer": True,
+        "zero_force_ds_cpu_optimizer": False,
+        "tensorboard": {
+            "enabled": enable_tensorboard,
+            "output_path": f"{tb_path}/ds_tensorboard_logs/",
+            "job_name": f"{tb_name}_tensorboard",
+        },
+    }
 
 # %% ../nbs/02_deepspeed.ipynb #69135898
-def get_eval_ds_config(offload: bool, dtype: str, stage: int = 0, train_micro_batch_size_per_gpu: int = 1,
-                       world_size: int | None = None) -> dict:
-    "DeepSpeed config for a frozen model (no optimizer): ZeRO-0 or ZeRO-3, weights offloaded only at stage 3."
+def get_eval_ds_config(
+    offload: bool,
+    dtype: str,
+    stage: int = 0,
+    train_micro_batch_size_per_gpu: int = 1,
+    world_size: int | None = None,
+) -> dict:
+    """DeepSpeed config for a frozen model (no optimizer):
+    ZeRO-0 or ZeRO-3, weights offloaded only at stage 3."""
     check_zero_stage(stage)
     if stage in (1, 2):
-        raise ValueError(f"--zero_stage {stage} cannot hold a frozen model: deepspeed.initialize without an optimizer "
-                         f"fails at ZeRO-1/2 ('zero stage {stage} requires an optimizer'); use 0 or 3")
-    if offload and stage != 3: raise ValueError("offloading a frozen model offloads its weights, which needs --zero_stage 3")
-    cfg = get_train_ds_config(False, dtype, stage, None, train_micro_batch_size_per_gpu, world_size=world_size)
-    cfg["zero_optimization"] = {"stage": stage, "stage3_param_persistence_threshold": 1e4, "memory_efficient_linear": False,
-                                "offload_param": {"device": "cpu" if offload else "none"}}
+        raise ValueError(
+            f"--zero_stage {stage} cannot hold a frozen model: deepspeed.initialize without an"
+            f" optimizer fails at ZeRO-1/2 ('zero stage {stage} requires an optimizer'); use 0 or 3"
+        )
+    if offload and stage != 3:
+        raise ValueError(
+            "offloading a frozen model offloads its weights, which needs --zero_stage 3"
+        )
+    cfg = get_train_ds_config(
+        False, dtype, stage, None, train_micro_batch_size_per_gpu, world_size=world_size
+    )
+    cfg["zero_optimization"] = {
+        "stage": stage,
+        "stage3_param_persistence_threshold": 1e4,
+        "memory_efficient_linear": False,
+        "offload_param": {"device": "cpu" if offload else "none"},
+    }
     return cfg
 
 # %% ../nbs/02_deepspeed.ipynb #224534ac
 def free_port() -> int:
-    "A TCP port no one listens on now (the OS picks it). Another process may take it before the caller binds it: use it only where a launcher needs a number up front (`deepspeed --master_port`)."
+    """A TCP port no one listens on now (the OS picks it). Another
+    process may take it before the caller binds it: use it only where
+    a launcher needs a number up front (`deepspeed --master_port`)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 def launcher_env_defaults() -> dict:
-    "What a launcher would have set, for a single process started without one (a notebook): a world of one, its store on port 0 (bound to a free port as it starts)."
-    return {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
+    """What a launcher would have set, for a single process started without one (a
+    notebook): a world of one, its store on port 0 (bound to a free port as it starts)."""
+    return {
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "0",
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_RANK": "0",
+    }
 
 # %% ../nbs/02_deepspeed.ipynb #b72b36f6
 def default_backend() -> str: return "nccl" if torch.cuda.is_available() else "gloo"
 
 def clear_stale_build_locks(max_age_s: float = 900) -> list[Path]:
-    "Remove op-build locks older than `max_age_s`: torch's lock is a bare file that a killed build leaves behind."
-    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root())   # where torch builds DeepSpeed's ops
+    """Remove op-build locks older than `max_age_s`: torch's
+    lock is a bare file that a killed build leaves behind."""
+    # where torch builds DeepSpeed's ops
+    root = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root())
     stale = []
     for lock in root.glob("*/*/lock"):   # ROOT/py311_cpu/deepspeed_shm_comm/lock
         try:
-            if time.time() - lock.stat().st_mtime > max_age_s: lock.unlink(); stale.append(lock)
-        except FileNotFoundError: continue   # its build just finished
-    for lock in stale: print(f"removed {lock}: left by an op build that was killed, it would block every later run", file=sys.stderr)
+            if time.time() - lock.stat().st_mtime > max_age_s:
+                lock.unlink()
+                stale.append(lock)
+        except FileNotFoundError:
+            continue  # its build just finished
+    for lock in stale:
+        print(
+            f"removed {lock}: left by an op build that was killed, it would block every later run",
+            file=sys.stderr,
+        )
     return stale
 
 def init_distributed(backend: str | None = None) -> tuple[int, int, torch.device]:
-    "Join the process group (gloo on CPU, nccl on CUDA), under a launcher or alone; safe to call twice. Returns (rank, world_size, device)."
-    for key, value in launcher_env_defaults().items(): os.environ.setdefault(key, value)
+    """Join the process group (gloo on CPU, nccl on CUDA), under a launcher
+    or alone; safe to call twice. Returns (rank, world_size, device)."""
+    for key, value in launcher_env_defaults().items():
+        os.environ.setdefault(key, value)
     local_rank = int(os.environ["LOCAL_RANK"])
-    if torch.cuda.is_available(): torch.cuda.set_device(local_rank)   # before NCCL touches a GPU
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)  # before NCCL touches a GPU
     clear_stale_build_locks()
-    deepspeed.init_distributed(dist_backend=backend or default_backend())   # a no-op when already initialised
+    # a no-op when already initialised
+    deepspeed.init_distributed(dist_backend=backend or default_backend())
     device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     return torch.distributed.get_rank(), torch.distributed.get_world_size(), device
 
 # %% ../nbs/02_deepspeed.ipynb #2a4b6fff
 def quiet_deepspeed(level: str = "WARNING") -> None:
-    "Keep DeepSpeed's INFO lines (configs, per-step logs) and torch.distributed's deprecation warnings out of the output."
+    """Keep DeepSpeed's INFO lines (configs, per-step logs) and
+    torch.distributed's deprecation warnings out of the output."""
     logger.setLevel(level)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.distributed")
-    warnings.filterwarnings("ignore", message=r"barrier\(\): using the device under current context")
+    warnings.filterwarnings(
+        "ignore", message=r"barrier\(\): using the device under current context"
+    )
 
 def print_rank_0(msg, rank: int | None = None) -> None:
     "Print once per job, not once per GPU (DeepSpeed-Chat's helper)."
-    if (get_rank() if rank is None else rank) <= 0: print(msg, flush=True)
+    if (get_rank() if rank is None else rank) <= 0:
+        print(msg, flush=True)
 
 # %% ../nbs/02_deepspeed.ipynb #71096ca3
 def set_random_seed(seed: int | None) -> None:
     "Seed random, numpy and torch on every device (None: leave them alone)."
-    if seed is not None: set_seed(seed)
+    if seed is not None:
+        set_seed(seed)
 
 def to_device(batch: dict, device) -> dict:
     "The batch with its tensors on `device`."
     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 def get_all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
-    "The mean of `tensor` over all ranks, on the tensor's device (a copy; the argument is left as it was)."
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()): return tensor.clone()
+    """The mean of `tensor` over all ranks, on the tensor's
+    device (a copy; the argument is left as it was)."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return tensor.clone()
     nccl = torch.distributed.get_backend() == "nccl"   # NCCL reduces GPU tensors only
-    out = tensor.detach().to(torch.device("cuda", torch.cuda.current_device()) if nccl else tensor.device, copy=True)
+    out = tensor.detach().to(
+        torch.device("cuda", torch.cuda.current_device()) if nccl else tensor.device, copy=True
+    )
     torch.distributed.all_reduce(out, op=torch.distributed.ReduceOp.SUM)
     return (out / torch.distributed.get_world_size()).to(tensor.device)
 
@@ -250,130 +382,194 @@ def get_all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
 def check_model_path(path) -> str:
-    "An existing local folder, or a plausible hub id like `facebook/opt-1.3b`; anything else raises FileNotFoundError."
+    """An existing local folder, or a plausible hub id like
+    `facebook/opt-1.3b`; anything else raises FileNotFoundError."""
     p = os.path.expanduser(str(path))
-    if Path(p).exists(): return p
-    if _HUB_ID.match(p) and not ("/" in p and Path(p.split("/")[0]).is_dir()): return p
-    raise FileNotFoundError(f"model path not found: {path} (no such local folder; a model hub id looks like facebook/opt-1.3b)")
+    if Path(p).exists():
+        return p
+    if _HUB_ID.match(p) and not ("/" in p and Path(p.split("/")[0]).is_dir()):
+        return p
+    raise FileNotFoundError(
+        f"model path not found: {path} (no such local folder; a model hub id looks like"
+        " facebook/opt-1.3b)"
+    )
 
 # %% ../nbs/02_deepspeed.ipynb #64fbf435
 def load_hf_tokenizer(model_name_or_path, fast_tokenizer: bool = True, add_special_tokens=None):
-    "The tokenizer of a model folder or hub id, with a real pad token (never EOS) and any extra special tokens."
-    tokenizer = AutoTokenizer.from_pretrained(check_model_path(model_name_or_path), use_fast=fast_tokenizer)
-    if tokenizer.pad_token is None: tokenizer.add_special_tokens({"pad_token": "<pad>"})
-    if add_special_tokens: tokenizer.add_tokens(list(add_special_tokens), special_tokens=True)
+    """The tokenizer of a model folder or hub id, with a
+    real pad token (never EOS) and any extra special tokens."""
+    tokenizer = AutoTokenizer.from_pretrained(
+        check_model_path(model_name_or_path), use_fast=fast_tokenizer
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.add_special_tokens({"pad_token": "<pad>"})
+    if add_special_tokens:
+        tokenizer.add_tokens(list(add_special_tokens), special_tokens=True)
     return tokenizer
 
 load_tokenizer = load_hf_tokenizer
 
 def configure_dropout(model_config, dropout: float | None):
     "Set every dropout probability the config has (None: keep the model's own)."
-    if dropout is None: return model_config
-    if not 0 <= dropout < 1: raise ValueError(f"--dropout must be in [0, 1), got {dropout}")
+    if dropout is None:
+        return model_config
+    if not 0 <= dropout < 1:
+        raise ValueError(f"--dropout must be in [0, 1), got {dropout}")
     for key in ("dropout", "attention_dropout", "hidden_dropout", "activation_dropout"):
-        if hasattr(model_config, key): setattr(model_config, key, dropout)
+        if hasattr(model_config, key):
+            setattr(model_config, key, dropout)
     return model_config
 
 # %% ../nbs/02_deepspeed.ipynb #097496f7
 def resize_embeddings_if_needed(model, tokenizer) -> bool:
-    "Grow the embeddings (to a multiple of 8) only when the tokenizer has ids the model cannot embed."
-    if len(tokenizer) <= model.get_input_embeddings().num_embeddings: return False
+    """Grow the embeddings (to a multiple of 8) only
+    when the tokenizer has ids the model cannot embed."""
+    if len(tokenizer) <= model.get_input_embeddings().num_embeddings:
+        return False
     model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=8)
     return True
 
 def create_hf_model(model_class, model_name_or_path, tokenizer, ds_config: dict | None = None,
                     dropout: float | None = None, dtype=None):
-    "Load a pretrained model (DeepSpeed-Chat's name): dropout set, pad/EOS ids from the tokenizer, embeddings sized to it."
+    """Load a pretrained model (DeepSpeed-Chat's name): dropout
+    set, pad/EOS ids from the tokenizer, embeddings sized to it."""
     path = check_model_path(model_name_or_path)
     config = configure_dropout(AutoConfig.from_pretrained(path), dropout)
     zero3 = ds_config is not None and ds_config["zero_optimization"]["stage"] == 3
-    hf_ds_config = HfDeepSpeedConfig(ds_config) if zero3 else None   # while alive, from_pretrained partitions as it loads
-    model = model_class.from_pretrained(path, config=config, **({"dtype": dtype} if dtype is not None else {}))
+    # while alive, from_pretrained partitions as it loads
+    hf_ds_config = HfDeepSpeedConfig(ds_config) if zero3 else None
+    model = model_class.from_pretrained(
+        path, config=config, **({"dtype": dtype} if dtype is not None else {})
+    )
     del hf_ds_config
-    model.config.end_token_id, model.config.pad_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id
+    model.config.end_token_id, model.config.pad_token_id = (
+        tokenizer.eos_token_id,
+        tokenizer.pad_token_id,
+    )
     resize_embeddings_if_needed(model, tokenizer)
     return model
 
 # %% ../nbs/02_deepspeed.ipynb #cc7254a0
 def enable_gradient_checkpointing(model):
-    "Recompute activations in the backward pass; the KV cache is turned off (it is useless while training)."
-    kwargs = {"use_reentrant": False}   # the reentrant variant needs inputs that require grad (LoRA breaks it)
-    if hasattr(model, "activation_checkpointing_enable"): model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
-    else: model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)   # transformers before the rename
+    """Recompute activations in the backward pass; the KV
+    cache is turned off (it is useless while training)."""
+    # the reentrant variant needs inputs that require grad (LoRA breaks it)
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    # transformers before the rename
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     model.config.use_cache = False
     return model
 
 # %% ../nbs/02_deepspeed.ipynb #6edcae7b
-NO_DECAY_NAMES = ("bias", "layer_norm.weight", "layernorm.weight", "norm.weight", "ln_f.weight")   # DeepSpeed-Chat's
+# DeepSpeed-Chat's
+NO_DECAY_NAMES = ("bias", "layer_norm.weight", "layernorm.weight", "norm.weight", "ln_f.weight")
 
 def parameters_with_modules(model):
     "(full name, parameter, owning module) for each parameter, once (a tied weight appears once)."
     seen = set()
     for module_name, module in model.named_modules():
         for name, p in module.named_parameters(recurse=False):
-            if id(p) in seen: continue
+            if id(p) in seen:
+                continue
             seen.add(id(p))
             yield (f"{module_name}.{name}" if module_name else name), p, module
 
 # %% ../nbs/02_deepspeed.ipynb #32e65df8
 def get_optimizer_grouped_parameters(model, weight_decay: float, lora_lr: float | None = None,
                                      no_decay_name_list=NO_DECAY_NAMES) -> list[dict]:
-    "AdamW groups: decayed weights, LoRA weights (own lr), biases and norm weights without decay; frozen ones left out."
+    """AdamW groups: decayed weights, LoRA weights (own lr),
+    biases and norm weights without decay; frozen ones left out."""
     groups = {"decay": [], "lora": [], "no_decay": []}
     for name, p, module in parameters_with_modules(model):
-        if not p.requires_grad: continue
+        if not p.requires_grad:
+            continue
         is_norm = "norm" in type(module).__name__.lower()   # LayerNorm, RMSNorm, ...
-        kind = "no_decay" if is_norm or any(n in name for n in no_decay_name_list) else "lora" if "lora_" in name else "decay"
+        kind = (
+            "no_decay"
+            if is_norm or any(n in name for n in no_decay_name_list)
+            else "lora" if "lora_" in name else "decay"
+        )
         groups[kind].append(p)
-    out = [{"params": groups["decay"], "weight_decay": weight_decay},
-           {"params": groups["lora"], "weight_decay": weight_decay, **({"lr": lora_lr} if lora_lr else {})},
-           {"params": groups["no_decay"], "weight_decay": 0.0}]
+    out = [
+        {"params": groups["decay"], "weight_decay": weight_decay},
+        {
+            "params": groups["lora"],
+            "weight_decay": weight_decay,
+            **({"lr": lora_lr} if lora_lr else {}),
+        },
+        {"params": groups["no_decay"], "weight_decay": 0.0},
+    ]
     return [g for g in out if g["params"]]
 
 # %% ../nbs/02_deepspeed.ipynb #23b618fb
 def make_optimizer(param_groups, lr: float, betas=(0.9, 0.95), offload: bool = False, device=None):
-    "AdamW: torch's (its fused CUDA kernel on a GPU, nothing to compile), or DeepSpeedCPUAdam with ZeRO-Offload."
-    if not lr > 0: raise ValueError(f"--learning_rate must be positive, got {lr}")
+    """AdamW: torch's (its fused CUDA kernel on a GPU, nothing
+    to compile), or DeepSpeedCPUAdam with ZeRO-Offload."""
+    if not lr > 0:
+        raise ValueError(f"--learning_rate must be positive, got {lr}")
     device = torch.device(device if device is not None else default_device())
-    if device.type == "cpu": return torch.optim.AdamW(param_groups, lr=lr, betas=betas)
+    if device.type == "cpu":
+        return torch.optim.AdamW(param_groups, lr=lr, betas=betas)
     if offload:
         return DeepSpeedCPUAdam(param_groups, lr=lr, betas=betas)
     return torch.optim.AdamW(param_groups, lr=lr, betas=betas, fused=True)
 
 def default_device() -> torch.device:
-    return torch.device(f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")
+    return torch.device(
+        f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu"
+    )
 
 # %% ../nbs/02_deepspeed.ipynb #ba1028cc
-def get_lr_scheduler(optimizer, name: str = "cosine", num_warmup_steps: int = 0, num_training_steps: int = 1):
-    "transformers' schedule `name` (DeepSpeed-Chat's --lr_scheduler_type), with the step counts checked first."
+def get_lr_scheduler(
+    optimizer, name: str = "cosine", num_warmup_steps: int = 0, num_training_steps: int = 1
+):
+    """transformers' schedule `name` (DeepSpeed-Chat's
+    --lr_scheduler_type), with the step counts checked first."""
     if name not in [s.value for s in SchedulerType]:
-        raise ValueError(f"--lr_scheduler_type {name!r} is not one of {[s.value for s in SchedulerType]}")
-    if num_training_steps < 1: raise ValueError(f"num_training_steps must be at least 1, got {num_training_steps}")
+        raise ValueError(
+            f"--lr_scheduler_type {name!r} is not one of {[s.value for s in SchedulerType]}"
+        )
+    if num_training_steps < 1:
+        raise ValueError(f"num_training_steps must be at least 1, got {num_training_steps}")
     if not 0 <= num_warmup_steps <= num_training_steps:
-        raise ValueError(f"--num_warmup_steps must be in [0, {num_training_steps}] (the training steps), got {num_warmup_steps}")
-    return get_scheduler(name, optimizer, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps)
+        raise ValueError(
+            f"--num_warmup_steps must be in [0, {num_training_steps}] (the training steps), got"
+            f" {num_warmup_steps}"
+        )
+    return get_scheduler(
+        name, optimizer, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps
+    )
 
 # %% ../nbs/02_deepspeed.ipynb #710a2856
 def lora_target_modules(model, lora_module_name: str) -> list[str]:
-    "Full names of the Linear layers whose name contains `lora_module_name` (DeepSpeed-Chat's rule)."
+    """Full names of the Linear layers whose name
+    contains `lora_module_name` (DeepSpeed-Chat's rule)."""
     linear = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
     names = [n for n in linear if lora_module_name in n]
     if not names:
-        raise ValueError(f"--lora_module_name {lora_module_name!r} matches no Linear layer of {type(model).__name__}; "
-                         f"its Linear layers are named like {linear[:3] + linear[-1:]}")
+        raise ValueError(
+            f"--lora_module_name {lora_module_name!r} matches no Linear layer of"
+            f" {type(model).__name__}; its Linear layers are named like {linear[:3] + linear[-1:]}"
+        )
     return names
 
 # %% ../nbs/02_deepspeed.ipynb #4b46fd76
-def convert_linear_layer_to_lora(model, lora_module_name: str, lora_dim: int, lora_alpha: float = 1.0,
-                                 lora_dropout: float = 0.0):
-    "Add peft LoRA adapters to the matching Linear layers; parameters that trained before still train (DeepSpeed-Chat)."
+def convert_linear_layer_to_lora(
+    model, lora_module_name: str, lora_dim: int, lora_alpha: float = 1.0, lora_dropout: float = 0.0
+):
+    """Add peft LoRA adapters to the matching Linear layers;
+    parameters that trained before still train (DeepSpeed-Chat)."""
     if isinstance(lora_dim, bool) or not isinstance(lora_dim, int) or lora_dim < 1:
         raise ValueError(f"--lora_dim must be a positive int, got {lora_dim!r}")
     trainable = [p for p in model.parameters() if p.requires_grad]
     config = LoraConfig(r=lora_dim, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                         target_modules=lora_target_modules(model, lora_module_name))
     peft_model = get_peft_model(model, config)
-    for p in trainable: p.requires_grad_(True)   # peft froze the base weights
+    for p in trainable:
+        p.requires_grad_(True)  # peft froze the base weights
     return peft_model
 
 # %% ../nbs/02_deepspeed.ipynb #1874c5ad
@@ -382,18 +578,23 @@ def is_lora_model(model) -> bool:
 
 def only_optimize_lora_parameters(model):
     "Freeze everything but the LoRA adapters (--only_optimize_lora)."
-    if not is_lora_model(model): raise ValueError("--only_optimize_lora needs LoRA: set --lora_dim > 0")
-    for name, p in model.named_parameters(): p.requires_grad_("lora_" in name)
+    if not is_lora_model(model):
+        raise ValueError("--only_optimize_lora needs LoRA: set --lora_dim > 0")
+    for name, p in model.named_parameters():
+        p.requires_grad_("lora_" in name)
     return model
 
 def convert_lora_to_linear_layer(model):
-    "Merge the LoRA updates into the weights and drop the adapters, in place (peft's merge_and_unload)."
+    """Merge the LoRA updates into the weights and drop
+    the adapters, in place (peft's merge_and_unload)."""
     return model.merge_and_unload() if is_lora_model(model) else model
 
 # %% ../nbs/02_deepspeed.ipynb #435206a5
 def plain_state_dict(model) -> dict:
-    "A CPU copy of the weights as a plain model names them: LoRA updates merged (peft's delta), adapters dropped."
-    if not is_lora_model(model): return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    """A CPU copy of the weights as a plain model names them:
+    LoRA updates merged (peft's delta), adapters dropped."""
+    if not is_lora_model(model):
+        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     base = model.get_base_model()
     state = {k: v.detach().cpu().clone() for k, v in base.state_dict().items() if "lora_" not in k}
     for name, layer in base.named_modules():
@@ -405,7 +606,8 @@ def plain_state_dict(model) -> dict:
 # %% ../nbs/02_deepspeed.ipynb #d9337bb3
 @contextmanager
 def atomic_output_dir(output_dir):
-    "Yield a fresh sibling folder to write into; only a block that finishes replaces `output_dir` with it."
+    """Yield a fresh sibling folder to write into; only
+    a block that finishes replaces `output_dir` with it."""
     out = Path(output_dir)
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
@@ -415,88 +617,151 @@ def atomic_output_dir(output_dir):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-    if out.exists(): out.rename(old)   # the finished checkpoint stays whole until the new one is in place
+    # the finished checkpoint stays whole until the new one is in place
+    if out.exists():
+        out.rename(old)
     tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/02_deepspeed.ipynb #3a784f70
 def gathered_parameters(module):
-    "Inside this block ZeRO-3's partitioned parameters are whole on every rank (changes are dropped); else a no-op."
+    """Inside this block ZeRO-3's partitioned parameters are
+    whole on every rank (changes are dropped); else a no-op."""
     params = [p for p in module.parameters() if hasattr(p, "ds_id")]
     return deepspeed.zero.GatheredParameters(params, modifier_rank=None, enabled=bool(params))
 
 def unwrap_model(model_or_engine):
     "The model inside a DeepSpeed engine (or the model itself)."
-    return model_or_engine.module if isinstance(model_or_engine, deepspeed.DeepSpeedEngine) else model_or_engine
+    return (
+        model_or_engine.module
+        if isinstance(model_or_engine, deepspeed.DeepSpeedEngine)
+        else model_or_engine
+    )
 
 # %% ../nbs/02_deepspeed.ipynb #6fd30036
-def save_hf_format(model_or_engine, tokenizer, output_dir, zero_stage: int | None = None, rank: int | None = None):
-    "Write a plain Hugging Face folder (LoRA merged, ZeRO-3 gathered, replaced atomically). Under ZeRO-3 call it on every rank."
+def save_hf_format(
+    model_or_engine, tokenizer, output_dir, zero_stage: int | None = None, rank: int | None = None
+):
+    """Write a plain Hugging Face folder (LoRA merged, ZeRO-3 gathered,
+    replaced atomically). Under ZeRO-3 call it on every rank."""
     module = unwrap_model(model_or_engine)
     hf_model = module.get_base_model() if is_lora_model(module) else module
-    if not hasattr(hf_model, "save_pretrained"): raise TypeError(f"{type(hf_model).__name__} has no save_pretrained")
-    if zero_stage is not None: check_zero_stage(zero_stage)   # ZeRO-3 is recognised from the parameters themselves
+    if not hasattr(hf_model, "save_pretrained"):
+        raise TypeError(f"{type(hf_model).__name__} has no save_pretrained")
+    # ZeRO-3 is recognised from the parameters themselves
+    if zero_stage is not None:
+        check_zero_stage(zero_stage)
     with gathered_parameters(module):   # a collective under ZeRO-3
         state = plain_state_dict(module) if (get_rank() if rank is None else rank) == 0 else None
-    if state is None: return None
+    if state is None:
+        return None
     with atomic_output_dir(output_dir) as tmp:
         hf_model.save_pretrained(tmp, state_dict=state)
-        if tokenizer is not None: tokenizer.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
     return Path(output_dir)
 
 # %% ../nbs/02_deepspeed.ipynb #cb813c1a
-def shard_batches(blocks, micro_batch_size: int, rank: int, world_size: int, steps: int) -> list[dict]:
+def shard_batches(
+    blocks, micro_batch_size: int, rank: int, world_size: int, steps: int
+) -> list[dict]:
     "This rank's micro-batches: every world_size-th block, so the ranks see different data."
     mine = blocks[rank::world_size][: steps * micro_batch_size]
     return [{"input_ids": b, "labels": b} for b in mine.split(micro_batch_size)]
 
 def held_parameters(module) -> tuple[int, int]:
-    "(elements this rank stores, elements of the whole model): ZeRO-3 keeps only a slice of each weight."
-    held = sum(p.ds_tensor.numel() if hasattr(p, "ds_tensor") and not p.ds_persist else p.ds_numel if hasattr(p, "ds_numel")
-               else p.numel() for p in module.parameters())
-    return held, sum(p.ds_numel if hasattr(p, "ds_numel") else p.numel() for p in module.parameters())
+    """(elements this rank stores, elements of the whole
+    model): ZeRO-3 keeps only a slice of each weight."""
+    held = sum(
+        (
+            p.ds_tensor.numel()
+            if hasattr(p, "ds_tensor") and not p.ds_persist
+            else p.ds_numel if hasattr(p, "ds_numel") else p.numel()
+        )
+        for p in module.parameters()
+    )
+    return held, sum(
+        p.ds_numel if hasattr(p, "ds_numel") else p.numel() for p in module.parameters()
+    )
 
 # %% ../nbs/02_deepspeed.ipynb #6557dcd9
-def smoke_engine(zero_stage: int, dtype: str, offload: bool, micro_batch_size: int, seed: int, device):
+def smoke_engine(
+    zero_stage: int, dtype: str, offload: bool, micro_batch_size: int, seed: int, device
+):
     "A fresh tiny OPT actor in a DeepSpeed engine, with the toy world's tokenizer."
     tokenizer = load_hf_tokenizer(load_toyworld().tokenizer)
     model = tiny_opt("actor", tokenizer, seed=seed)
-    ds_config = get_train_ds_config(offload, dtype, zero_stage, train_micro_batch_size_per_gpu=micro_batch_size)
-    optimizer = make_optimizer(get_optimizer_grouped_parameters(model, 0.0), lr=3e-3, offload=offload, device=device)
+    ds_config = get_train_ds_config(
+        offload, dtype, zero_stage, train_micro_batch_size_per_gpu=micro_batch_size
+    )
+    optimizer = make_optimizer(
+        get_optimizer_grouped_parameters(model, 0.0), lr=3e-3, offload=offload, device=device
+    )
     engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_config)
     return engine, tokenizer
 
 # %% ../nbs/02_deepspeed.ipynb #b89fa3f5
-def smoke_run(zero_stage: int = 3, steps: int = 5, dtype: str = "fp32", offload: bool = False, micro_batch_size: int = 4,
-              output_dir=None, seed: int = 0) -> dict:
+def smoke_run(
+    zero_stage: int = 3,
+    steps: int = 5,
+    dtype: str = "fp32",
+    offload: bool = False,
+    micro_batch_size: int = 4,
+    output_dir=None,
+    seed: int = 0,
+) -> dict:
     "Train a tiny OPT for `steps` on every rank, save it together; returns this rank's report."
     rank, world_size, device = init_distributed()
     check_ds_args(zero_stage, offload, dtype, None, micro_batch_size, 1, world_size, device=device)
-    quiet_deepspeed(); set_random_seed(seed)
+    quiet_deepspeed()
+    set_random_seed(seed)
     engine, tokenizer = smoke_engine(zero_stage, dtype, offload, micro_batch_size, seed, device)
     blocks = corpus_blocks(tokenizer, load_toyworld().documents()[:2000])
     losses = []
     for batch in shard_batches(blocks, micro_batch_size, rank, world_size, steps):
         loss = engine(**to_device(batch, device)).loss
-        engine.backward(loss); engine.step()
+        engine.backward(loss)
+        engine.step()
         losses.append(round(get_all_reduce_mean(loss.detach()).item(), 5))
     held, total = held_parameters(engine.module)
-    if output_dir: save_hf_format(engine, tokenizer, Path(output_dir) / "model")
-    return {"rank": rank, "world_size": world_size, "zero_stage": zero_stage, "losses": losses, "held": held, "total": total,
-            "device": str(device), "backend": torch.distributed.get_backend(), "cuda_initialized": torch.cuda.is_initialized()}
+    if output_dir:
+        save_hf_format(engine, tokenizer, Path(output_dir) / "model")
+    return {
+        "rank": rank,
+        "world_size": world_size,
+        "zero_stage": zero_stage,
+        "losses": losses,
+        "held": held,
+        "total": total,
+        "device": str(device),
+        "backend": torch.distributed.get_backend(),
+        "cuda_initialized": torch.cuda.is_initialized(),
+    }
 
 # %% ../nbs/02_deepspeed.ipynb #60deecc8
 def main(argv=None):
-    "Check a DeepSpeed setup: `torchrun --nproc_per_node 2 -m rlhf_course.ds_utils --zero_stage 3 --output_dir /tmp/x`."
+    """Check a DeepSpeed setup: `torchrun --nproc_per_node 2 -m
+    rlhf_course.ds_utils --zero_stage 3 --output_dir /tmp/x`."""
     p = argparse.ArgumentParser(description=main.__doc__)
-    p.add_argument("--zero_stage", type=int, default=3); p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--dtype", default="fp32", choices=DTYPES); p.add_argument("--offload", action="store_true")
-    p.add_argument("--output_dir", default=None); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--zero_stage", type=int, default=3)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--dtype", default="fp32", choices=DTYPES)
+    p.add_argument("--offload", action="store_true")
+    p.add_argument("--output_dir", default=None)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--local_rank", type=int, default=-1, help="set by the deepspeed launcher")
     args = p.parse_args(argv)
-    report = smoke_run(args.zero_stage, args.steps, args.dtype, args.offload, output_dir=args.output_dir, seed=args.seed)
+    report = smoke_run(
+        args.zero_stage,
+        args.steps,
+        args.dtype,
+        args.offload,
+        output_dir=args.output_dir,
+        seed=args.seed,
+    )
     print("REPORT " + json.dumps(report), flush=True)
     return report
 
 # %% ../nbs/02_deepspeed.ipynb #531223f2
-if __name__ == "__main__" and "ipykernel" not in sys.modules: main()
+if __name__ == "__main__" and "ipykernel" not in sys.modules:
+    main()

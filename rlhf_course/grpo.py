@@ -17,12 +17,14 @@ from fastcore.basics import patch
 from .dpo import peak_memory
 from .ds_utils import default_device, get_rank, print_rank_0, save_hf_format
 from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
-from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores, NonFiniteLossError,
-                                     rollout_mask)
-from .rlhf_engine import (engine_config, frozen_stage, init_frozen, load_actor, load_critic, moving_average,
-                                     PPOConfig, role_args, step3_parser)
+from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores,
+                                     NonFiniteLossError, rollout_mask)
+from .rlhf_engine import (engine_config, frozen_stage, init_frozen, load_actor,
+                                     load_critic, moving_average, PPOConfig, role_args,
+                                     step3_parser)
 from .rollout import rollout_engine_for
-from .sft import held_out_prompts, init_engine, MetricsLog, run_main, save_run_outputs, uses_toyworld
+from .sft import (held_out_prompts, init_engine, MetricsLog, run_main, save_run_outputs,
+                             uses_toyworld)
 from .step3 import step3_setup, toyworld_corpus_split, training_batches
 
 # %% auto #0
@@ -32,8 +34,11 @@ __all__ = ['BASELINES', 'group_advantages', 'k3_kl', 'grpo_loss', 'GRPOEngine', 
 # %% ../nbs/13_grpo.ipynb #dc7334ff
 BASELINES = ("grpo", "rloo")
 
-def group_advantages(rewards: torch.Tensor, group_size: int, baseline: str = "grpo", eps: float = 1e-4) -> torch.Tensor:
-    "(B*G,) rewards, G consecutive rows per prompt -> (B*G,) advantages (GRPO's standardised, or RLOO's leave-one-out)."
+def group_advantages(
+    rewards: torch.Tensor, group_size: int, baseline: str = "grpo", eps: float = 1e-4
+) -> torch.Tensor:
+    """(B*G,) rewards, G consecutive rows per prompt -> (B*G,)
+    advantages (GRPO's standardised, or RLOO's leave-one-out)."""
     r = rewards.float().view(-1, group_size)                                    # (B, G)
     if baseline == "grpo":
         # A_i = (r_i - mean r) / (std r + eps)
@@ -45,14 +50,23 @@ def group_advantages(rewards: torch.Tensor, group_size: int, baseline: str = "gr
 
 # %% ../nbs/13_grpo.ipynb #74b1599b
 def k3_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:
-    "Per-token KL estimate x - log x - 1 with x = pi_ref / pi at the sampled tokens (>= 0; its mean is KL(pi || pi_ref))."
+    """Per-token KL estimate x - log x - 1 with x = pi_ref / pi
+    at the sampled tokens (>= 0; its mean is KL(pi || pi_ref))."""
     log_x = ref_logprobs - logprobs
     return torch.exp(log_x) - log_x - 1
 
 # %% ../nbs/13_grpo.ipynb #723c178c
-def grpo_loss(logprobs, old_logprobs, ref_logprobs, advantages, action_mask, clip_range: float = 0.2,
-              kl_coef: float = 0.04) -> tuple[torch.Tensor, dict]:
-    "GRPO's loss over (N, A) actions with (N,) advantages: clipped surrogate + kl_coef * k3, mean per answer, then over answers."
+def grpo_loss(
+    logprobs,
+    old_logprobs,
+    ref_logprobs,
+    advantages,
+    action_mask,
+    clip_range: float = 0.2,
+    kl_coef: float = 0.04,
+) -> tuple[torch.Tensor, dict]:
+    """GRPO's loss over (N, A) actions with (N,) advantages: clipped
+    surrogate + kl_coef * k3, mean per answer, then over answers."""
     ratio = torch.exp(logprobs - old_logprobs)
     adv = advantages[:, None].to(ratio.dtype)
     surrogate = -torch.minimum(ratio * adv, ratio.clamp(1 - clip_range, 1 + clip_range) * adv)
@@ -61,24 +75,63 @@ def grpo_loss(logprobs, old_logprobs, ref_logprobs, advantages, action_mask, cli
     per_answer = lambda x: (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
     loss = per_answer(surrogate + kl_coef * kl).mean()
     clipped = ((ratio - 1).abs() > clip_range).to(ratio.dtype)
-    return loss, {"kl": per_answer(kl).mean().detach(), "clipfrac": per_answer(clipped).mean().detach()}
+    return loss, {
+        "kl": per_answer(kl).mean().detach(),
+        "clipfrac": per_answer(clipped).mean().detach(),
+    }
 
 # %% ../nbs/13_grpo.ipynb #6f518ac7
 class GRPOEngine:
     "Actor, reference, reward model and optional EMA actor in their DeepSpeed engines; no critic."
-    def __init__(self, actor_model_name_or_path, reward_model_name_or_path, tokenizer, num_total_iters: int, args):
+    def __init__(
+        self,
+        actor_model_name_or_path,
+        reward_model_name_or_path,
+        tokenizer,
+        num_total_iters: int,
+        args,
+    ):
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
-        self.config = config = engine_config(args)                # chapter 06's EngineConfig (the critic's is the reward's)
+        # chapter 06's EngineConfig (the critic's is the reward's)
+        self.config = config = engine_config(args)
         a_stage, device = config.actor.zero_stage, default_device()
-        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
-                                 role_args(config, "actor"), num_total_iters, device)
+        self.actor = init_engine(
+            load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
+            role_args(config, "actor"),
+            num_total_iters,
+            device,
+        )
         ref_stage = frozen_stage(a_stage, config.offload_reference_model)
-        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, ref_stage, config.offload_reference_model),
-                               config, ref_stage, config.offload_reference_model)
-        self.actor_ema = (init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, frozen_stage(a_stage)),
-                                      config, frozen_stage(a_stage)) if config.enable_ema else None)
+        self.ref = init_frozen(
+            load_actor(
+                actor_model_name_or_path,
+                tokenizer,
+                config,
+                False,
+                ref_stage,
+                config.offload_reference_model,
+            ),
+            config,
+            ref_stage,
+            config.offload_reference_model,
+        )
+        self.actor_ema = (
+            init_frozen(
+                load_actor(
+                    actor_model_name_or_path, tokenizer, config, False, frozen_stage(a_stage)
+                ),
+                config,
+                frozen_stage(a_stage),
+            )
+            if config.enable_ema
+            else None
+        )
         r_stage = frozen_stage(config.critic.zero_stage)
-        self.reward = init_frozen(load_critic(reward_model_name_or_path, tokenizer, config, False, r_stage), config, r_stage)
+        self.reward = init_frozen(
+            load_critic(reward_model_name_or_path, tokenizer, config, False, r_stage),
+            config,
+            r_stage,
+        )
         self.critic = None
 
 # %% ../nbs/13_grpo.ipynb #6e3f33f7
@@ -86,19 +139,27 @@ from .ppo_trainer import DeepSpeedPPOTrainer
 
 @dataclass
 class GRPOConfig(PPOConfig):
-    "Chapter 06's PPOConfig plus the group: G answers per prompt and the baseline that turns their rewards into advantages."
+    """Chapter 06's PPOConfig plus the group: G answers per prompt
+    and the baseline that turns their rewards into advantages."""
     kl_ctl: float = 0.04                        # the DeepSeekMath paper's beta (Shao et al. 2024)
     group_size: int = 4                         # this course's G on the toy world
-    baseline: str = "grpo"                      # grpo: (r - mean)/std in the group; rloo: leave-one-out mean
+    # grpo: (r - mean)/std in the group; rloo: leave-one-out mean
+    baseline: str = "grpo"
 
 class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
-    "GRPO (or RLOO with `--baseline rloo`) on a GRPOEngine: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
+    """GRPO (or RLOO with `--baseline rloo`) on a GRPOEngine:
+    `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."""
     config_class = GRPOConfig
     def __init__(self, engine, args):
         "`args`: a GRPOConfig, or the flags (converted once)."
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
         self.config = config = args if isinstance(args, GRPOConfig) else GRPOConfig.from_args(args)
-        self.actor_model, self.ref_model, self.reward_model, self.critic_model = engine.actor, engine.ref, engine.reward, None
+        self.actor_model, self.ref_model, self.reward_model, self.critic_model = (
+            engine.actor,
+            engine.ref,
+            engine.reward,
+            None,
+        )
         self.kl_ctl = FixedKLController(config.kl_ctl)          # beta of the loss's KL term
         self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
         self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)
@@ -110,7 +171,8 @@ class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
 def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     "Sample G answers per prompt, score them, and compute the group advantages."
     G, args = self.config.group_size, self.config
-    prompts = prompt_batch["prompt"].repeat_interleave(G, 0)                   # (B*G, P): G consecutive rows per prompt
+    # (B*G, P): G consecutive rows per prompt
+    prompts = prompt_batch["prompt"].repeat_interleave(G, 0)
     prompt_mask = prompt_batch["prompt_att_mask"].repeat_interleave(G, 0)
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
     action_mask, ended = action_mask_and_ended(seq[:, P:], self.tokenizer.eos_token_id)
@@ -118,10 +180,21 @@ def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
     ref_logits = self.ref_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
     score = final_scores(self.reward_model.module.forward_value(seq, mask), action_mask, P).float()
-    reward = score.clamp(-args.clip_reward_value, args.clip_reward_value) - args.truncation_penalty * (~ended).float()
-    exp = {"prompts": prompts, "seq": seq, "attention_mask": mask, "action_mask": action_mask, "ended": ended,
-           "logprobs": action_log_probs(logits, seq, P), "ref_logprobs": action_log_probs(ref_logits, seq, P),
-           "rewards": score, "advantages": group_advantages(reward, G, args.baseline)}
+    reward = (
+        score.clamp(-args.clip_reward_value, args.clip_reward_value)
+        - args.truncation_penalty * (~ended).float()
+    )
+    exp = {
+        "prompts": prompts,
+        "seq": seq,
+        "attention_mask": mask,
+        "action_mask": action_mask,
+        "ended": ended,
+        "logprobs": action_log_probs(logits, seq, P),
+        "ref_logprobs": action_log_probs(ref_logits, seq, P),
+        "rewards": score,
+        "advantages": group_advantages(reward, G, args.baseline),
+    }
     self.last_stats = experience_stats(exp, self.tokenizer.eos_token_id)
     self.last_stats["group_reward_sd"] = reward.view(-1, G).std(1).mean().item()
     return exp
@@ -130,13 +203,30 @@ def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
 @patch
 def train_rlhf(self: DeepSpeedGRPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "One step on GRPO's loss over a batch of experience rows; (loss, mean k3 KL)."
-    seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
+    seq, mask, am, P = (
+        exp["seq"],
+        exp["attention_mask"],
+        exp["action_mask"],
+        exp["prompts"].shape[1],
+    )
     logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
-    loss, st = grpo_loss(action_log_probs(logits, seq, P), exp["logprobs"], exp["ref_logprobs"], exp["advantages"], am,
-                         self.config.cliprange, self.kl_ctl.value)
-    if not all_finite(loss): raise NonFiniteLossError(f"GRPO loss {loss.item()}")
-    self.actor_model.backward(loss); self.actor_model.step()
-    self.last_stats.update(clipfrac=st["clipfrac"].item(), entropy=masked_entropy(logits[:, P - 1:-1].detach(), am).item())
+    loss, st = grpo_loss(
+        action_log_probs(logits, seq, P),
+        exp["logprobs"],
+        exp["ref_logprobs"],
+        exp["advantages"],
+        am,
+        self.config.cliprange,
+        self.kl_ctl.value,
+    )
+    if not all_finite(loss):
+        raise NonFiniteLossError(f"GRPO loss {loss.item()}")
+    self.actor_model.backward(loss)
+    self.actor_model.step()
+    self.last_stats.update(
+        clipfrac=st["clipfrac"].item(),
+        entropy=masked_entropy(logits[:, P - 1 : -1].detach(), am).item(),
+    )
     return loss.detach(), st["kl"]
 
 @patch
@@ -147,20 +237,37 @@ def eval(self: DeepSpeedGRPOTrainer): self.actor_model.eval()
 # %% ../nbs/13_grpo.ipynb #517035fa
 def grpo_parser():
     p = step3_parser()
-    p.prog, p.description = "rlhf_course.grpo", "GRPO (Shao et al. 2024) or RLOO (Ahmadian et al. 2024) from the SFT actor"
-    p.add_argument("--group_size", type=int, default=GRPOConfig.group_size, help="G answers sampled per prompt")
-    p.add_argument("--baseline", choices=BASELINES, default=GRPOConfig.baseline, help="grpo: (r - mean)/std in the group; rloo: leave-one-out mean")
+    p.prog, p.description = (
+        "rlhf_course.grpo",
+        "GRPO (Shao et al. 2024) or RLOO (Ahmadian et al. 2024) from the SFT actor",
+    )
+    p.add_argument(
+        "--group_size", type=int, default=GRPOConfig.group_size, help="G answers sampled per prompt"
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default=GRPOConfig.baseline,
+        help="grpo: (r - mean)/std in the group; rloo: leave-one-out mean",
+    )
     p.set_defaults(kl_ctl=GRPOConfig.kl_ctl)
     return p
 
 def parse_grpo_args(argv=None): return grpo_parser().parse_args(argv)
 
 def check_grpo_args(args):
-    "GRPO's own checks (step 3's run after them, in step3_setup): one clear error before any model is loaded."
-    if args.group_size < 2: raise ValueError(f"--group_size must be at least 2, got {args.group_size}: the group is the baseline")
-    if args.kl_ctl < 0: raise ValueError(f"--kl_ctl (beta of the KL term) must be >= 0, got {args.kl_ctl}")
-    if args.baseline not in BASELINES: raise ValueError(f"--baseline {args.baseline!r}: expected one of {', '.join(BASELINES)}")
-    if args.unsupervised_dataset_name is not None: raise ValueError("--unsupervised_dataset_name: ptx is not implemented for GRPO")
+    """GRPO's own checks (step 3's run after them, in
+    step3_setup): one clear error before any model is loaded."""
+    if args.group_size < 2:
+        raise ValueError(
+            f"--group_size must be at least 2, got {args.group_size}: the group is the baseline"
+        )
+    if args.kl_ctl < 0:
+        raise ValueError(f"--kl_ctl (beta of the KL term) must be >= 0, got {args.kl_ctl}")
+    if args.baseline not in BASELINES:
+        raise ValueError(f"--baseline {args.baseline!r}: expected one of {', '.join(BASELINES)}")
+    if args.unsupervised_dataset_name is not None:
+        raise ValueError("--unsupervised_dataset_name: ptx is not implemented for GRPO")
 
 # %% ../nbs/13_grpo.ipynb #256d50e2
 from .step3 import Step3Run
@@ -169,30 +276,58 @@ class GRPORun(Step3Run):
     "Chapter 08's Step3Run with the GRPO engine and trainer."
     def __init__(self, args):
         check_grpo_args(args)
-        self.args, self.policy_name = args, args.baseline   # chapter 08's final evaluation keys the policy by it
+        # chapter 08's final evaluation keys the policy by it
+        self.args, self.policy_name = args, args.baseline
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
         self.rollouts = min(args.num_train_epochs * len(self.loader), args.max_steps or 10**9)
-        per_rollout = args.per_device_generation_batch_size // args.per_device_training_batch_size   # training batches
-        iters = max(1, self.rollouts * per_rollout * args.ppo_epochs // args.gradient_accumulation_steps)
-        self.engine = GRPOEngine(args.actor_model_name_or_path, args.critic_model_name_or_path, self.tokenizer, iters, args)
-        self.trainer, self.ptx, self.toyworld = DeepSpeedGRPOTrainer(self.engine, args), None, uses_toyworld(args)
-        self.eval_prompts = held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
-        self.held_out = toyworld_corpus_split(self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len)[1] if self.toyworld else None
+        # training batches
+        per_rollout = args.per_device_generation_batch_size // args.per_device_training_batch_size
+        iters = max(
+            1, self.rollouts * per_rollout * args.ppo_epochs // args.gradient_accumulation_steps
+        )
+        self.engine = GRPOEngine(
+            args.actor_model_name_or_path,
+            args.critic_model_name_or_path,
+            self.tokenizer,
+            iters,
+            args,
+        )
+        self.trainer, self.ptx, self.toyworld = (
+            DeepSpeedGRPOTrainer(self.engine, args),
+            None,
+            uses_toyworld(args),
+        )
+        self.eval_prompts = (
+            held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
+        )
+        self.held_out = (
+            toyworld_corpus_split(
+                self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len
+            )[1]
+            if self.toyworld
+            else None
+        )
         self.log, self.step, self.saved_step = MetricsLog(), 0, None
-        self.ptx_used, self.train_s_before, self.pending = 0, 0.0, None      # chapter 08's loop state (no resume for GRPO)
+        # chapter 08's loop state (no resume for GRPO)
+        self.ptx_used, self.train_s_before, self.pending = 0, 0.0, None
         self.generator, self.exps = torch.Generator().manual_seed(args.seed), []
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
 
 # %% ../nbs/13_grpo.ipynb #47bcb9e2
 @patch
 def train_on(self: GRPORun, exps: list[dict], generator) -> dict:
-    "Passes over the experiences in training batches of `per_device_training_batch_size` prompts (G rows each)."
+    """Passes over the experiences in training batches of
+    `per_device_training_batch_size` prompts (G rows each)."""
     args, losses = self.args, {"actor_loss": [], "kl_k3": []}
     for epoch in range(args.ppo_epochs):
-        for mb in training_batches(exps, args.per_device_training_batch_size * args.group_size, generator):
+        for mb in training_batches(
+            exps, args.per_device_training_batch_size * args.group_size, generator
+        ):
             loss, kl = self.trainer.train_rlhf(mb)
-            losses["actor_loss"].append(loss.item()); losses["kl_k3"].append(kl.item())
-            if self.engine.actor_ema is not None: moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
+            losses["actor_loss"].append(loss.item())
+            losses["kl_k3"].append(kl.item())
+            if self.engine.actor_ema is not None:
+                moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
     return {k: float(np.mean(v)) for k, v in losses.items()}
 
 @patch
@@ -201,27 +336,55 @@ def checkpoint(self: GRPORun):
     out, args = Path(self.args.output_dir), self.args
     save_hf_format(self.engine.actor, self.tokenizer, out / "actor", args.actor_zero_stage)
     if self.engine.actor_ema is not None:
-        save_hf_format(self.engine.actor_ema, self.tokenizer, out / "actor_ema", frozen_stage(args.actor_zero_stage))
-    if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": self.step}))
+        save_hf_format(
+            self.engine.actor_ema,
+            self.tokenizer,
+            out / "actor_ema",
+            frozen_stage(args.actor_zero_stage),
+        )
+    if get_rank() == 0:
+        (out / "checkpoint.json").write_text(json.dumps({"step": self.step}))
     self.saved_step = self.step
 
 # %% ../nbs/13_grpo.ipynb #ca4f416c
 def train_grpo(args) -> dict:
-    "GRPO or RLOO from the SFT actor against the step-2 reward model; the measured figures (also in results.json)."
+    """GRPO or RLOO from the SFT actor against the step-2
+    reward model; the measured figures (also in results.json)."""
     run, t0 = GRPORun(args), time.time()
     run.run_loop()
     results = run.finish(time.time() - t0)
-    results.update(algorithm=args.baseline, group_size=args.group_size, models_held=3 + (args.enable_ema is True),
-                   answers_sampled=run.step * args.per_device_generation_batch_size * args.group_size * run.world_size,
-                   samples_per_s=round(results["samples_per_s"] * args.group_size, 2), peak_memory=peak_memory())
+    results.update(
+        algorithm=args.baseline,
+        group_size=args.group_size,
+        models_held=3 + (args.enable_ema is True),
+        answers_sampled=run.step
+        * args.per_device_generation_batch_size
+        * args.group_size
+        * run.world_size,
+        samples_per_s=round(results["samples_per_s"] * args.group_size, 2),
+        peak_memory=peak_memory(),
+    )
     save_run_outputs(args.output_dir, run.log, results, run.rank)
-    print_rank_0(f"{args.baseline} done in {results['train_s']:.0f}s: " + json.dumps({k: results[k] for k in ("kl_final", "reward_final")}))
+    print_rank_0(
+        f"{args.baseline} done in {results['train_s']:.0f}s: "
+        + json.dumps({k: results[k] for k in ("kl_final", "reward_final")})
+    )
     return results
 
 def main(argv=None):
-    "`deepspeed --num_gpus N --module rlhf_course.grpo --actor_model_name_or_path SFT --critic_model_name_or_path RM ...`"
-    run_main("rlhf_course.grpo", train_grpo, parse_grpo_args(argv),   # chapter 03's entry point: one line for bad input and Ctrl-C
-             lambda a: f"the last checkpoint in {a.output_dir} is kept (GRPO does not resume: the same command starts afresh)")
+    """`deepspeed --num_gpus N --module rlhf_course.grpo
+    --actor_model_name_or_path SFT --critic_model_name_or_path RM ...`"""
+    # chapter 03's entry point: one line for bad input and Ctrl-C
+    run_main(
+        "rlhf_course.grpo",
+        train_grpo,
+        parse_grpo_args(argv),
+        lambda a: (
+            f"the last checkpoint in {a.output_dir} is kept (GRPO does not resume: the same command"
+            " starts afresh)"
+        ),
+    )
 
 # %% ../nbs/13_grpo.ipynb #3f921dd7
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

@@ -23,23 +23,76 @@ MATRIX = {
     "actor z3, critic z2": ["--actor_zero_stage", "3", "--critic_zero_stage", "2"],
     "actor z2, critic z3": ["--actor_zero_stage", "2", "--critic_zero_stage", "3"],
     "actor z3, critic z3": ["--actor_zero_stage", "3", "--critic_zero_stage", "3"],
-    "actor z2 + LoRA 16": ["--actor_zero_stage", "2", "--critic_zero_stage", "2", "--actor_lora_dim", "16"],
-    "actor z3 + LoRA 16": ["--actor_zero_stage", "3", "--critic_zero_stage", "2", "--actor_lora_dim", "16"],
-    "actor z3 + offloaded reference": ["--actor_zero_stage", "3", "--critic_zero_stage", "2", "--offload_reference_model"],
+    "actor z2 + LoRA 16": [
+        "--actor_zero_stage",
+        "2",
+        "--critic_zero_stage",
+        "2",
+        "--actor_lora_dim",
+        "16",
+    ],
+    "actor z3 + LoRA 16": [
+        "--actor_zero_stage",
+        "3",
+        "--critic_zero_stage",
+        "2",
+        "--actor_lora_dim",
+        "16",
+    ],
+    "actor z3 + offloaded reference": [
+        "--actor_zero_stage",
+        "3",
+        "--critic_zero_stage",
+        "2",
+        "--offload_reference_model",
+    ],
 }
 
 # %% ../nbs/11_multi_gpu.ipynb #d0951363
-def matrix_run(label: str, flags: list[str], actor, reward, out: Path, num_gpus: int, steps: int, dtype: str) -> dict:
+def matrix_run(
+    label: str, flags: list[str], actor, reward, out: Path, num_gpus: int, steps: int, dtype: str
+) -> dict:
     "One configuration under `deepspeed --num_gpus N`: its figures, or its failure."
     run_dir = out / label.replace(" ", "_").replace(",", "").replace("+", "")
-    cmd = ["deepspeed", "--num_gpus", str(num_gpus), "--master_port", str(free_port()), "--module", "rlhf_course.step3",
-           "--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward), "--output_dir", str(run_dir),
-           "--max_steps", str(steps), "--max_prompt_seq_len", "64", "--max_answer_seq_len", "48", "--dtype", dtype,
-           "--n_gold_prompts", "0", "--eval_interval", "0", "--enable_ema", *flags]
+    cmd = [
+        "deepspeed",
+        "--num_gpus",
+        str(num_gpus),
+        "--master_port",
+        str(free_port()),
+        "--module",
+        "rlhf_course.step3",
+        "--actor_model_name_or_path",
+        str(actor),
+        "--critic_model_name_or_path",
+        str(reward),
+        "--output_dir",
+        str(run_dir),
+        "--max_steps",
+        str(steps),
+        "--max_prompt_seq_len",
+        "64",
+        "--max_answer_seq_len",
+        "48",
+        "--dtype",
+        dtype,
+        "--n_gold_prompts",
+        "0",
+        "--eval_interval",
+        "0",
+        "--enable_ema",
+        *flags,
+    ]
     t0 = time.time()
     code = stream_process(cmd, run_dir.with_suffix(".log"), env=step_env())
-    row = {"config": label, "flags": " ".join(flags), "exit_code": code, "wall_s": round(time.time() - t0, 1)}
-    if code == 0: row.update(matrix_figures(run_dir))
+    row = {
+        "config": label,
+        "flags": " ".join(flags),
+        "exit_code": code,
+        "wall_s": round(time.time() - t0, 1),
+    }
+    if code == 0:
+        row.update(matrix_figures(run_dir))
     return row
 
 # %% ../nbs/11_multi_gpu.ipynb #61ccad5a
@@ -48,11 +101,21 @@ def matrix_figures(run_dir: Path) -> dict:
     r = json.loads((run_dir / "results.json").read_text())
     losses = [m[k] for m in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
               for k in ("actor_loss", "critic_loss") if k in m]
-    return {"rollout_batches": r["rollout_batches"], "samples_per_s": r["samples_per_s"], "peak_gpu_mem_gb": r["peak_gpu_mem_gb"],
-            "reward_final": r["reward_final"], "kl_final": r["kl_final"], "train_s": r["train_s"],
-            "losses_finite": all(math.isfinite(x) for x in losses), "updates": len(losses) // 2}
+    return {
+        "rollout_batches": r["rollout_batches"],
+        "samples_per_s": r["samples_per_s"],
+        "peak_gpu_mem_gb": r["peak_gpu_mem_gb"],
+        "reward_final": r["reward_final"],
+        "kl_final": r["kl_final"],
+        "train_s": r["train_s"],
+        "losses_finite": all(math.isfinite(x) for x in losses),
+        "updates": len(losses) // 2,
+    }
 
 def gpu_card() -> str:
-    q = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                       capture_output=True, text=True)
+    q = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+        capture_output=True,
+        text=True,
+    )
     return q.stdout.strip().replace("\n", "; ") if q.returncode == 0 else "no nvidia-smi"

@@ -39,11 +39,21 @@ __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 
            'interrupted_message', 'run', 'print_chat_reply', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #cf149815
-OPT_SIZES = {"125m": 0.125, "350m": 0.35, "1.3b": 1.3, "2.7b": 2.7, "6.7b": 6.7, "13b": 13, "30b": 30, "66b": 66}
+OPT_SIZES = {
+    "125m": 0.125,
+    "350m": 0.35,
+    "1.3b": 1.3,
+    "2.7b": 2.7,
+    "6.7b": 6.7,
+    "13b": 13,
+    "30b": 30,
+    "66b": 66,
+}
 
 def size_of(n_params: float) -> str:
     "The size class (key of OPT_SIZES, or 'tiny') nearest to `n_params` billions, on a log scale."
-    if n_params < 0.05: return "tiny"
+    if n_params < 0.05:
+        return "tiny"
     return min(OPT_SIZES, key=lambda k: abs(math.log(OPT_SIZES[k] / n_params)))
 
 # %% ../nbs/09_pipeline.ipynb #459899d1
@@ -54,12 +64,19 @@ class ModelChoice:
     toy: bool = False
 
 def resolve_model(name: str, role: str) -> ModelChoice:
-    "`name` as typed (toyworld, 1.3b, opt-1.3b, facebook/opt-1.3b, a local folder) -> path and size class."
+    """`name` as typed (toyworld, 1.3b, opt-1.3b,
+    facebook/opt-1.3b, a local folder) -> path and size class."""
     if name == "toyworld":
-        return ModelChoice(str(getattr(load_toyworld(), "actor" if role == "actor" else "reward")), "tiny", toy=True)
-    if Path(name).is_dir(): return ModelChoice(name, size_of(local_param_count(name)))
+        return ModelChoice(
+            str(getattr(load_toyworld(), "actor" if role == "actor" else "reward")),
+            "tiny",
+            toy=True,
+        )
+    if Path(name).is_dir():
+        return ModelChoice(name, size_of(local_param_count(name)))
     short = name.lower().removeprefix("facebook/").removeprefix("opt-")
-    if short in OPT_SIZES: return ModelChoice(f"facebook/opt-{short}", short)
+    if short in OPT_SIZES:
+        return ModelChoice(f"facebook/opt-{short}", short)
     raise ValueError(f"--{role}-model {name!r}: not a local folder, 'toyworld', or an OPT size "
                      f"({', '.join(OPT_SIZES)}, also as opt-SIZE or facebook/opt-SIZE)")
 
@@ -95,34 +112,69 @@ DEPLOYMENTS = ("cpu", "single_gpu", "single_node", "multi_node")
 
 # %% ../nbs/09_pipeline.ipynb #05d5b0c3
 def zero_stage_for(size: str, deployment: str, override: int | None, flag: str) -> int:
-    "The table's ZeRO stage (or the user's, checked), refusing sizes that cannot train on the deployment."
-    if override is not None: return check_zero_stage(override, flag)
-    if deployment == "cpu": stage = 0
+    """The table's ZeRO stage (or the user's, checked),
+    refusing sizes that cannot train on the deployment."""
+    if override is not None:
+        return check_zero_stage(override, flag)
+    if deployment == "cpu":
+        stage = 0
     else:
         stage = DEFAULTS[size].zero[DEPLOYMENTS.index(deployment) - 1]
         if stage is None:
-            raise ValueError(f"a {size} model does not fit one GPU's training state; use --deployment-type single_node "
-                             "or multi_node")
+            raise ValueError(
+                f"a {size} model does not fit one GPU's training state; use --deployment-type"
+                " single_node or multi_node"
+            )
     return stage
 
 # %% ../nbs/09_pipeline.ipynb #6d095c27
 def pipeline_parser():
-    p = argparse.ArgumentParser(prog="train.py", allow_abbrev=False,
-                                description="Steps 1-3 of RLHF, one launcher subprocess each (torchrun on one host, the "
-                                            "deepspeed launcher across hosts)",
-                                epilog="Options not listed here go to every step that accepts them (e.g. --enable_ema "
-                                       "to step 3, --learning_rate to steps 1 and 2).")
-    p.add_argument("--actor-model", default="toyworld", help="toyworld, an OPT size (1.3b, facebook/opt-1.3b) or a folder")
+    p = argparse.ArgumentParser(
+        prog="train.py",
+        allow_abbrev=False,
+        description=(
+            "Steps 1-3 of RLHF, one launcher subprocess each (torchrun on one host, the "
+            "deepspeed launcher across hosts)"
+        ),
+        epilog=(
+            "Options not listed here go to every step that accepts them (e.g. --enable_ema "
+            "to step 3, --learning_rate to steps 1 and 2)."
+        ),
+    )
+    p.add_argument(
+        "--actor-model",
+        default="toyworld",
+        help="toyworld, an OPT size (1.3b, facebook/opt-1.3b) or a folder",
+    )
     p.add_argument("--reward-model", default="toyworld")
-    p.add_argument("--deployment-type", choices=DEPLOYMENTS, default=None,
-                   help="cpu runs on any host (its GPUs hidden); default: single_gpu with a GPU, else cpu")
+    p.add_argument(
+        "--deployment-type",
+        choices=DEPLOYMENTS,
+        default=None,
+        help="cpu runs on any host (its GPUs hidden); default: single_gpu with a GPU, else cpu",
+    )
     p.add_argument("--step", type=int, nargs="+", choices=(1, 2, 3), default=[1, 2, 3])
     p.add_argument("--actor-zero-stage", type=int, default=None, help="default: from the table")
     p.add_argument("--reward-zero-stage", type=int, default=None)
     p.add_argument("--output-dir", default="output")
-    p.add_argument("--data-path", nargs="+", default=None, help="default: toyworld for the toy models, else Dahoas/rm-static")
-    p.add_argument("--num-gpus", type=int, default=None, help="single_node, multi_node: GPUs per node (default: all visible)")
-    p.add_argument("--num-nodes", type=int, default=None, help="multi_node: hosts to use (default: all in the hostfile)")
+    p.add_argument(
+        "--data-path",
+        nargs="+",
+        default=None,
+        help="default: toyworld for the toy models, else Dahoas/rm-static",
+    )
+    p.add_argument(
+        "--num-gpus",
+        type=int,
+        default=None,
+        help="single_node, multi_node: GPUs per node (default: all visible)",
+    )
+    p.add_argument(
+        "--num-nodes",
+        type=int,
+        default=None,
+        help="multi_node: hosts to use (default: all in the hostfile)",
+    )
     p.add_argument("--hostfile", default=None, help="multi_node: lines 'host slots=N'")
     p.add_argument("--force", action="store_true", help="redo finished steps")
     p.add_argument("--no-chat", action="store_true", help="skip the closing chat reply")
@@ -132,16 +184,21 @@ def pipeline_parser():
 def read_hostfile(path) -> dict:
     "host -> slots; one clear error for a missing file, a bad line, or no slots."
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"--hostfile {path}: file not found")
+    if not p.is_file():
+        raise ValueError(f"--hostfile {path}: file not found")
     hosts = {}
     for n, line in enumerate(p.read_text().splitlines(), 1):
         line = line.split("#")[0].strip()
-        if not line: continue
+        if not line:
+            continue
         parts = line.split()
         if len(parts) != 2 or not parts[1].startswith("slots=") or not parts[1][6:].isdigit():
-            raise ValueError(f"--hostfile {path}, line {n}: expected 'hostname slots=N', got {line!r}")
+            raise ValueError(
+                f"--hostfile {path}, line {n}: expected 'hostname slots=N', got {line!r}"
+            )
         hosts[parts[0]] = int(parts[1][6:])
-    if not hosts or sum(hosts.values()) == 0: raise ValueError(f"--hostfile {path}: names no slots")
+    if not hosts or sum(hosts.values()) == 0:
+        raise ValueError(f"--hostfile {path}: names no slots")
     return hosts
 
 # %% ../nbs/09_pipeline.ipynb #5c2e9a41
@@ -149,60 +206,119 @@ def visible_gpus() -> int:
     "GPUs this process may use (CUDA_VISIBLE_DEVICES respected); 0 without CUDA."
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
-def check_deployment(deployment: str, num_gpus=None, num_nodes=None, hostfile=None, gpus: int | None = None) -> int | None:
-    "Refuse a deployment this host cannot run, or options it would ignore; processes per node (None: the hostfile's slots)."
+def check_deployment(
+    deployment: str, num_gpus=None, num_nodes=None, hostfile=None, gpus: int | None = None
+) -> int | None:
+    """Refuse a deployment this host cannot run, or options it
+    would ignore; processes per node (None: the hostfile's slots)."""
     if num_gpus is not None and num_gpus < 1:
-        raise ValueError(f"--num-gpus {num_gpus}: must be at least 1 (leave it out to use every visible GPU)")
-    if num_nodes is not None and num_nodes < 1: raise ValueError(f"--num-nodes {num_nodes}: must be at least 1")
+        raise ValueError(
+            f"--num-gpus {num_gpus}: must be at least 1 (leave it out to use every visible GPU)"
+        )
+    if num_nodes is not None and num_nodes < 1:
+        raise ValueError(f"--num-nodes {num_nodes}: must be at least 1")
     if deployment != "multi_node":
         for flag, value in (("--hostfile", hostfile), ("--num-nodes", num_nodes)):
-            if value is not None: raise ValueError(f"{flag} applies only to --deployment-type multi_node, not {deployment}")
+            if value is not None:
+                raise ValueError(
+                    f"{flag} applies only to --deployment-type multi_node, not {deployment}"
+                )
     if deployment in ("cpu", "single_gpu") and num_gpus is not None:
-        raise ValueError(f"--num-gpus applies only to --deployment-type single_node or multi_node; {deployment} runs "
-                         + ("on the CPU" if deployment == "cpu" else "on one GPU"))
-    if deployment == "cpu": return 1
-    if deployment == "multi_node": return check_hostfile_use(hostfile, num_gpus, num_nodes)
+        raise ValueError(
+            f"--num-gpus applies only to --deployment-type single_node or multi_node; {deployment}"
+            " runs "
+            + ("on the CPU" if deployment == "cpu" else "on one GPU")
+        )
+    if deployment == "cpu":
+        return 1
+    if deployment == "multi_node":
+        return check_hostfile_use(hostfile, num_gpus, num_nodes)
     gpus = visible_gpus() if gpus is None else gpus
     if gpus == 0:
-        hidden = " (CUDA_VISIBLE_DEVICES is empty)" if os.environ.get("CUDA_VISIBLE_DEVICES") == "" else ""
-        raise ValueError(f"--deployment-type {deployment} needs a GPU, and none is visible here{hidden}; "
-                         "use --deployment-type cpu")
+        hidden = (
+            " (CUDA_VISIBLE_DEVICES is empty)"
+            if os.environ.get("CUDA_VISIBLE_DEVICES") == ""
+            else ""
+        )
+        raise ValueError(
+            f"--deployment-type {deployment} needs a GPU, and none is visible here{hidden}; "
+            "use --deployment-type cpu"
+        )
     if num_gpus is not None and num_gpus > gpus:
-        raise ValueError(f"--num-gpus {num_gpus}: only {gpus} GPU{'s' if gpus > 1 else ''} visible here")
+        raise ValueError(
+            f"--num-gpus {num_gpus}: only {gpus} GPU{'s' if gpus > 1 else ''} visible here"
+        )
     return 1 if deployment == "single_gpu" else num_gpus or gpus
 
 # %% ../nbs/09_pipeline.ipynb #8f41c0d2
 def check_hostfile_use(hostfile, num_gpus=None, num_nodes=None) -> int | None:
     "multi_node: the hostfile exists and names enough hosts, each with at least `num_gpus` slots."
-    if hostfile is None: raise ValueError("--deployment-type multi_node needs --hostfile")
+    if hostfile is None:
+        raise ValueError("--deployment-type multi_node needs --hostfile")
     hosts = read_hostfile(hostfile)
     if num_nodes is not None and num_nodes > len(hosts):
-        raise ValueError(f"--num-nodes {num_nodes}: --hostfile {hostfile} names only {len(hosts)} host(s)")
+        raise ValueError(
+            f"--num-nodes {num_nodes}: --hostfile {hostfile} names only {len(hosts)} host(s)"
+        )
     used = list(hosts.items())[: num_nodes or len(hosts)]
     short = [(h, n) for h, n in used if num_gpus is not None and n < num_gpus]
-    if short: raise ValueError(f"--num-gpus {num_gpus}: host {short[0][0]} has only {short[0][1]} slots in --hostfile {hostfile}")
+    if short:
+        raise ValueError(
+            f"--num-gpus {num_gpus}: host {short[0][0]} has only {short[0][1]} slots in --hostfile"
+            f" {hostfile}"
+        )
     return num_gpus
 
 # %% ../nbs/09_pipeline.ipynb #91e31cd0
-TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]   # torchrun, from this Python
+# torchrun, from this Python
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 
-def launcher_command(deployment: str, nproc: int | None = 1, num_gpus=None, num_nodes=None, hostfile=None) -> list[str]:
-    "The launcher and its options: torchrun with `nproc` processes on one host, the `deepspeed` launcher across hosts."
-    if deployment != "multi_node": return [*TORCHRUN, "--nproc_per_node", str(nproc)]
+def launcher_command(
+    deployment: str, nproc: int | None = 1, num_gpus=None, num_nodes=None, hostfile=None
+) -> list[str]:
+    """The launcher and its options: torchrun with `nproc`
+    processes on one host, the `deepspeed` launcher across hosts."""
+    if deployment != "multi_node":
+        return [*TORCHRUN, "--nproc_per_node", str(nproc)]
     hosts = read_hostfile(hostfile)
     cmd = ["deepspeed", "--hostfile", str(hostfile), "--num_nodes", str(num_nodes or len(hosts))]
-    if len(hosts) == 1: cmd += ["--no_ssh_check", "--master_addr", "127.0.0.1"]   # one host: this one, no ssh needed
-    if num_gpus: cmd += ["--num_gpus", str(num_gpus)]
+    # one host: this one, no ssh needed
+    if len(hosts) == 1:
+        cmd += ["--no_ssh_check", "--master_addr", "127.0.0.1"]
+    if num_gpus:
+        cmd += ["--num_gpus", str(num_gpus)]
     return cmd
 
 # %% ../nbs/09_pipeline.ipynb #e0d78437
 TOY_STEP_ARGS = {
-    1: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "2", "--n_gold_prompts", "256"],
+    1: [
+        "--max_prompt_seq_len",
+        "64",
+        "--max_seq_len",
+        "128",
+        "--num_train_epochs",
+        "2",
+        "--n_gold_prompts",
+        "256",
+    ],
     2: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "8"],
-    # ptx (InstructGPT's gamma = 1) and normalised scores: the best of chapter 09b's five-seed study (results/cpu/seeds.json);
+    # ptx (InstructGPT's gamma = 1) and normalised scores: the best
+    # of chapter 09b's five-seed study (results/cpu/seeds.json);
     # `--unsup_coef 0 --no-normalize_reward` gives DeepSpeed-Chat's plain step 3
-    3: ["--max_prompt_seq_len", "64", "--max_answer_seq_len", "48", "--max_steps", "60", "--enable_ema",
-        "--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1", "--normalize_reward"],
+    3: [
+        "--max_prompt_seq_len",
+        "64",
+        "--max_answer_seq_len",
+        "48",
+        "--max_steps",
+        "60",
+        "--enable_ema",
+        "--unsupervised_dataset_name",
+        "toyworld",
+        "--unsup_coef",
+        "1",
+        "--normalize_reward",
+    ],
 }
 REAL_STEP_ARGS = {
     1: ["--max_prompt_seq_len", "256", "--max_seq_len", "512", "--num_train_epochs", "1"],
@@ -214,9 +330,11 @@ STEP_DIRS = {1: "sft", 2: "reward", 3: "rlhf"}
 
 # %% ../nbs/09_pipeline.ipynb #3af442ad
 def memory_savers(d: SizeDefaults, prefix: str = "", lora: bool = True) -> list[str]:
-    "Gradient checkpointing and LoRA flags of a size row, under step 1-2 names or step 3's `actor_`/`critic_` names."
+    """Gradient checkpointing and LoRA flags of a size row,
+    under step 1-2 names or step 3's `actor_`/`critic_` names."""
     out = [f"--{prefix}gradient_checkpointing"] if d.grad_ckpt else []
-    if lora and d.lora_dim: out += [f"--{prefix}lora_dim", str(d.lora_dim)]
+    if lora and d.lora_dim:
+        out += [f"--{prefix}lora_dim", str(d.lora_dim)]
     return out
 
 def step_args(step: int, plan) -> list[str]:
@@ -225,25 +343,63 @@ def step_args(step: int, plan) -> list[str]:
     common = ["--data_path", *plan.data_path, "--dtype", plan.dtype]
     common += (TOY_STEP_ARGS if plan.actor.toy else REAL_STEP_ARGS)[step]
     if step == 1:
-        return ["--model_name_or_path", plan.actor.path, "--output_dir", str(out / "sft"), "--zero_stage", str(plan.actor_zero),
-                "--per_device_train_batch_size", str(a.batch), *memory_savers(a), *common]
+        return [
+            "--model_name_or_path",
+            plan.actor.path,
+            "--output_dir",
+            str(out / "sft"),
+            "--zero_stage",
+            str(plan.actor_zero),
+            "--per_device_train_batch_size",
+            str(a.batch),
+            *memory_savers(a),
+            *common,
+        ]
     if step == 2:
-        return ["--model_name_or_path", plan.reward.path, "--output_dir", str(out / "reward"), "--zero_stage", str(plan.reward_zero),
-                "--per_device_train_batch_size", str(r.batch), *memory_savers(r, lora=False), *common]
-    return ["--actor_model_name_or_path", str(out / "sft"), "--critic_model_name_or_path", str(out / "reward"),
-            "--output_dir", str(out / "rlhf"), "--actor_zero_stage", str(plan.actor_zero), "--critic_zero_stage", str(plan.reward_zero),
-            "--per_device_generation_batch_size", str(a.gen_batch), "--per_device_training_batch_size", str(a.train_batch),
-            *memory_savers(a, "actor_"), *memory_savers(r, "critic_", lora=False),
-            *(["--offload_reference_model"] if a.offload_ref and plan.deployment != "cpu" else []), *common]
+        return [
+            "--model_name_or_path",
+            plan.reward.path,
+            "--output_dir",
+            str(out / "reward"),
+            "--zero_stage",
+            str(plan.reward_zero),
+            "--per_device_train_batch_size",
+            str(r.batch),
+            *memory_savers(r, lora=False),
+            *common,
+        ]
+    return [
+        "--actor_model_name_or_path",
+        str(out / "sft"),
+        "--critic_model_name_or_path",
+        str(out / "reward"),
+        "--output_dir",
+        str(out / "rlhf"),
+        "--actor_zero_stage",
+        str(plan.actor_zero),
+        "--critic_zero_stage",
+        str(plan.reward_zero),
+        "--per_device_generation_batch_size",
+        str(a.gen_batch),
+        "--per_device_training_batch_size",
+        str(a.train_batch),
+        *memory_savers(a, "actor_"),
+        *memory_savers(r, "critic_", lora=False),
+        *(["--offload_reference_model"] if a.offload_ref and plan.deployment != "cpu" else []),
+        *common,
+    ]
 
 # %% ../nbs/09_pipeline.ipynb #1cea3668
 def option_groups(argv: list[str]) -> list[list[str]]:
     "['--a', '1', '--b', '--c', 'x', 'y'] -> [['--a', '1'], ['--b'], ['--c', 'x', 'y']]."
     groups = []
     for tok in argv:
-        if tok.startswith("--"): groups.append([tok])
-        elif not groups: raise ValueError(f"unexpected argument {tok!r}")
-        else: groups[-1].append(tok)
+        if tok.startswith("--"):
+            groups.append([tok])
+        elif not groups:
+            raise ValueError(f"unexpected argument {tok!r}")
+        else:
+            groups[-1].append(tok)
     return groups
 
 def step_parsers() -> dict:
@@ -255,8 +411,12 @@ def route_extra_args(extra: list[str], steps) -> dict:
     for group in option_groups(extra):
         name = group[0].split("=")[0]
         takers = [s for s in steps if name in parsers[s]._option_string_actions]
-        if not takers: raise ValueError(f"unknown option {name}: neither train.py nor steps {list(steps)} accept it")
-        for s in takers: routed[s] += group
+        if not takers:
+            raise ValueError(
+                f"unknown option {name}: neither train.py nor steps {list(steps)} accept it"
+            )
+        for s in takers:
+            routed[s] += group
     return routed
 
 # %% ../nbs/09_pipeline.ipynb #7e7bc556
@@ -279,35 +439,56 @@ def default_deployment() -> str:
 
 # %% ../nbs/09_pipeline.ipynb #349b1184
 def make_plan(args, extra: list[str]) -> PipelinePlan:
-    "Resolve models, deployment, ZeRO stages, data, launcher and step options; every input error raises here."
-    actor, reward = resolve_model(args.actor_model, "actor"), resolve_model(args.reward_model, "reward")
+    """Resolve models, deployment, ZeRO stages, data,
+    launcher and step options; every input error raises here."""
+    actor, reward = resolve_model(args.actor_model, "actor"), resolve_model(
+        args.reward_model, "reward"
+    )
     deployment = args.deployment_type or default_deployment()
     out = Path(args.output_dir)
-    if out.exists() and not out.is_dir(): raise ValueError(f"--output-dir {out} is a file, not a folder")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--output-dir {out} is a file, not a folder")
     steps = sorted(set(args.step))
     actor_zero = zero_stage_for(actor.size, deployment, args.actor_zero_stage, "--actor-zero-stage")
-    reward_zero = zero_stage_for(reward.size, deployment, args.reward_zero_stage, "--reward-zero-stage")
-    nproc = check_deployment(deployment, args.num_gpus, args.num_nodes, args.hostfile)   # can this host run it?
+    reward_zero = zero_stage_for(
+        reward.size, deployment, args.reward_zero_stage, "--reward-zero-stage"
+    )
+    # can this host run it?
+    nproc = check_deployment(deployment, args.num_gpus, args.num_nodes, args.hostfile)
     extra = route_extra_args(extra, steps)
     check_data_split(extra, steps)
-    plan = PipelinePlan(actor, reward, deployment, actor_zero, reward_zero, out.resolve(),
-                        args.data_path or (["toyworld"] if actor.toy else ["Dahoas/rm-static"]),
-                        "fp32" if deployment == "cpu" else "bf16", steps,
-                        launcher_command(deployment, nproc, args.num_gpus, args.num_nodes, args.hostfile), extra)
-    if 3 in steps: check_step3_inputs(plan)
+    plan = PipelinePlan(
+        actor,
+        reward,
+        deployment,
+        actor_zero,
+        reward_zero,
+        out.resolve(),
+        args.data_path or (["toyworld"] if actor.toy else ["Dahoas/rm-static"]),
+        "fp32" if deployment == "cpu" else "bf16",
+        steps,
+        launcher_command(deployment, nproc, args.num_gpus, args.num_nodes, args.hostfile),
+        extra,
+    )
+    if 3 in steps:
+        check_step3_inputs(plan)
     return plan
 
 # %% ../nbs/09_pipeline.ipynb #e2b7f6a3
 def option_value(options: list[str], name: str) -> str | None:
-    "The value of `name` in a flat option list (`--name v` or `--name=v`; the last one wins, as in argparse)."
+    """The value of `name` in a flat option list (`--name
+    v` or `--name=v`; the last one wins, as in argparse)."""
     value = None
     for group in option_groups(options):
-        if group[0] == name: value = " ".join(group[1:])
-        elif group[0].startswith(name + "="): value = group[0].split("=", 1)[1]
+        if group[0] == name:
+            value = " ".join(group[1:])
+        elif group[0].startswith(name + "="):
+            value = group[0].split("=", 1)[1]
     return value
 
 def check_data_split(extra: dict, steps) -> None:
-    "`--data_split` as the steps will read it: three shares (chapter 01's parser), a positive one for each step that runs."
+    """`--data_split` as the steps will read it: three shares
+    (chapter 01's parser), a positive one for each step that runs."""
     for step in steps:
         value = option_value(extra.get(step, []), "--data_split")
         if value is not None and parse_split(value)[step - 1] == 0:
@@ -316,75 +497,125 @@ def check_data_split(extra: dict, steps) -> None:
 # %% ../nbs/09_pipeline.ipynb #d57f24cb
 def check_checkpoint(path: Path, what: str, value_head: bool = False):
     "One clear error if `path` is not a complete Hugging Face checkpoint."
-    if not path.is_dir(): raise ValueError(f"{what}: {path} does not exist; run that step first (--step 1 2 3)")
-    try: AutoConfig.from_pretrained(path); load_hf_tokenizer(path)
-    except Exception as e: raise ValueError(f"{what}: {path} does not load ({type(e).__name__}: {e})") from None
-    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")): raise ValueError(f"{what}: {path} has no weights")
-    if value_head and not (path / VALUE_HEAD_FILE).is_file(): raise ValueError(f"{what}: {path} has no value head")
+    if not path.is_dir():
+        raise ValueError(f"{what}: {path} does not exist; run that step first (--step 1 2 3)")
+    try:
+        AutoConfig.from_pretrained(path)
+        load_hf_tokenizer(path)
+    except Exception as e:
+        raise ValueError(f"{what}: {path} does not load ({type(e).__name__}: {e})") from None
+    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+        raise ValueError(f"{what}: {path} has no weights")
+    if value_head and not (path / VALUE_HEAD_FILE).is_file():
+        raise ValueError(f"{what}: {path} has no value head")
 
 def check_step3_inputs(plan: PipelinePlan, about_to_run: bool = False):
     "Before launching anything: the checkpoints of steps not run now. Just before step 3: both."
-    if about_to_run or 1 not in plan.steps: check_checkpoint(plan.output_dir / "sft", "step 3 needs the step-1 actor")
+    if about_to_run or 1 not in plan.steps:
+        check_checkpoint(plan.output_dir / "sft", "step 3 needs the step-1 actor")
     if about_to_run or 2 not in plan.steps:
-        check_checkpoint(plan.output_dir / "reward", "step 3 needs the step-2 reward model", value_head=True)
+        check_checkpoint(
+            plan.output_dir / "reward", "step 3 needs the step-2 reward model", value_head=True
+        )
 
 # %% ../nbs/09_pipeline.ipynb #c0855c70
 def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
-    "Run `cmd`, copying its output to stdout and to `log_path` as it comes; its exit code. Ctrl-C stops it, then re-raises."
+    """Run `cmd`, copying its output to stdout and to `log_path`
+    as it comes; its exit code. Ctrl-C stops it, then re-raises."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        # its own session: a terminal's Ctrl-C reaches train.py alone, which passes on exactly one SIGINT (a second one
-        # would cut the launcher's own shutdown of its ranks short)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        # its own session: a terminal's Ctrl-C reaches train.py alone, which passes on exactly one
+        # SIGINT (a second one would cut the launcher's own shutdown of its ranks short)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         def copy():
             while chunk := proc.stdout.read1(4096):
-                log.write(chunk); log.flush()
-                sys.stdout.write(chunk.decode("utf-8", errors="replace")); sys.stdout.flush()
-        try: copy()
+                log.write(chunk)
+                log.flush()
+                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+                sys.stdout.flush()
+        try:
+            copy()
         except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)            # the launcher stops its ranks (they get SIGINT in turn)
-            killer = threading.Timer(60, proc.kill); killer.start()   # a launcher that does not stop within a minute
-            try: copy(); proc.wait()
-            finally: killer.cancel()
+            # the launcher stops its ranks (they get SIGINT in turn)
+            proc.send_signal(signal.SIGINT)
+            # a launcher that does not stop within a minute
+            killer = threading.Timer(60, proc.kill)
+            killer.start()
+            try:
+                copy()
+                proc.wait()
+            finally:
+                killer.cancel()
             raise
         return proc.wait()
 
 # %% ../nbs/09_pipeline.ipynb #12482dbf
-def step_record(plan: PipelinePlan, step: int) -> Path: return plan.output_dir / STEP_DIRS[step] / "pipeline_step.json"
+def step_record(plan: PipelinePlan, step: int) -> Path:
+    return plan.output_dir / STEP_DIRS[step] / "pipeline_step.json"
 
 def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
-    "The earlier run's record if the step finished with the same options; raises if it finished with other ones."
+    """The earlier run's record if the step finished with
+    the same options; raises if it finished with other ones."""
     rec = step_record(plan, step)
-    if not (rec.parent / "results.json").is_file() or not rec.is_file(): return None
+    if not (rec.parent / "results.json").is_file() or not rec.is_file():
+        return None
     old = json.loads(rec.read_text())
     if old["options"] != cmd[cmd.index("--module") + 2:]:
-        raise ValueError(f"step {step} in {rec.parent} finished with other options; use --force to redo it, or another "
-                         f"--output-dir (earlier: {shlex.join(old['options'])})")
+        raise ValueError(
+            f"step {step} in {rec.parent} finished with other options; use --force to redo it, or"
+            f" another --output-dir (earlier: {shlex.join(old['options'])})"
+        )
     return old
 
 # %% ../nbs/09_pipeline.ipynb #7c6f3e09
 def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
     "Launch one step (or skip it when finished); {'wall_s', 'skipped'}."
-    port = ["--master_port", str(free_port())] if plan.launcher[0] == "deepspeed" else []   # torchrun binds its own
-    cmd = plan.launcher + port + ["--module", STEP_MODULES[step], *step_args(step, plan), *plan.extra.get(step, [])]
+    # torchrun binds its own
+    port = ["--master_port", str(free_port())] if plan.launcher[0] == "deepspeed" else []
+    cmd = (
+        plan.launcher
+        + port
+        + ["--module", STEP_MODULES[step], *step_args(step, plan), *plan.extra.get(step, [])]
+    )
     old = None if force else finished(plan, step, cmd)
-    if old: print(f"step {step}: finished earlier in {old['wall_s']:.0f}s, skipped (--force redoes it)"); return {**old, "skipped": True}
-    for stale in (step_record(plan, step), step_record(plan, step).parent / "results.json"): stale.unlink(missing_ok=True)
-    fresh = ["--force"] if force and step == 3 else []     # step 3 would resume its last checkpoint; not part of the record
+    if old:
+        print(f"step {step}: finished earlier in {old['wall_s']:.0f}s, skipped (--force redoes it)")
+        return {**old, "skipped": True}
+    for stale in (step_record(plan, step), step_record(plan, step).parent / "results.json"):
+        stale.unlink(missing_ok=True)
+    # step 3 would resume its last checkpoint; not part of the record
+    fresh = ["--force"] if force and step == 3 else []
     print(f"step {step}: {shlex.join(cmd + fresh)}", flush=True)
     t0 = time.time()
-    code = stream_process(cmd + fresh, plan.output_dir / "logs" / f"step{step}.log", env=step_env(plan.deployment))
-    if code: raise RuntimeError(f"step {step} failed (exit code {code}); its log: {plan.output_dir / 'logs' / f'step{step}.log'}")
+    code = stream_process(
+        cmd + fresh, plan.output_dir / "logs" / f"step{step}.log", env=step_env(plan.deployment)
+    )
+    if code:
+        raise RuntimeError(
+            f"step {step} failed (exit code {code}); its log:"
+            f" {plan.output_dir / 'logs' / f'step{step}.log'}"
+        )
     record = {"wall_s": round(time.time() - t0, 1), "options": cmd[cmd.index("--module") + 2:]}
     step_record(plan, step).write_text(json.dumps(record, indent=1))
     print(f"step {step} done in {record['wall_s']:.0f}s")
     return {**record, "skipped": False}
 
-LAUNCHER_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
-CPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu"}   # no GPU visible; DeepSpeed's CPU accelerator (gloo)
+LAUNCHER_VARIABLES = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+)
+# no GPU visible; DeepSpeed's CPU accelerator (gloo)
+CPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu"}
 
 def step_env(deployment: str = "cpu") -> dict:
-    "A step's environment: this one without torch.distributed variables a notebook kernel may hold; on `cpu`, no GPU."
+    """A step's environment: this one without torch.distributed
+    variables a notebook kernel may hold; on `cpu`, no GPU."""
     env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"   # progress bars and logs stream as they come
     return {**env, **(CPU_ONLY_ENV if deployment == "cpu" else {})}
@@ -396,43 +627,91 @@ def read_results(folder: Path) -> dict:
     return json.loads(p.read_text()) if p.is_file() else {}
 
 def gold_summary(s1: dict, s3: dict) -> dict:
-    "The gold block of results.json from the results of steps 1 and 3 (None where a figure does not apply)."
+    """The gold block of results.json from the results of
+    steps 1 and 3 (None where a figure does not apply)."""
     g1, g3 = s1.get("gold") or {}, s3.get("gold") or {}
     greedy1, greedy3 = g1.get("greedy") or {}, g3.get("greedy") or {}
-    return {"base": g1.get("base"), "sft": g3.get("sft", g1.get("sft")), "ppo": g3.get("ppo"), "ema": g3.get("ema"),
-            "ppo_minus_sft_ci95": g3.get("ppo_minus_sft_ci95"),
-            "greedy": {"base": greedy1.get("base"), "sft": greedy3.get("sft", greedy1.get("sft")),
-                       "ppo": greedy3.get("ppo"), "ema": greedy3.get("ema")},
-            "learned_reward": g3.get("learned_reward"), "kl_final": s3.get("kl_final"), "prompts": g3.get("prompts"),
-            "components": {"base": (g1.get("components") or {}).get("base"), **(g3.get("components") or {})},
-            "gain_split": g3.get("gain_split")}
+    return {
+        "base": g1.get("base"),
+        "sft": g3.get("sft", g1.get("sft")),
+        "ppo": g3.get("ppo"),
+        "ema": g3.get("ema"),
+        "ppo_minus_sft_ci95": g3.get("ppo_minus_sft_ci95"),
+        "greedy": {
+            "base": greedy1.get("base"),
+            "sft": greedy3.get("sft", greedy1.get("sft")),
+            "ppo": greedy3.get("ppo"),
+            "ema": greedy3.get("ema"),
+        },
+        "learned_reward": g3.get("learned_reward"),
+        "kl_final": s3.get("kl_final"),
+        "prompts": g3.get("prompts"),
+        "components": {
+            "base": (g1.get("components") or {}).get("base"),
+            **(g3.get("components") or {}),
+        },
+        "gain_split": g3.get("gain_split"),
+    }
 
 # %% ../nbs/09_pipeline.ipynb #7c1be69e
 def pipeline_results(plan: PipelinePlan, walls: dict, total_s: float) -> dict:
     out = plan.output_dir
     s1, s2, s3 = (read_results(out / STEP_DIRS[s]) for s in (1, 2, 3))
     rm = s2.get("eval") or {}
-    return {"steps": {str(s): w for s, w in walls.items()}, "total_wall_s": round(total_s, 1),
-            "reward_model": {"accuracy": rm.get("accuracy"), "gold_accuracy": rm.get("gold_accuracy"), "kept_step": s2.get("kept_step"),
-                             "report_half": s2.get("eval_report_half"), "last": s2.get("last")},
-            "gold": gold_summary(s1, s3),
-            "config": {"actor_model": plan.actor.path, "reward_model": plan.reward.path, "deployment_type": plan.deployment,
-                       "actor_zero_stage": plan.actor_zero, "reward_zero_stage": plan.reward_zero, "dtype": plan.dtype,
-                       "data_path": plan.data_path, "launcher": plan.launcher, "steps": plan.steps, "extra": plan.extra},
-            "provenance": provenance()}
+    return {
+        "steps": {str(s): w for s, w in walls.items()},
+        "total_wall_s": round(total_s, 1),
+        "reward_model": {
+            "accuracy": rm.get("accuracy"),
+            "gold_accuracy": rm.get("gold_accuracy"),
+            "kept_step": s2.get("kept_step"),
+            "report_half": s2.get("eval_report_half"),
+            "last": s2.get("last"),
+        },
+        "gold": gold_summary(s1, s3),
+        "config": {
+            "actor_model": plan.actor.path,
+            "reward_model": plan.reward.path,
+            "deployment_type": plan.deployment,
+            "actor_zero_stage": plan.actor_zero,
+            "reward_zero_stage": plan.reward_zero,
+            "dtype": plan.dtype,
+            "data_path": plan.data_path,
+            "launcher": plan.launcher,
+            "steps": plan.steps,
+            "extra": plan.extra,
+        },
+        "provenance": provenance(),
+    }
 
 # %% ../nbs/09_pipeline.ipynb #e04ab74f
 def summary_table(results: dict) -> str:
     "A plain-text table of the run, for the terminal."
     fmt = lambda x: "-" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
-    lines = ["step  wall time", *[f"{s:>4}  {w['wall_s']:.0f}s{' (skipped: finished earlier)' if w.get('skipped') else ''}"
-                                  for s, w in results["steps"].items()]]
+    lines = [
+        "step  wall time",
+        *[
+            f"{s:>4} "
+            f" {w['wall_s']:.0f}s{' (skipped: finished earlier)' if w.get('skipped') else ''}"
+            for s, w in results["steps"].items()
+        ],
+    ]
     rm, g = results["reward_model"], results["gold"]
-    lines += [f"reward model: accuracy {fmt(rm['accuracy'])}, against the gold order {fmt(rm['gold_accuracy'])}",
-              "gold score    base    sft     ppo     ema"]
+    lines += [
+        (
+            f"reward model: accuracy {fmt(rm['accuracy'])}, against the gold order"
+            f" {fmt(rm['gold_accuracy'])}"
+        ),
+        "gold score    base    sft     ppo     ema",
+    ]
     for mode, d in (("sampled", g), ("greedy", g["greedy"])):
-        lines.append(f"{mode:12s}  " + "  ".join(f"{fmt(d[k]):6s}" for k in ("base", "sft", "ppo", "ema")))
-    if g["ppo_minus_sft_ci95"]: lines.append("PPO - SFT (sampled), 95% CI: [{:+.3f}, {:+.3f}]".format(*g["ppo_minus_sft_ci95"]))
+        lines.append(
+            f"{mode:12s}  " + "  ".join(f"{fmt(d[k]):6s}" for k in ("base", "sft", "ppo", "ema"))
+        )
+    if g["ppo_minus_sft_ci95"]:
+        lines.append(
+            "PPO - SFT (sampled), 95% CI: [{:+.3f}, {:+.3f}]".format(*g["ppo_minus_sft_ci95"])
+        )
     return "\n".join(lines)
 
 # %% ../nbs/09_pipeline.ipynb #55087693
@@ -441,55 +720,95 @@ class Interrupted(KeyboardInterrupt):
 
 def interrupted_message(plan: PipelinePlan, step: int, argv: list[str]) -> str:
     "One line: the step that stopped, the finished steps kept on disk, the command that continues."
-    kept = [f"step {s} in {plan.output_dir / STEP_DIRS[s]}" for s in (1, 2, 3)
-            if s != step and step_record(plan, s).is_file() and (plan.output_dir / STEP_DIRS[s] / "results.json").is_file()]
-    return (f"train.py: interrupted in step {step}; kept: {', '.join(kept) or 'no finished step'}; step {step} did not "
-            f"finish. Continue with: {shlex.join(['python', 'train.py', *argv])} (finished steps are skipped; step 3 resumes from its last checkpoint)")
+    kept = [
+        f"step {s} in {plan.output_dir / STEP_DIRS[s]}"
+        for s in (1, 2, 3)
+        if s != step
+        and step_record(plan, s).is_file()
+        and (plan.output_dir / STEP_DIRS[s] / "results.json").is_file()
+    ]
+    return (
+        f"train.py: interrupted in step {step}; kept: {', '.join(kept) or 'no finished step'}; step"
+        f" {step} did not finish. Continue with: {shlex.join(['python', 'train.py', *argv])}"
+        " (finished steps are skipped; step 3 resumes from its last checkpoint)"
+    )
 
 def run(argv=None) -> dict:
-    "Parse, plan (all checks), run the chosen steps, write results.json, print the table and a chat reply."
+    """Parse, plan (all checks), run the chosen steps,
+    write results.json, print the table and a chat reply."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args, extra = pipeline_parser().parse_known_args(argv)
     plan = make_plan(args, extra)
     plan.output_dir.mkdir(parents=True, exist_ok=True)
-    (plan.output_dir / "results.json").unlink(missing_ok=True)   # written again at the end, from this run's steps
+    # written again at the end, from this run's steps
+    (plan.output_dir / "results.json").unlink(missing_ok=True)
     t0, walls = time.time(), {}
     for step in plan.steps:
-        if step == 3: check_step3_inputs(plan, about_to_run=True)   # did steps 1-2 leave loadable checkpoints?
-        try: walls[step] = {k: v for k, v in run_step(plan, step, args.force).items() if k != "options"}
-        except KeyboardInterrupt: raise Interrupted(interrupted_message(plan, step, argv)) from None
+        # did steps 1-2 leave loadable checkpoints?
+        if step == 3:
+            check_step3_inputs(plan, about_to_run=True)
+        try:
+            walls[step] = {
+                k: v for k, v in run_step(plan, step, args.force).items() if k != "options"
+            }
+        except KeyboardInterrupt:
+            raise Interrupted(interrupted_message(plan, step, argv)) from None
     results = pipeline_results(plan, walls, time.time() - t0)
     (plan.output_dir / "results.json").write_text(json.dumps(results, indent=1))
     print(summary_table(results))
-    if 3 in plan.steps and not args.no_chat: print_chat_reply(plan)
+    if 3 in plan.steps and not args.no_chat:
+        print_chat_reply(plan)
     return results
 
 # %% ../nbs/09_pipeline.ipynb #95e29f39
 def print_chat_reply(plan: PipelinePlan):
-    "One reply of the trained actor (also linked as OUTPUT_DIR/actor), from chapter 10's chat command as a user runs it."
+    """One reply of the trained actor (also linked as OUTPUT_DIR/actor),
+    from chapter 10's chat command as a user runs it."""
     actor = plan.output_dir / "actor"
-    if not actor.exists(): actor.symlink_to(Path(STEP_DIRS[3]) / "actor", target_is_directory=True)
+    if not actor.exists():
+        actor.symlink_to(Path(STEP_DIRS[3]) / "actor", target_is_directory=True)
     question = "What does the fox eat?" if plan.actor.toy else "What can you help me with?"
     t0 = time.time()
-    chat = subprocess.run([sys.executable, "-m", "rlhf_course.chat", "--path", str(actor)], input=question + "\n",
-                          capture_output=True, text=True, env=step_env(plan.deployment))
-    if chat.returncode: raise RuntimeError(f"python chat.py --path {actor} failed:\n{chat.stderr[-3000:]}")
-    print(f"\nchat (python chat.py --path {actor}):\n{chat.stdout.strip()}\n(started, loaded and first reply in {time.time() - t0:.2f}s)")
+    chat = subprocess.run(
+        [sys.executable, "-m", "rlhf_course.chat", "--path", str(actor)],
+        input=question + "\n",
+        capture_output=True,
+        text=True,
+        env=step_env(plan.deployment),
+    )
+    if chat.returncode:
+        raise RuntimeError(f"python chat.py --path {actor} failed:\n{chat.stderr[-3000:]}")
+    print(
+        f"\nchat (python chat.py --path {actor}):\n{chat.stdout.strip()}\n(started, loaded and"
+        f" first reply in {time.time() - t0:.2f}s)"
+    )
 
 def main(argv=None):
     "`python train.py [--actor-model 1.3b --reward-model 350m --deployment-type single_gpu ...]`"
     argv = sys.argv[1:] if argv is None else list(argv)
     if pipeline_parser().parse_known_args(argv)[0].deployment_type == "cpu":
-        os.environ.update(CPU_ONLY_ENV)   # before torch or DeepSpeed is imported here: this process never looks for a GPU
+        # before torch or DeepSpeed is imported here: this process never looks for a GPU
+        os.environ.update(CPU_ONLY_ENV)
     def interrupt(signum, frame): raise KeyboardInterrupt
-    for sig in (signal.SIGTERM, signal.SIGHUP): signal.signal(sig, interrupt)   # a scheduler or a closed terminal: as Ctrl-C
-    try: run(argv)
-    except ValueError as e: sys.exit(f"train.py: error: {e}")
+    # a scheduler or a closed terminal: as Ctrl-C
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+    try:
+        run(argv)
+    except ValueError as e:
+        sys.exit(f"train.py: error: {e}")
     except KeyboardInterrupt as e:
-        print(e if isinstance(e, Interrupted) else "train.py: interrupted before any step started; nothing was written",
-              file=sys.stderr)
+        print(
+            (
+                e
+                if isinstance(e, Interrupted)
+                else "train.py: interrupted before any step started; nothing was written"
+            ),
+            file=sys.stderr,
+        )
         sys.exit(130)
 
 
 # %% ../nbs/09_pipeline.ipynb #26d3a4dc
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

@@ -13,11 +13,18 @@ __all__ = ['action_mask_and_ended', 'masked_mean', 'gather_log_probs', 'masked_e
            'FixedKLController']
 
 # %% ../nbs/05_ppo.ipynb #fe590553
-def action_mask_and_ended(answer_ids: torch.Tensor, eos_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "(B, A) answer tokens -> mask of actions (up to and including the first EOS), and (B,) whether an EOS came."
+def action_mask_and_ended(
+    answer_ids: torch.Tensor, eos_token_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, A) answer tokens -> mask of actions (up to and
+    including the first EOS), and (B,) whether an EOS came."""
     is_eos = answer_ids == eos_token_id
     ended = is_eos.any(dim=1)
-    first_eos = torch.where(ended, is_eos.float().argmax(dim=1), torch.full_like(ended, answer_ids.shape[1] - 1, dtype=torch.long))
+    first_eos = torch.where(
+        ended,
+        is_eos.float().argmax(dim=1),
+        torch.full_like(ended, answer_ids.shape[1] - 1, dtype=torch.long),
+    )
     positions = torch.arange(answer_ids.shape[1], device=answer_ids.device)
     return (positions[None, :] <= first_eos[:, None]).long(), ended
 
@@ -32,7 +39,8 @@ def gather_log_probs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor
     return log_probs.gather(-1, tokens[:, 1:, None]).squeeze(-1)
 
 def masked_entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "Mean entropy of the next-token distributions at the masked positions (logits (B, A, V), mask (B, A))."
+    """Mean entropy of the next-token distributions at
+    the masked positions (logits (B, A, V), mask (B, A))."""
     log_p = torch.log_softmax(logits.float(), dim=-1)
     return masked_mean(-(log_p.exp() * log_p).sum(-1), mask)
 
@@ -41,12 +49,26 @@ def last_action_index(action_mask: torch.Tensor) -> torch.Tensor:
     "(B, A) -> (B,) index of each row's last action."
     return action_mask.sum(dim=1).long() - 1
 
-def compute_rewards(log_probs, ref_log_probs, reward_score, action_mask, ended, kl_coef: float,
-                    clip_reward_value: float = 5.0, truncation_penalty: float = 0.0) -> torch.Tensor:
-    "Per-action rewards (B, A): the KL penalty everywhere, the clipped score (less any truncation penalty) at the end."
+def compute_rewards(
+    log_probs,
+    ref_log_probs,
+    reward_score,
+    action_mask,
+    ended,
+    kl_coef: float,
+    clip_reward_value: float = 5.0,
+    truncation_penalty: float = 0.0,
+) -> torch.Tensor:
+    """Per-action rewards (B, A): the KL penalty everywhere,
+    the clipped score (less any truncation penalty) at the end."""
     rewards = -kl_coef * (log_probs - ref_log_probs) * action_mask
-    final = reward_score.clamp(-clip_reward_value, clip_reward_value) - truncation_penalty * (~ended).float()
-    return rewards.scatter_add(1, last_action_index(action_mask)[:, None], final[:, None].to(rewards.dtype))
+    final = (
+        reward_score.clamp(-clip_reward_value, clip_reward_value)
+        - truncation_penalty * (~ended).float()
+    )
+    return rewards.scatter_add(
+        1, last_action_index(action_mask)[:, None], final[:, None].to(rewards.dtype)
+    )
 
 # %% ../nbs/05_ppo.ipynb #9a1b331f
 def gae_advantages_and_returns(rewards, values, action_mask, gamma: float = 1.0, lam: float = 0.95):
@@ -68,26 +90,36 @@ def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> tor
     return (x - mean) * torch.rsqrt(var + eps) * mask
 
 # %% ../nbs/05_ppo.ipynb #55b4306c
-def actor_loss_fn(log_probs, old_log_probs, advantages, action_mask, clip_range: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
+def actor_loss_fn(
+    log_probs, old_log_probs, advantages, action_mask, clip_range: float = 0.2
+) -> tuple[torch.Tensor, torch.Tensor]:
     "Clipped surrogate loss over actions, and the fraction of actions where the clip was active."
-    # rho_t = exp(log pi - log pi_old), with the log-ratio zeroed at non-actions *before* exp: a padded position
-    # whose log-ratio is large would give exp(...) = inf, and inf * 0 = NaN in the masked mean
+    # rho_t = exp(log pi - log pi_old), with the log-ratio zeroed at non-actions *before* exp: a
+    # padded position whose log-ratio is large would give
+    # exp(...) = inf, and inf * 0 = NaN in the masked mean
     ratio = torch.exp((log_probs - old_log_probs) * action_mask)
-    unclipped, clipped = -advantages * ratio, -advantages * ratio.clamp(1 - clip_range, 1 + clip_range)
+    unclipped, clipped = -advantages * ratio, -advantages * ratio.clamp(
+        1 - clip_range, 1 + clip_range
+    )
     loss = masked_mean(torch.maximum(unclipped, clipped), action_mask)
     return loss, masked_mean((clipped > unclipped).float(), action_mask)
 
 # %% ../nbs/05_ppo.ipynb #d5383217
-def critic_loss_fn(values, old_values, returns, action_mask, clip_range_value: float = 0.2) -> torch.Tensor:
+def critic_loss_fn(
+    values, old_values, returns, action_mask, clip_range_value: float = 0.2
+) -> torch.Tensor:
     "Clipped value loss over actions."
     clipped = old_values + (values - old_values).clamp(-clip_range_value, clip_range_value)
-    return 0.5 * masked_mean(torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), action_mask)
+    return 0.5 * masked_mean(
+        torch.maximum((values - returns) ** 2, (clipped - returns) ** 2), action_mask
+    )
 
 # %% ../nbs/05_ppo.ipynb #6bf878af
 class AdaptiveKLController:
     "Ziegler et al.'s proportional controller of the KL coefficient."
     def __init__(self, init_kl_coef: float, target: float, horizon: int):
-        if target <= 0 or horizon <= 0: raise ValueError("--kl_target and --kl_horizon must be positive")
+        if target <= 0 or horizon <= 0:
+            raise ValueError("--kl_target and --kl_horizon must be positive")
         self.value, self.target, self.horizon = init_kl_coef, target, horizon
     def update(self, current_kl: float, n_steps: int) -> float:
         error = min(max(current_kl / self.target - 1, -0.2), 0.2)

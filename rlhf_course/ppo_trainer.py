@@ -11,9 +11,10 @@ import torch.nn.functional as F
 
 from .rlhf_engine import PPOConfig
 from .rollout import rollout_engine_for
-from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended, actor_loss_fn,
-                             compute_rewards, critic_loss_fn, gae_advantages_and_returns, gather_log_probs,
-                             last_action_index, masked_entropy, masked_mean, masked_whiten)
+from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended,
+                             actor_loss_fn, compute_rewards, critic_loss_fn,
+                             gae_advantages_and_returns, gather_log_probs, last_action_index,
+                             masked_entropy, masked_mean, masked_whiten)
 
 # %% auto #0
 __all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs', 'action_log_probs_and_entropy',
@@ -21,18 +22,22 @@ __all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_prob
            'all_finite', 'NonFiniteLossError', 'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
-def pad_answers(seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_id: int) -> torch.Tensor:
+def pad_answers(
+    seq: torch.Tensor, prompt_len: int, answer_len: int, pad_token_id: int
+) -> torch.Tensor:
     "(B, <= P+A) generated sequences -> (B, P+A), right-padded with pad."
     return F.pad(seq, (0, prompt_len + answer_len - seq.shape[1]), value=pad_token_id)
 
 def sampling_kwargs(args) -> dict:
-    "generate()'s sampling arguments from a PPOConfig or the flags (top_k 0 and top_p 1 switch those filters off)."
+    """generate()'s sampling arguments from a PPOConfig or
+    the flags (top_k 0 and top_p 1 switch those filters off)."""
     return {"do_sample": True, "temperature": args.temperature, "top_k": args.top_k or None,
             "top_p": args.top_p if args.top_p < 1 else None}
 
 # %% ../nbs/07_ppo_trainer.ipynb #408bb364
 class _TokenLogProbs(torch.autograd.Function):
-    "log softmax(z)[token] and the entropy per row of 16-bit logits, in fp32, `chunk` rows at a time."
+    """log softmax(z)[token] and the entropy per row
+    of 16-bit logits, in fp32, `chunk` rows at a time."""
     @staticmethod
     def forward(ctx, logits, tokens, chunk):
         z, tok = logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1, 1)
@@ -40,35 +45,51 @@ class _TokenLogProbs(torch.autograd.Function):
         for s in range(0, len(z), chunk):
             zc = z[s:s + chunk].float()
             lse[s:s + chunk] = torch.logsumexp(zc, -1)
-            ent[s:s + chunk] = lse[s:s + chunk] - (zc.softmax(-1) * zc).sum(-1)   # H = lse - sum p z
-        ctx.save_for_backward(z, tok, lse); ctx.chunk, ctx.shape = chunk, logits.shape
+            # H = lse - sum p z
+            ent[s:s + chunk] = lse[s:s + chunk] - (zc.softmax(-1) * zc).sum(-1)
+        ctx.save_for_backward(z, tok, lse)
+        ctx.chunk, ctx.shape = chunk, logits.shape
         ctx.mark_non_differentiable(ent)
-        return (z.gather(1, tok).squeeze(1).float() - lse).view(tokens.shape), ent.view(tokens.shape)
+        return (z.gather(1, tok).squeeze(1).float() - lse).view(tokens.shape), ent.view(
+            tokens.shape
+        )
     @staticmethod
     def backward(ctx, grad, _):
         z, tok, lse = ctx.saved_tensors
         grad, out = grad.reshape(-1, 1), torch.empty_like(z)
         for s in range(0, len(z), ctx.chunk):
-            p = (z[s:s + ctx.chunk].float() - lse[s:s + ctx.chunk, None]).exp_()          # softmax, this chunk
+            # softmax, this chunk
+            p = (z[s:s + ctx.chunk].float() - lse[s:s + ctx.chunk, None]).exp_()
             # d(z_a - lse)/dz_v = 1[v = a] - p_v
             d = p.neg_().scatter_add_(1, tok[s:s + ctx.chunk], torch.ones_like(p[:, :1]))
             out[s:s + ctx.chunk] = d.mul_(grad[s:s + ctx.chunk])
         return out.view(ctx.shape), None, None
 
-def token_log_probs(logits: torch.Tensor, tokens: torch.Tensor, chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
-    "(B, A, V) logits, (B, A) tokens -> fp32 log-probabilities of the tokens (B, A) and entropies (B, A, no gradient)."
+def token_log_probs(
+    logits: torch.Tensor, tokens: torch.Tensor, chunk: int = 2048
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, A, V) logits, (B, A) tokens -> fp32 log-probabilities
+    of the tokens (B, A) and entropies (B, A, no gradient)."""
     return _TokenLogProbs.apply(logits, tokens, chunk)
 
 # %% ../nbs/07_ppo_trainer.ipynb #4aba35ec
 def action_log_probs(logits: torch.Tensor, seq: torch.Tensor, prompt_len: int) -> torch.Tensor:
-    "Logits of the whole sequence (B, L, V) or of its last A + 1 positions (B, A+1, V), (B, L) -> (B, A) answer log-probs."
-    if logits.shape[1] == seq.shape[1]: return gather_log_probs(logits, seq)[:, prompt_len - 1:]   # chapter 05's
+    """Logits of the whole sequence (B, L, V) or of its last A +
+    1 positions (B, A+1, V), (B, L) -> (B, A) answer log-probs."""
+    # chapter 05's
+    if logits.shape[1] == seq.shape[1]:
+        return gather_log_probs(logits, seq)[:, prompt_len - 1 :]
     return token_log_probs(logits[:, :-1], seq[:, prompt_len:])[0]
 
-def action_log_probs_and_entropy(logits, seq, prompt_len: int, action_mask) -> tuple[torch.Tensor, torch.Tensor]:
-    "Answer log-probs (B, A) and the mean entropy over the actions, from either kind of logits (see action_log_probs)."
+def action_log_probs_and_entropy(
+    logits, seq, prompt_len: int, action_mask
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Answer log-probs (B, A) and the mean entropy over the
+    actions, from either kind of logits (see action_log_probs)."""
     if logits.shape[1] == seq.shape[1]:
-        return action_log_probs(logits, seq, prompt_len), masked_entropy(logits[:, prompt_len - 1:-1].detach(), action_mask)
+        return action_log_probs(logits, seq, prompt_len), masked_entropy(
+            logits[:, prompt_len - 1 : -1].detach(), action_mask
+        )
     log_probs, entropy = token_log_probs(logits[:, :-1], seq[:, prompt_len:])
     return log_probs, masked_mean(entropy, action_mask)
 
@@ -87,46 +108,73 @@ def final_scores(values: torch.Tensor, action_mask: torch.Tensor, prompt_len: in
 # %% ../nbs/07_ppo_trainer.ipynb #b881a6bd
 class DeepSpeedPPOTrainer:
     "PPO on an `DeepSpeedRLHFEngine`: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
-    answer_logits_only = False   # True: logits at the answer positions only, log-probs chunk by chunk (less memory)
+    # True: logits at the answer positions only, log-probs chunk by chunk (less memory)
+    answer_logits_only = False
     config_class = PPOConfig     # what `args` is converted to
     def __init__(self, engine, args):
         "`args`: a PPOConfig, or step 3's flags (converted once)."
         self.rlhf_engine, self.args, self.tokenizer = engine, args, engine.tokenizer
-        self.config = config = args if isinstance(args, self.config_class) else self.config_class.from_args(args)
+        self.config = config = (
+            args if isinstance(args, self.config_class) else self.config_class.from_args(args)
+        )
         self.actor_model, self.critic_model = engine.actor, engine.critic
         self.ref_model, self.reward_model = engine.ref, engine.reward
-        self.kl_ctl = (AdaptiveKLController(config.kl_ctl, config.kl_target, config.kl_horizon) if config.adaptive_kl
-                       else FixedKLController(config.kl_ctl))
+        self.kl_ctl = (
+            AdaptiveKLController(config.kl_ctl, config.kl_target, config.kl_horizon)
+            if config.adaptive_kl
+            else FixedKLController(config.kl_ctl)
+        )
         self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
-        self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)   # None: Hugging Face generate()
+        # None: Hugging Face generate()
+        self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)
         self.last_stats = {}
-        # None: DeepSpeed-Chat's raw scores; else the running moments that normalise them (--normalize_reward)
+        # None: DeepSpeed-Chat's raw scores; else the running
+        # moments that normalise them (--normalize_reward)
         self.reward_moments = RunningMoments() if config.normalize_reward else None
 
     def _world_size(self) -> int:
         return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
 
     def _logits(self, model, seq, mask, prompt_len: int) -> torch.Tensor:
-        "The logits of the last A + 1 positions (those that predict the answer, and the end), or of every position."
-        keep = seq.shape[1] - prompt_len + 1 if self.answer_logits_only else 0     # transformers: 0 keeps every position
-        return model(input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep).logits
+        """The logits of the last A + 1 positions (those that
+        predict the answer, and the end), or of every position."""
+        # transformers: 0 keeps every position
+        keep = seq.shape[1] - prompt_len + 1 if self.answer_logits_only else 0
+        return model(
+            input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep
+        ).logits
 
 # %% ../nbs/07_ppo_trainer.ipynb #1c56a31b
 @patch
 @torch.no_grad()
-def _generate_sequence(self: DeepSpeedPPOTrainer, prompts: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
+def _generate_sequence(
+    self: DeepSpeedPPOTrainer, prompts: torch.Tensor, prompt_mask: torch.Tensor
+) -> torch.Tensor:
     "Sampled answers, (B, P+A): chapter 06b's engine when it is on, else generate()."
     if self.rollout is not None:
-        seq, _ = self.rollout.generate(prompts, prompt_mask, self.config.max_answer_seq_len, self.config.sampling,
-                                       self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+        seq, _ = self.rollout.generate(
+            prompts,
+            prompt_mask,
+            self.config.max_answer_seq_len,
+            self.config.sampling,
+            self.tokenizer.eos_token_id,
+            self.tokenizer.pad_token_id,
+        )
         return seq
     self.actor_model.eval()
     seq = self.actor_model.module.generate(
-        input_ids=prompts, attention_mask=prompt_mask, max_new_tokens=self.config.max_answer_seq_len,
-        eos_token_id=self.tokenizer.eos_token_id, pad_token_id=self.tokenizer.pad_token_id,
-        synced_gpus=self.synced_gpus, **sampling_kwargs(self.config))
+        input_ids=prompts,
+        attention_mask=prompt_mask,
+        max_new_tokens=self.config.max_answer_seq_len,
+        eos_token_id=self.tokenizer.eos_token_id,
+        pad_token_id=self.tokenizer.pad_token_id,
+        synced_gpus=self.synced_gpus,
+        **sampling_kwargs(self.config)
+    )
     self.actor_model.train()
-    return pad_answers(seq, prompts.shape[1], self.config.max_answer_seq_len, self.tokenizer.pad_token_id)
+    return pad_answers(
+        seq, prompts.shape[1], self.config.max_answer_seq_len, self.tokenizer.pad_token_id
+    )
 
 # %% ../nbs/07_ppo_trainer.ipynb #5381c1a5
 @patch
@@ -137,37 +185,62 @@ def generate_experience(self: DeepSpeedPPOTrainer, prompt_batch: dict) -> dict:
     P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
     action_mask, ended = action_mask_and_ended(seq[:, P:], self.tokenizer.eos_token_id)
     mask = rollout_mask(prompt_mask, action_mask)
-    logits, ref_logits = self._logits(self.actor_model, seq, mask, P), self._logits(self.ref_model, seq, mask, P)
+    logits, ref_logits = self._logits(self.actor_model, seq, mask, P), self._logits(
+        self.ref_model, seq, mask, P
+    )
     values = self.critic_model.module.forward_value(seq, mask)
     score = final_scores(self.reward_model.module.forward_value(seq, mask), action_mask, P).float()
-    exp = {"prompts": prompts, "seq": seq, "attention_mask": mask, "action_mask": action_mask, "ended": ended,
-           "logprobs": action_log_probs(logits, seq, P), "ref_logprobs": action_log_probs(ref_logits, seq, P),
-           "value": answer_values(values, P).float(), "score": score,
-           "rewards": score if self.reward_moments is None else self.reward_moments.update(score).normalize(score)}
+    exp = {
+        "prompts": prompts,
+        "seq": seq,
+        "attention_mask": mask,
+        "action_mask": action_mask,
+        "ended": ended,
+        "logprobs": action_log_probs(logits, seq, P),
+        "ref_logprobs": action_log_probs(ref_logits, seq, P),
+        "value": answer_values(values, P).float(),
+        "score": score,
+        "rewards": (
+            score
+            if self.reward_moments is None
+            else self.reward_moments.update(score).normalize(score)
+        ),
+    }
     self.last_stats = experience_stats(exp, self.tokenizer.eos_token_id)
     return exp
 
 # %% ../nbs/07_ppo_trainer.ipynb #f09f3f1b
 def experience_stats(exp: dict, eos_token_id: int) -> dict:
-    "Batch statistics of a rollout: learned reward, KL to the reference, answer length, ended and empty shares."
+    """Batch statistics of a rollout: learned reward, KL to
+    the reference, answer length, ended and empty shares."""
     mask = exp["action_mask"].float()
-    kl = ((exp["logprobs"] - exp["ref_logprobs"]) * mask).sum(1)        # per rollout: sum over its actions
+    # per rollout: sum over its actions
+    kl = ((exp["logprobs"] - exp["ref_logprobs"]) * mask).sum(1)
     lengths = mask.sum(1)
     empty = (lengths == 1) & exp["ended"]                               # the only action is </s>
-    return {"reward": exp.get("score", exp["rewards"]).mean().item(), "kl": kl.mean().item(), "answer_len": lengths.mean().item(),
-            "ended": exp["ended"].float().mean().item(), "empty": int(empty.sum().item())}
+    return {
+        "reward": exp.get("score", exp["rewards"]).mean().item(),
+        "kl": kl.mean().item(),
+        "answer_len": lengths.mean().item(),
+        "ended": exp["ended"].float().mean().item(),
+        "empty": int(empty.sum().item()),
+    }
 
 # %% ../nbs/07_ppo_trainer.ipynb #2679854e
 class RunningMoments:
-    "Running mean and standard deviation of every score seen, on every rank (for `--normalize_reward`)."
+    """Running mean and standard deviation of every score
+    seen, on every rank (for `--normalize_reward`)."""
     def __init__(self, count: float = 0.0, mean: float = 0.0, m2: float = 0.0):
-        self.count, self.mean, self.m2 = count, mean, m2       # m2: the sum of squared deviations from the mean
+        # m2: the sum of squared deviations from the mean
+        self.count, self.mean, self.m2 = count, mean, m2
 
     @torch.no_grad()
     def update(self, x: torch.Tensor) -> "RunningMoments":
         x = x.detach().float().flatten()
         sums = torch.stack([x.new_tensor(float(x.numel())), x.sum(), x.square().sum()])
-        if torch.distributed.is_initialized(): torch.distributed.all_reduce(sums)   # every rank's scores
+        # every rank's scores
+        if torch.distributed.is_initialized():
+            torch.distributed.all_reduce(sums)
         n, s, ss = sums.tolist()
         batch_mean = s / n
         batch_m2 = ss - n * batch_mean ** 2
@@ -194,17 +267,32 @@ class RunningMoments:
 @torch.no_grad()
 def compute_targets(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
     "Advantages (optionally whitened) and returns of an experience batch, (B, A) each."
-    rewards = compute_rewards(exp["logprobs"], exp["ref_logprobs"], exp["rewards"], exp["action_mask"], exp["ended"],
-                              self.kl_ctl.value, self.config.clip_reward_value, self.config.truncation_penalty)
-    advantages, returns = gae_advantages_and_returns(rewards, exp["value"], exp["action_mask"], self.config.gamma, self.config.lam)
-    if self.config.whiten_advantages: advantages = masked_whiten(advantages, exp["action_mask"])
+    rewards = compute_rewards(
+        exp["logprobs"],
+        exp["ref_logprobs"],
+        exp["rewards"],
+        exp["action_mask"],
+        exp["ended"],
+        self.kl_ctl.value,
+        self.config.clip_reward_value,
+        self.config.truncation_penalty,
+    )
+    advantages, returns = gae_advantages_and_returns(
+        rewards, exp["value"], exp["action_mask"], self.config.gamma, self.config.lam
+    )
+    if self.config.whiten_advantages:
+        advantages = masked_whiten(advantages, exp["action_mask"])
     return advantages, returns
 
 # %% ../nbs/07_ppo_trainer.ipynb #95bccadd
 def all_finite(*losses: torch.Tensor) -> bool:
     "Whether every loss is finite on every rank."
-    ok = torch.tensor(float(all(torch.isfinite(l).all().item() for l in losses)), device=losses[0].device)   # NCCL: GPU tensors
-    if torch.distributed.is_initialized(): torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+    # NCCL: GPU tensors
+    ok = torch.tensor(
+        float(all(torch.isfinite(l).all().item() for l in losses)), device=losses[0].device
+    )
+    if torch.distributed.is_initialized():
+        torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
     return bool(ok.item())
 
 class NonFiniteLossError(FloatingPointError):
@@ -213,33 +301,50 @@ class NonFiniteLossError(FloatingPointError):
 # %% ../nbs/07_ppo_trainer.ipynb #98871874
 @patch
 def train_rlhf(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    "One clipped policy update and one clipped value update on an experience batch; returns both losses."
+    """One clipped policy update and one clipped value
+    update on an experience batch; returns both losses."""
     advantages, returns = self.compute_targets(exp)
-    seq, mask, am, P = exp["seq"], exp["attention_mask"], exp["action_mask"], exp["prompts"].shape[1]
-    log_probs, entropy = action_log_probs_and_entropy(self._logits(self.actor_model, seq, mask, P), seq, P, am)
-    actor_loss, clipfrac = actor_loss_fn(log_probs, exp["logprobs"], advantages, am, self.config.cliprange)
+    seq, mask, am, P = (
+        exp["seq"],
+        exp["attention_mask"],
+        exp["action_mask"],
+        exp["prompts"].shape[1],
+    )
+    log_probs, entropy = action_log_probs_and_entropy(
+        self._logits(self.actor_model, seq, mask, P), seq, P, am
+    )
+    actor_loss, clipfrac = actor_loss_fn(
+        log_probs, exp["logprobs"], advantages, am, self.config.cliprange
+    )
     values = answer_values(self.critic_model.module.forward_value(seq, mask), P).float()
     critic_loss = critic_loss_fn(values, exp["value"], returns, am, self.config.cliprange_value)
     if not all_finite(actor_loss, critic_loss):
-        raise NonFiniteLossError(f"actor loss {actor_loss.item()}, critic loss {critic_loss.item()}")
-    self.actor_model.backward(actor_loss); self.actor_model.step()
-    self.critic_model.backward(critic_loss); self.critic_model.step()
+        raise NonFiniteLossError(
+            f"actor loss {actor_loss.item()}, critic loss {critic_loss.item()}"
+        )
+    self.actor_model.backward(actor_loss)
+    self.actor_model.step()
+    self.critic_model.backward(critic_loss)
+    self.critic_model.step()
     self.last_stats.update(clipfrac=clipfrac.item(), entropy=entropy.item())
     return actor_loss.detach(), critic_loss.detach()
 
 # %% ../nbs/07_ppo_trainer.ipynb #9a6d29ca
 @patch
 def update_kl(self: DeepSpeedPPOTrainer, n_rollouts: int) -> float:
-    "Feed the batch's measured KL to the controller (the adaptive one moves, the fixed one does not)."
+    """Feed the batch's measured KL to the controller
+    (the adaptive one moves, the fixed one does not)."""
     return self.kl_ctl.update(self.last_stats.get("kl", 0.0), n_rollouts)
 
 @patch
 def train(self: DeepSpeedPPOTrainer):
-    self.actor_model.train(); self.critic_model.train()
+    self.actor_model.train()
+    self.critic_model.train()
 
 @patch
 def eval(self: DeepSpeedPPOTrainer):
-    self.actor_model.eval(); self.critic_model.eval()
+    self.actor_model.eval()
+    self.critic_model.eval()
 
 # %% ../nbs/07_ppo_trainer.ipynb #fbf4817a
 class DeepSpeedPPOTrainerUnsupervised(DeepSpeedPPOTrainer):
@@ -247,8 +352,14 @@ class DeepSpeedPPOTrainerUnsupervised(DeepSpeedPPOTrainer):
     def train_unsupervised(self, inputs: dict, unsup_coef: float) -> torch.Tensor:
         "One actor step on `unsup_coef` times the next-token loss of a pretraining batch."
         self.actor_model.train()
-        loss = self.actor_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                                labels=inputs["labels"], use_cache=False).loss
-        if not all_finite(loss): raise NonFiniteLossError(f"ptx loss {loss.item()}")
-        self.actor_model.backward(unsup_coef * loss); self.actor_model.step()
+        loss = self.actor_model(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            labels=inputs["labels"],
+            use_cache=False,
+        ).loss
+        if not all_finite(loss):
+            raise NonFiniteLossError(f"ptx loss {loss.item()}")
+        self.actor_model.backward(unsup_coef * loss)
+        self.actor_model.step()
         return loss.detach()

@@ -19,11 +19,11 @@ from torch import nn
 from transformers import AutoModel
 
 from .data import create_prompt_dataset, DataCollatorReward
-from .ds_utils import (atomic_output_dir, create_hf_model, gathered_parameters, get_rank, plain_state_dict,
-                                  print_rank_0, unwrap_model)
-from .sft import (add_data_args, add_deepspeed_args, add_train_args, init_engine, make_loader, MetricsLog,
-                             prepare_model, run_epochs, run_main, save_run_outputs, start_run, tensorboard_dir,
-                             uses_toyworld)
+from .ds_utils import (atomic_output_dir, create_hf_model, gathered_parameters, get_rank,
+                                  plain_state_dict, print_rank_0, unwrap_model)
+from .sft import (add_data_args, add_deepspeed_args, add_train_args, init_engine,
+                             make_loader, MetricsLog, prepare_model, run_epochs, run_main,
+                             save_run_outputs, start_run, tensorboard_dir, uses_toyworld)
 from .toyworld import gold_score
 
 # %% auto #0
@@ -38,7 +38,8 @@ def output_width(config) -> int:
     return getattr(config, "word_embed_proj_dim", None) or config.hidden_size
 
 class RewardModel(nn.Module):
-    "A causal LM body with a scalar value head: values per token, and the score at each row's last real token."
+    """A causal LM body with a scalar value head: values
+    per token, and the score at each row's last real token."""
     def __init__(self, base: nn.Module, pad_token_id: int):
         super().__init__()
         self.config, self.base, self.pad_token_id = base.config, base, pad_token_id
@@ -46,12 +47,14 @@ class RewardModel(nn.Module):
 
     def forward_value(self, input_ids, attention_mask):
         "Values (B, T), one per token."
-        hidden = self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state   # (B, T, D)
+        # (B, T, D)
+        hidden = self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.v_head(hidden).squeeze(-1)
 
 # %% ../nbs/04_reward.ipynb #aa0cdd95
 def final_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
-    "Index of each row's last attended token, (B,); right padding assumed, so it is the EOS terminator."
+    """Index of each row's last attended token, (B,);
+    right padding assumed, so it is the EOS terminator."""
     return attention_mask.long().sum(-1) - 1
 
 def end_scores(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -71,13 +74,15 @@ def pairwise_loss(scores: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/04_reward.ipynb #64dfcee3
 def pair_texts(row: dict, tokenizer) -> tuple[str, str, str]:
-    "(prompt, chosen answer, rejected answer) decoded from a step-2 row; answers without the EOS terminator."
+    """(prompt, chosen answer, rejected answer) decoded
+    from a step-2 row; answers without the EOS terminator."""
     n = row["prompt_len"]
     decode = lambda ids: tokenizer.decode(ids, skip_special_tokens=True)
     return decode(row["chosen"][:n]), decode(row["chosen"][n:-1]), decode(row["rejected"][n:-1])
 
 def gold_prefers_chosen(rows, tokenizer) -> list:
-    "Per row: True/False whether the gold judge prefers the labelled chosen answer, None on a gold tie."
+    """Per row: True/False whether the gold judge prefers
+    the labelled chosen answer, None on a gold tie."""
     out = []
     for row in rows:
         p, c, r = pair_texts(row, tokenizer)
@@ -93,27 +98,37 @@ def score_pairs(model, loader, device) -> tuple[torch.Tensor, torch.Tensor]:
     chosen, rejected = [], []
     for batch in loader:
         s = model(batch["input_ids"].to(device), batch["attention_mask"].to(device)).float()
-        c, r = s.chunk(2); chosen.append(c.cpu()); rejected.append(r.cpu())
+        c, r = s.chunk(2)
+        chosen.append(c.cpu())
+        rejected.append(r.cpu())
     return torch.cat(chosen), torch.cat(rejected)
 
 def reward_metrics(chosen: torch.Tensor, rejected: torch.Tensor, gold_chosen_better: list) -> dict:
     "Accuracy against the labels and against the gold order, and the mean scores."
     wins = (chosen > rejected).tolist()
     judged = [(w, g) for w, g in zip(wins, gold_chosen_better) if g is not None]
-    return {"accuracy": sum(wins) / len(wins), "gold_accuracy": sum(w == g for w, g in judged) / max(1, len(judged)),
-            "chosen_mean": chosen.mean().item(), "rejected_mean": rejected.mean().item(), "pairs": len(wins)}
+    return {
+        "accuracy": sum(wins) / len(wins),
+        "gold_accuracy": sum(w == g for w, g in judged) / max(1, len(judged)),
+        "chosen_mean": chosen.mean().item(),
+        "rejected_mean": rejected.mean().item(),
+        "pairs": len(wins),
+    }
 
 # %% ../nbs/04_reward.ipynb #6df914c0
 VALUE_HEAD_FILE = "value_head.safetensors"
 
 def create_reward_model(model_name_or_path, tokenizer, dropout=None, ds_config=None) -> RewardModel:
     "A RewardModel on a pretrained body; a checkpoint folder with a value head gets that head back."
-    body = create_hf_model(AutoModel, model_name_or_path, tokenizer, ds_config=ds_config, dropout=dropout)
+    body = create_hf_model(
+        AutoModel, model_name_or_path, tokenizer, ds_config=ds_config, dropout=dropout
+    )
     model = RewardModel(body, tokenizer.pad_token_id)
     head = Path(model_name_or_path) / VALUE_HEAD_FILE
     if head.is_file():
         model.v_head.load_state_dict(load_file(head))
-    else: nn.init.zeros_(model.v_head.weight)
+    else:
+        nn.init.zeros_(model.v_head.weight)
     return model.to(next(body.parameters()).dtype)   # a bf16 checkpoint gets a bf16 head
 
 # %% ../nbs/04_reward.ipynb #12193c8b
@@ -122,51 +137,85 @@ def save_reward_model(model_or_engine, tokenizer, output_dir, rank: int | None =
     module = unwrap_model(model_or_engine)
     with gathered_parameters(module):
         state = plain_state_dict(module) if (get_rank() if rank is None else rank) == 0 else None
-    if state is None: return None
+    if state is None:
+        return None
     body = {k.removeprefix("base."): v for k, v in state.items() if k.startswith("base.")}
     with atomic_output_dir(output_dir) as tmp:
         module.base.save_pretrained(tmp, state_dict=body)
         save_file({"weight": state["v_head.weight"].contiguous()}, str(tmp / VALUE_HEAD_FILE))
-        if tokenizer is not None: tokenizer.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
     return Path(output_dir)
 
 # %% ../nbs/04_reward.ipynb #522b552a
 def reward_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.reward", description="Step 2: reward model")
-    add_data_args(p); add_train_args(p, lr=5e-4); add_deepspeed_args(p)
-    p.add_argument("--num_padding_at_beginning", type=int, default=1, help="accepted for DeepSpeed-Chat compatibility")
-    p.add_argument("--no_select_best", action="store_true", help="keep the last epoch's model (DeepSpeed-Chat), not the best evaluation's")
-    p.add_argument("--last_checkpoint_dir", default=None, help="also save the last epoch's model here")
+    add_data_args(p)
+    add_train_args(p, lr=5e-4)
+    add_deepspeed_args(p)
+    p.add_argument(
+        "--num_padding_at_beginning",
+        type=int,
+        default=1,
+        help="accepted for DeepSpeed-Chat compatibility",
+    )
+    p.add_argument(
+        "--no_select_best",
+        action="store_true",
+        help="keep the last epoch's model (DeepSpeed-Chat), not the best evaluation's",
+    )
+    p.add_argument(
+        "--last_checkpoint_dir", default=None, help="also save the last epoch's model here"
+    )
     return p
 
 def parse_args(argv=None): return reward_parser().parse_args(argv)
 
-def rm_loss(engine, batch): return pairwise_loss(engine(batch["input_ids"], batch["attention_mask"]))
+def rm_loss(engine, batch):
+    return pairwise_loss(engine(batch["input_ids"], batch["attention_mask"]))
 
 # %% ../nbs/04_reward.ipynb #2589ba40
 def rm_eval(engine, loader, device) -> dict:
     "Label accuracy and mean scores on the eval pairs."
     chosen, rejected = score_pairs(engine, loader, device)
     engine.train()
-    return {"eval_accuracy": round((chosen > rejected).float().mean().item(), 4),
-            "chosen_mean": round(chosen.mean().item(), 4), "rejected_mean": round(rejected.mean().item(), 4)}
+    return {
+        "eval_accuracy": round((chosen > rejected).float().mean().item(), 4),
+        "chosen_mean": round(chosen.mean().item(), 4),
+        "rejected_mean": round(rejected.mean().item(), 4),
+    }
 
 def reward_datasets(args, tokenizer):
-    return create_prompt_dataset(args.data_path, args.data_split, 2, tokenizer, args.max_prompt_seq_len, args.max_seq_len,
-                                 args.seed, args.data_output_path)
+    return create_prompt_dataset(
+        args.data_path,
+        args.data_split,
+        2,
+        tokenizer,
+        args.max_prompt_seq_len,
+        args.max_seq_len,
+        args.seed,
+        args.data_output_path,
+    )
 
 # %% ../nbs/04_reward.ipynb #7c2f3a4b
 class KeepBest:
-    "run_epochs' evaluate callback: scores every eval pair, and saves the model when the selection half's accuracy improves."
+    """run_epochs' evaluate callback: scores every eval pair, and
+    saves the model when the selection half's accuracy improves."""
     def __init__(self, tokenizer, output_dir, log, enabled: bool = True):
-        self.tokenizer, self.output_dir, self.log, self.enabled = tokenizer, output_dir, log, enabled
+        self.tokenizer, self.output_dir, self.log, self.enabled = (
+            tokenizer,
+            output_dir,
+            log,
+            enabled,
+        )
         self.best, self.scores, self.kept_step = -1.0, None, None
 
     def __call__(self, engine, loader, device) -> dict:
         chosen, rejected = score_pairs(engine, loader, device)
         engine.train()
         wins = (chosen > rejected).float()
-        select, report = wins[0::2].mean().item(), wins[1::2].mean().item()   # even pairs choose, odd pairs report
+        # even pairs choose, odd pairs report
+        select, report = wins[0::2].mean().item(), wins[1::2].mean().item()
         step = self.log.records[-1]["step"] if self.log.records else 0
         if self.enabled and select > self.best:
             self.best, self.scores, self.kept_step = select, (chosen, rejected), step
@@ -177,14 +226,17 @@ class KeepBest:
 
 # %% ../nbs/04_reward.ipynb #31152acf
 def train_reward(args) -> dict:
-    "Step 2: train the reward model on comparisons, keep its best evaluation; returns its figures (also in results.json)."
+    """Step 2: train the reward model on comparisons, keep its
+    best evaluation; returns its figures (also in results.json)."""
     rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = reward_datasets(args, tokenizer)
     model = create_reward_model(args.model_name_or_path, tokenizer, args.dropout)
     model.base = prepare_model(model.base, args)
     collate = DataCollatorReward(tokenizer.pad_token_id)
     train_loader = make_loader(train_ds, args.per_device_train_batch_size, collate, True, args.seed)
-    eval_loader = make_loader(eval_ds, args.per_device_eval_batch_size, collate, False, args.seed, shard=False)
+    eval_loader = make_loader(
+        eval_ds, args.per_device_eval_batch_size, collate, False, args.seed, shard=False
+    )
     steps = args.num_train_epochs * math.ceil(len(train_loader) / args.gradient_accumulation_steps)
     engine, t0 = init_engine(model, args, steps, device), time.time()
     log = MetricsLog(tensorboard_dir(args, rank, "step2_reward"), prefix="reward")
@@ -194,21 +246,37 @@ def train_reward(args) -> dict:
     train_s = time.time() - t0
     last = score_pairs(engine, eval_loader, device)
     gold = gold_prefers_chosen(eval_ds, tokenizer) if uses_toyworld(args) else [None] * len(eval_ds)
-    if keep.scores is None: save_reward_model(engine, tokenizer, args.output_dir)        # --no_select_best: the last
-    if args.last_checkpoint_dir: save_reward_model(engine, tokenizer, args.last_checkpoint_dir)
+    # --no_select_best: the last
+    if keep.scores is None:
+        save_reward_model(engine, tokenizer, args.output_dir)
+    if args.last_checkpoint_dir:
+        save_reward_model(engine, tokenizer, args.last_checkpoint_dir)
     chosen, rejected = keep.scores or last
-    metrics, report = reward_metrics(chosen, rejected, gold), reward_metrics(chosen[1::2], rejected[1::2], gold[1::2])
-    if not uses_toyworld(args): metrics["gold_accuracy"] = report["gold_accuracy"] = None
-    results = {"train_s": round(train_s, 1), "optimizer_steps": steps, "train_pairs": len(train_ds), "world_size": world_size,
-               "eval": metrics, "eval_report_half": report, "kept_step": keep.kept_step if keep.scores else steps,
-               "last": reward_metrics(*last, gold), "label_gold_agreement": label_gold_agreement(gold)}
-    if not uses_toyworld(args): results["last"]["gold_accuracy"] = None
+    metrics, report = reward_metrics(chosen, rejected, gold), reward_metrics(
+        chosen[1::2], rejected[1::2], gold[1::2]
+    )
+    if not uses_toyworld(args):
+        metrics["gold_accuracy"] = report["gold_accuracy"] = None
+    results = {
+        "train_s": round(train_s, 1),
+        "optimizer_steps": steps,
+        "train_pairs": len(train_ds),
+        "world_size": world_size,
+        "eval": metrics,
+        "eval_report_half": report,
+        "kept_step": keep.kept_step if keep.scores else steps,
+        "last": reward_metrics(*last, gold),
+        "label_gold_agreement": label_gold_agreement(gold),
+    }
+    if not uses_toyworld(args):
+        results["last"]["gold_accuracy"] = None
     save_run_outputs(args.output_dir, log, results, rank)
     print_rank_0(f"step 2 done in {train_s:.0f}s: " + json.dumps(metrics))
     return results
 
 def label_gold_agreement(gold: list):
-    "Share of eval pairs whose label agrees with the gold order: the ceiling of label accuracy for a gold-perfect model."
+    """Share of eval pairs whose label agrees with the gold order:
+    the ceiling of label accuracy for a gold-perfect model."""
     judged = [g for g in gold if g is not None]
     return sum(judged) / len(judged) if judged else None
 
@@ -218,4 +286,5 @@ def main(argv=None):
     run_main("rlhf_course.reward", train_reward, parse_args(argv), 2)
 
 # %% ../nbs/04_reward.ipynb #7f1efa0f
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

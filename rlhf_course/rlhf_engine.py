@@ -19,8 +19,9 @@ from transformers import AutoConfig, AutoModelForCausalLM
 
 from . import data, reward, sft
 from .data import tokenizer_fingerprint
-from .ds_utils import (check_ds_args, check_model_path, create_hf_model, default_device, gathered_parameters,
-                                  get_eval_ds_config, get_train_ds_config, is_lora_model, load_hf_tokenizer, unwrap_model)
+from .ds_utils import (check_ds_args, check_model_path, create_hf_model, default_device,
+                                  gathered_parameters, get_eval_ds_config, get_train_ds_config,
+                                  is_lora_model, load_hf_tokenizer, unwrap_model)
 from .reward import VALUE_HEAD_FILE, create_reward_model
 from .sft import init_engine, prepare_model
 from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
@@ -38,9 +39,12 @@ EMA_BETA = 0.992   # DeepSpeed-Chat's moving_average decay (the cap of chapter 0
 
 @dataclass
 class PPOConfig:
-    "What DeepSpeedPPOTrainer reads: chapter 05's hyper-parameters, the rollout's size and sampling, the ptx weight."
-    kl_ctl: float = 0.2                         # this course's beta (DeepSpeed-Chat: 0.1); the initial one when adaptive
-    adaptive_kl: bool = False                   # Ziegler et al. 2019's controller; DeepSpeed-Chat: fixed
+    """What DeepSpeedPPOTrainer reads: chapter 05's hyper-parameters,
+    the rollout's size and sampling, the ptx weight."""
+    # this course's beta (DeepSpeed-Chat: 0.1); the initial one when adaptive
+    kl_ctl: float = 0.2
+    # Ziegler et al. 2019's controller; DeepSpeed-Chat: fixed
+    adaptive_kl: bool = False
     kl_target: float = 6.0                      # Ziegler et al. 2019
     kl_horizon: int = 10000                     # Ziegler et al. 2019
     clip_reward_value: float = 5.0              # DeepSpeed-Chat
@@ -50,7 +54,8 @@ class PPOConfig:
     gamma: float = 1.0                          # DeepSpeed-Chat
     lam: float = 0.95                           # DeepSpeed-Chat
     whiten_advantages: bool = False             # DeepSpeed-Chat: not whitened
-    truncation_penalty: float = 1.0             # this course: subtracted from the score of cut-off answers
+    # this course: subtracted from the score of cut-off answers
+    truncation_penalty: float = 1.0
     ppo_epochs: int = 1                         # DeepSpeed-Chat
     generation_batches: int = 1                 # DeepSpeed-Chat
     per_device_generation_batch_size: int = 32  # this course
@@ -60,47 +65,74 @@ class PPOConfig:
     temperature: float = 1.0                    # plain sampling (Sampling's defaults)
     top_k: int = 0
     top_p: float = 1.0
-    rollout_engine: str = "auto"                # chapter 06b: its engine on GPUs, generate() on CPUs
-    unsup_coef: float = 27.8                    # DeepSpeed-Chat's ptx weight; used only with pretraining text
+    # chapter 06b: its engine on GPUs, generate() on CPUs
+    rollout_engine: str = "auto"
+    # DeepSpeed-Chat's ptx weight; used only with pretraining text
+    unsup_coef: float = 27.8
 
     @property
-    def sampling(self) -> "Sampling": return Sampling(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+    def sampling(self) -> "Sampling":
+        return Sampling(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
 
     @classmethod
     def from_args(cls, args) -> "PPOConfig":
-        "The configuration that the flags (an argparse namespace) describe; a flag left unset (None) keeps the default."
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None})
+        """The configuration that the flags (an argparse namespace)
+        describe; a flag left unset (None) keeps the default."""
+        return cls(
+            **{
+                f.name: getattr(args, f.name)
+                for f in fields(cls)
+                if getattr(args, f.name, None) is not None
+            }
+        )
 
 PPO = PPOConfig()   # the defaults, read by the flags below and by EngineConfig
 
 @dataclass
 class RoleConfig:
-    "One trained network of step 3 (actor or critic): where it starts and how chapter 02's DeepSpeed trains it."
+    """One trained network of step 3 (actor or critic): where
+    it starts and how chapter 02's DeepSpeed trains it."""
     model_name_or_path: str | None = None
-    learning_rate: float = 1e-4                 # this course's actor default (the critic's: CRITIC below)
+    # this course's actor default (the critic's: CRITIC below)
+    learning_rate: float = 1e-4
     weight_decay: float = 0.0                   # DeepSpeed-Chat
     zero_stage: int = 0                         # DeepSpeed-Chat
     gradient_checkpointing: bool = False        # DeepSpeed-Chat: off unless asked
-    dropout: float = 0.0                        # this course: 0 keeps PPO's ratio exactly 1 before the first update
+    # this course: 0 keeps PPO's ratio exactly 1 before the first update
+    dropout: float = 0.0
     lora_dim: int = 0                           # DeepSpeed-Chat: 0 is no LoRA
     lora_module_name: str = "decoder.layers."   # DeepSpeed-Chat (OPT's decoder layers)
     lora_learning_rate: float = 5e-4            # DeepSpeed-Chat
 
-ACTOR, CRITIC = RoleConfig(), RoleConfig(learning_rate=5e-4)   # the critic's rate: this course's default
-ROLE_FLAGS = ("learning_rate", "weight_decay", "zero_stage", "gradient_checkpointing", "dropout", "lora_dim",
-              "lora_module_name", "lora_learning_rate")   # --actor_* and --critic_* flags, one per RoleConfig field
+# the critic's rate: this course's default
+ACTOR, CRITIC = RoleConfig(), RoleConfig(learning_rate=5e-4)
+# --actor_* and --critic_* flags, one per RoleConfig field
+ROLE_FLAGS = (
+    "learning_rate",
+    "weight_decay",
+    "zero_stage",
+    "gradient_checkpointing",
+    "dropout",
+    "lora_dim",
+    "lora_module_name",
+    "lora_learning_rate",
+)
 
 @dataclass
 class EngineConfig:
-    "What DeepSpeedRLHFEngine reads: both roles, and the settings DeepSpeed-Chat's flags share between them."
+    """What DeepSpeedRLHFEngine reads: both roles, and the
+    settings DeepSpeed-Chat's flags share between them."""
     actor: RoleConfig = field(default_factory=lambda: replace(ACTOR))
     critic: RoleConfig = field(default_factory=lambda: replace(CRITIC))
-    dtype: str = "fp32"                         # one --dtype for every model; fp32: the CPU runs (chapter 02)
-    offload: bool = False                       # ZeRO-Offload of the trained models (DeepSpeed-Chat's --offload)
+    # one --dtype for every model; fp32: the CPU runs (chapter 02)
+    dtype: str = "fp32"
+    # ZeRO-Offload of the trained models (DeepSpeed-Chat's --offload)
+    offload: bool = False
     offload_reference_model: bool = False       # DeepSpeed-Chat
     enable_ema: bool = False                    # DeepSpeed-Chat: off
     ema_beta: float = EMA_BETA
-    ema_warmup: bool = True                     # this course's warm-up (chapter 06); False: DeepSpeed-Chat's constant decay
+    # this course's warm-up (chapter 06); False: DeepSpeed-Chat's constant decay
+    ema_warmup: bool = True
     only_optimize_lora: bool = False            # DeepSpeed-Chat
     lr_scheduler_type: str = "constant"         # this course (DeepSpeed-Chat: cosine)
     num_warmup_steps: int = 0                   # DeepSpeed-Chat
@@ -110,12 +142,22 @@ class EngineConfig:
     @classmethod
     def from_args(cls, args) -> "EngineConfig":
         "The configuration that step 3's flags (an argparse namespace) describe."
-        role = lambda r, base: replace(base, model_name_or_path=getattr(args, f"{r}_model_name_or_path", None),
-                                       **{n: getattr(args, f"{r}_{n}") for n in ROLE_FLAGS if hasattr(args, f"{r}_{n}")})
-        shared = {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in ("actor", "critic", "ema_warmup")
-                  and hasattr(args, f.name)}
-        return cls(actor=role("actor", ACTOR), critic=role("critic", CRITIC), ema_warmup=not getattr(args, "no_ema_warmup", False),
-                   **shared)
+        role = lambda r, base: replace(
+            base,
+            model_name_or_path=getattr(args, f"{r}_model_name_or_path", None),
+            **{n: getattr(args, f"{r}_{n}") for n in ROLE_FLAGS if hasattr(args, f"{r}_{n}")},
+        )
+        shared = {
+            f.name: getattr(args, f.name)
+            for f in fields(cls)
+            if f.name not in ("actor", "critic", "ema_warmup") and hasattr(args, f.name)
+        }
+        return cls(
+            actor=role("actor", ACTOR),
+            critic=role("critic", CRITIC),
+            ema_warmup=not getattr(args, "no_ema_warmup", False),
+            **shared,
+        )
 
 def engine_config(config) -> EngineConfig:
     "An EngineConfig as it is, step 3's flags converted."
@@ -125,57 +167,116 @@ def engine_config(config) -> EngineConfig:
 def add_step3_data_args(p):
     p.add_argument("--data_path", nargs="*", default=["toyworld"])
     p.add_argument("--data_split", default="2,4,4")
-    p.add_argument("--data_output_path", default=None, help="cache folder of the tokenised datasets")
-    p.add_argument("--unsupervised_dataset_name", default=None, help="ptx text: 'toyworld', a .txt file or a hub name")
+    p.add_argument(
+        "--data_output_path", default=None, help="cache folder of the tokenised datasets"
+    )
+    p.add_argument(
+        "--unsupervised_dataset_name",
+        default=None,
+        help="ptx text: 'toyworld', a .txt file or a hub name",
+    )
     p.add_argument("--unsupervised_dataset_config_name", default=None)
-    p.add_argument("--unsup_coef", type=float, default=PPO.unsup_coef, help="weight of the ptx loss (0: no ptx)")
+    p.add_argument(
+        "--unsup_coef",
+        type=float,
+        default=PPO.unsup_coef,
+        help="weight of the ptx loss (0: no ptx)",
+    )
     p.add_argument("--max_prompt_seq_len", type=int, default=PPO.max_prompt_seq_len)
     p.add_argument("--max_answer_seq_len", type=int, default=PPO.max_answer_seq_len)
     p.add_argument("--seed", type=int, default=1234)
 
 # %% ../nbs/06_rlhf_engine.ipynb #4424e480
 def add_model_args(p, role: str, defaults: RoleConfig):
-    "The flags DeepSpeed-Chat repeats for the actor and the critic (RoleConfig's fields), with `defaults`."
+    """The flags DeepSpeed-Chat repeats for the actor and
+    the critic (RoleConfig's fields), with `defaults`."""
     p.add_argument(f"--{role}_model_name_or_path", required=True)
     p.add_argument(f"--{role}_learning_rate", type=float, default=defaults.learning_rate)
     p.add_argument(f"--{role}_weight_decay", type=float, default=defaults.weight_decay)
     p.add_argument(f"--{role}_zero_stage", type=int, default=defaults.zero_stage)
     p.add_argument(f"--{role}_gradient_checkpointing", action="store_true")
-    p.add_argument(f"--{role}_dropout", type=float, default=defaults.dropout, help="0: PPO's ratio is exactly 1 before the first update")
+    p.add_argument(
+        f"--{role}_dropout",
+        type=float,
+        default=defaults.dropout,
+        help="0: PPO's ratio is exactly 1 before the first update",
+    )
     p.add_argument(f"--{role}_lora_dim", type=int, default=defaults.lora_dim)
     p.add_argument(f"--{role}_lora_module_name", default=defaults.lora_module_name)
     p.add_argument(f"--{role}_lora_learning_rate", type=float, default=defaults.lora_learning_rate)
 
 # %% ../nbs/06_rlhf_engine.ipynb #27074de0
 def add_ppo_args(p):
-    p.add_argument("--per_device_generation_batch_size", type=int, default=PPO.per_device_generation_batch_size)
-    p.add_argument("--per_device_training_batch_size", type=int, default=PPO.per_device_training_batch_size)
-    p.add_argument("--generation_batches", type=int, default=PPO.generation_batches, help="rollout batches collected before training on them")
+    p.add_argument(
+        "--per_device_generation_batch_size", type=int, default=PPO.per_device_generation_batch_size
+    )
+    p.add_argument(
+        "--per_device_training_batch_size", type=int, default=PPO.per_device_training_batch_size
+    )
+    p.add_argument(
+        "--generation_batches",
+        type=int,
+        default=PPO.generation_batches,
+        help="rollout batches collected before training on them",
+    )
     p.add_argument("--ppo_epochs", type=int, default=PPO.ppo_epochs)
     p.add_argument("--num_train_epochs", type=int, default=1)
-    p.add_argument("--max_steps", type=int, default=0, help="stop after this many rollout batches (0: all prompts)")
+    p.add_argument(
+        "--max_steps",
+        type=int,
+        default=0,
+        help="stop after this many rollout batches (0: all prompts)",
+    )
     p.add_argument("--temperature", type=float, default=PPO.temperature)
     p.add_argument("--top_k", type=int, default=PPO.top_k)
     p.add_argument("--top_p", type=float, default=PPO.top_p)
-    p.add_argument("--rollout_engine", choices=["auto", "fast", "hf"], default=PPO.rollout_engine,
-                   help="fast: chapter 06b's static-cache, CUDA-graph sampler; hf: generate(); auto: fast on GPUs, hf on CPUs")
-    p.add_argument("--kl_ctl", type=float, default=PPO.kl_ctl, help="KL coefficient beta (the initial one with --adaptive_kl); DeepSpeed-Chat: 0.1")
-    p.add_argument("--adaptive_kl", action="store_true", help="Ziegler et al.'s controller towards --kl_target")
+    p.add_argument(
+        "--rollout_engine",
+        choices=["auto", "fast", "hf"],
+        default=PPO.rollout_engine,
+        help=(
+            "fast: chapter 06b's static-cache, CUDA-graph sampler; hf: generate(); auto: fast on"
+            " GPUs, hf on CPUs"
+        ),
+    )
+    p.add_argument(
+        "--kl_ctl",
+        type=float,
+        default=PPO.kl_ctl,
+        help="KL coefficient beta (the initial one with --adaptive_kl); DeepSpeed-Chat: 0.1",
+    )
+    p.add_argument(
+        "--adaptive_kl", action="store_true", help="Ziegler et al.'s controller towards --kl_target"
+    )
     p.add_argument("--kl_target", type=float, default=PPO.kl_target)
     p.add_argument("--kl_horizon", type=int, default=PPO.kl_horizon)
     p.add_argument("--clip_reward_value", type=float, default=PPO.clip_reward_value)
-    p.add_argument("--normalize_reward", action=argparse.BooleanOptionalAction, default=PPO.normalize_reward,
-                   help="scores minus their running mean, over their running sd, before the clip (OpenRLHF; DeepSpeed-Chat: off)")
+    p.add_argument(
+        "--normalize_reward",
+        action=argparse.BooleanOptionalAction,
+        default=PPO.normalize_reward,
+        help=(
+            "scores minus their running mean, over their running sd, before the clip (OpenRLHF;"
+            " DeepSpeed-Chat: off)"
+        ),
+    )
     p.add_argument("--cliprange", type=float, default=PPO.cliprange)
     p.add_argument("--cliprange_value", type=float, default=PPO.cliprange_value)
     p.add_argument("--gamma", type=float, default=PPO.gamma)
     p.add_argument("--lam", type=float, default=PPO.lam)
     p.add_argument("--whiten_advantages", action="store_true")
-    p.add_argument("--truncation_penalty", type=float, default=PPO.truncation_penalty, help="subtracted from the score of cut-off answers")
+    p.add_argument(
+        "--truncation_penalty",
+        type=float,
+        default=PPO.truncation_penalty,
+        help="subtracted from the score of cut-off answers",
+    )
 
 # %% ../nbs/06_rlhf_engine.ipynb #cc6206ad
 def add_runtime_args(p):
-    p.add_argument("--gradient_accumulation_steps", type=int, default=EngineConfig.gradient_accumulation_steps)
+    p.add_argument(
+        "--gradient_accumulation_steps", type=int, default=EngineConfig.gradient_accumulation_steps
+    )
     p.add_argument("--lr_scheduler_type", default=EngineConfig.lr_scheduler_type)
     p.add_argument("--num_warmup_steps", type=int, default=EngineConfig.num_warmup_steps)
     p.add_argument("--dtype", default=EngineConfig.dtype, choices=["fp32", "fp16", "bf16"])
@@ -183,36 +284,77 @@ def add_runtime_args(p):
     p.add_argument("--offload_reference_model", action="store_true")
     p.add_argument("--only_optimize_lora", action="store_true")
     p.add_argument("--enable_ema", action="store_true")
-    p.add_argument("--ema_beta", type=float, default=EngineConfig.ema_beta, help="EMA decay (the cap of the warm-up)")
-    p.add_argument("--no_ema_warmup", action="store_true", help="DeepSpeed-Chat's plain decay from the first update (no warm-up)")
-    p.add_argument("--enable_hybrid_engine", action="store_true", help="accepted; DeepSpeed's Hybrid Engine does not run on transformers 5")
+    p.add_argument(
+        "--ema_beta",
+        type=float,
+        default=EngineConfig.ema_beta,
+        help="EMA decay (the cap of the warm-up)",
+    )
+    p.add_argument(
+        "--no_ema_warmup",
+        action="store_true",
+        help="DeepSpeed-Chat's plain decay from the first update (no warm-up)",
+    )
+    p.add_argument(
+        "--enable_hybrid_engine",
+        action="store_true",
+        help="accepted; DeepSpeed's Hybrid Engine does not run on transformers 5",
+    )
     p.add_argument("--output_dir", required=True)
-    p.add_argument("--eval_interval", type=int, default=10, help="gold evaluation and checkpoint every N steps (0: at the end only)")
-    p.add_argument("--n_gold_prompts", type=int, default=256, help="held-out prompts of the final gold evaluation")
-    p.add_argument("--n_gold_prompts_during", type=int, default=64, help="held-out prompts of the evaluations during training")
+    p.add_argument(
+        "--eval_interval",
+        type=int,
+        default=10,
+        help="gold evaluation and checkpoint every N steps (0: at the end only)",
+    )
+    p.add_argument(
+        "--n_gold_prompts",
+        type=int,
+        default=256,
+        help="held-out prompts of the final gold evaluation",
+    )
+    p.add_argument(
+        "--n_gold_prompts_during",
+        type=int,
+        default=64,
+        help="held-out prompts of the evaluations during training",
+    )
     p.add_argument("--print_answers", action="store_true")
     p.add_argument("--local_rank", type=int, default=-1)
-    p.add_argument("--force", action="store_true", help="start afresh instead of resuming from OUTPUT_DIR/resume (chapter 08)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="start afresh instead of resuming from OUTPUT_DIR/resume (chapter 08)",
+    )
     sft.add_tensorboard_args(p)
 
 def step3_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.step3", description="Step 3: RLHF with PPO")
-    add_step3_data_args(p); add_model_args(p, "actor", ACTOR); add_model_args(p, "critic", CRITIC)
-    add_ppo_args(p); add_runtime_args(p)
+    add_step3_data_args(p)
+    add_model_args(p, "actor", ACTOR)
+    add_model_args(p, "critic", CRITIC)
+    add_ppo_args(p)
+    add_runtime_args(p)
     return p
 
 def parse_step3_args(argv=None): return step3_parser().parse_args(argv)
 
 # %% ../nbs/06_rlhf_engine.ipynb #63b17cd5
 def role_args(config, role: str) -> SimpleNamespace:
-    "The `role`'s (actor or critic) settings under step 1's flag names, plus the shared ones (an EngineConfig or the flags)."
+    """The `role`'s (actor or critic) settings under step 1's flag
+    names, plus the shared ones (an EngineConfig or the flags)."""
     config = engine_config(config)
     r = getattr(config, role)
-    return SimpleNamespace(**{name: getattr(r, name) for name in ROLE_FLAGS}, offload=config.offload, dtype=config.dtype,
-                           lr_scheduler_type=config.lr_scheduler_type, num_warmup_steps=config.num_warmup_steps,
-                           only_optimize_lora=config.only_optimize_lora,
-                           per_device_train_batch_size=config.per_device_training_batch_size,
-                           gradient_accumulation_steps=config.gradient_accumulation_steps)
+    return SimpleNamespace(
+        **{name: getattr(r, name) for name in ROLE_FLAGS},
+        offload=config.offload,
+        dtype=config.dtype,
+        lr_scheduler_type=config.lr_scheduler_type,
+        num_warmup_steps=config.num_warmup_steps,
+        only_optimize_lora=config.only_optimize_lora,
+        per_device_train_batch_size=config.per_device_training_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps
+    )
 
 # %% ../nbs/06_rlhf_engine.ipynb #d1beb3de
 def max_positions(model_path) -> int:
@@ -220,88 +362,171 @@ def max_positions(model_path) -> int:
 
 def check_value_head(critic_path):
     if not (Path(critic_path) / VALUE_HEAD_FILE).is_file():
-        raise ValueError(f"--critic_model_name_or_path {critic_path}: no {VALUE_HEAD_FILE}; the critic and the reward "
-                         "model start from a step-2 reward-model checkpoint (python -m rlhf_course.reward ...)")
+        raise ValueError(
+            f"--critic_model_name_or_path {critic_path}: no {VALUE_HEAD_FILE}; the critic and the"
+            " reward model start from a step-2 reward-model checkpoint (python -m"
+            " rlhf_course.reward ...)"
+        )
 
 # %% ../nbs/06_rlhf_engine.ipynb #b63f1b55
 def check_same_tokenizer(actor_path, critic_path):
-    if tokenizer_fingerprint(load_hf_tokenizer(actor_path)) != tokenizer_fingerprint(load_hf_tokenizer(critic_path)):
-        raise ValueError(f"the actor ({actor_path}) and the reward model ({critic_path}) use different tokenizers; "
-                         "the reward model reads the actor's token ids, so both must come from the same tokenizer")
+    if tokenizer_fingerprint(load_hf_tokenizer(actor_path)) != tokenizer_fingerprint(
+        load_hf_tokenizer(critic_path)
+    ):
+        raise ValueError(
+            f"the actor ({actor_path}) and the reward model ({critic_path}) use different"
+            " tokenizers; the reward model reads the actor's token ids, so both must come from the"
+            " same tokenizer"
+        )
 
 def check_lengths(args):
     total = args.max_prompt_seq_len + args.max_answer_seq_len
     for flag in ("actor_model_name_or_path", "critic_model_name_or_path"):
         limit = max_positions(getattr(args, flag))
         if total > limit:
-            raise ValueError(f"--max_prompt_seq_len + --max_answer_seq_len = {total} exceeds the {limit} positions of "
-                             f"--{flag} {getattr(args, flag)}")
+            raise ValueError(
+                f"--max_prompt_seq_len + --max_answer_seq_len = {total} exceeds the {limit}"
+                f" positions of --{flag} {getattr(args, flag)}"
+            )
 
 # %% ../nbs/06_rlhf_engine.ipynb #800a2b85
 @dataclass(frozen=True)
 class Sampling:
-    "How the next token is picked: greedy, or sampled with temperature / top-k / top-p (0 and 1 switch those off)."
+    """How the next token is picked: greedy, or sampled with
+    temperature / top-k / top-p (0 and 1 switch those off)."""
     greedy: bool = False
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
     def __post_init__(self):   # the names are step 3's flags too
-        if not self.temperature > 0: raise ValueError(f"--temperature {self.temperature}: must be above 0 (use greedy)")
-        if self.top_k < 0: raise ValueError(f"--top_k {self.top_k}: must be 0 (off) or a number of tokens")
-        if not 0 < self.top_p <= 1: raise ValueError(f"--top_p {self.top_p}: must be in (0, 1] (1 is off)")
+        if not self.temperature > 0:
+            raise ValueError(f"--temperature {self.temperature}: must be above 0 (use greedy)")
+        if self.top_k < 0:
+            raise ValueError(f"--top_k {self.top_k}: must be 0 (off) or a number of tokens")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"--top_p {self.top_p}: must be in (0, 1] (1 is off)")
 
 # %% ../nbs/06_rlhf_engine.ipynb #45e6e081
 def check_step3_args(args, world_size: int, device):
     "Every check that needs no model weights; raises one clear error."
-    for flag in ("actor_model_name_or_path", "critic_model_name_or_path"): check_model_path(getattr(args, flag))
+    for flag in ("actor_model_name_or_path", "critic_model_name_or_path"):
+        check_model_path(getattr(args, flag))
     check_value_head(args.critic_model_name_or_path)
     check_same_tokenizer(args.actor_model_name_or_path, args.critic_model_name_or_path)
     check_lengths(args)
-    if args.unsup_coef < 0: raise ValueError(f"--unsup_coef must be >= 0, got {args.unsup_coef}")
-    if args.unsup_coef not in (0, PPO.unsup_coef) and args.unsupervised_dataset_name is None:   # 0 switches ptx off
-        raise ValueError("--unsup_coef was set but --unsupervised_dataset_name is missing: ptx needs pretraining text")
+    if args.unsup_coef < 0:
+        raise ValueError(f"--unsup_coef must be >= 0, got {args.unsup_coef}")
+    # 0 switches ptx off
+    if args.unsup_coef not in (0, PPO.unsup_coef) and args.unsupervised_dataset_name is None:
+        raise ValueError(
+            "--unsup_coef was set but --unsupervised_dataset_name is missing: ptx needs pretraining"
+            " text"
+        )
     for flag in ("ppo_epochs", "generation_batches", "num_train_epochs"):
-        if getattr(args, flag) < 1: raise ValueError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+        if getattr(args, flag) < 1:
+            raise ValueError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     if args.per_device_generation_batch_size % args.per_device_training_batch_size:
-        raise ValueError(f"--per_device_generation_batch_size ({args.per_device_generation_batch_size}) must be a multiple of "
-                         f"--per_device_training_batch_size ({args.per_device_training_batch_size}): each rollout batch is "
-                         "cut into training batches")
-    if not 0 < args.ema_beta < 1: raise ValueError(f"--ema_beta must be in (0, 1), got {args.ema_beta}")
-    Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)   # refuses what cannot sample
+        raise ValueError(
+            f"--per_device_generation_batch_size ({args.per_device_generation_batch_size}) must be"
+            " a multiple of --per_device_training_batch_size"
+            f" ({args.per_device_training_batch_size}): each rollout batch is cut into training"
+            " batches"
+        )
+    if not 0 < args.ema_beta < 1:
+        raise ValueError(f"--ema_beta must be in (0, 1), got {args.ema_beta}")
+    # refuses what cannot sample
+    Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
     for role in ("actor", "critic"):
-        check_ds_args(getattr(args, f"{role}_zero_stage"), args.offload, args.dtype, None,
-                      args.per_device_training_batch_size, args.gradient_accumulation_steps, world_size, device=device)
+        check_ds_args(
+            getattr(args, f"{role}_zero_stage"),
+            args.offload,
+            args.dtype,
+            None,
+            args.per_device_training_batch_size,
+            args.gradient_accumulation_steps,
+            world_size,
+            device=device,
+        )
 
 # %% ../nbs/06_rlhf_engine.ipynb #44501cea
 def steps12_cache_dir(seed: int, sft_epochs: int, rm_epochs: int, dtype: str, world) -> Path:
-    "A folder keyed by the settings, the toy world and the code of steps 1-2: chapters share it, edits invalidate it."
+    """A folder keyed by the settings, the toy world and the
+    code of steps 1-2: chapters share it, edits invalidate it."""
     parts = [repr((seed, sft_epochs, rm_epochs, dtype)), (world.root / "manifest.json").read_text()]
-    return cache_folder("steps12", parts + [Path(m.__file__).read_text() for m in (data, sft, reward)])
+    return cache_folder(
+        "steps12", parts + [Path(m.__file__).read_text() for m in (data, sft, reward)]
+    )
 
 # %% ../nbs/06_rlhf_engine.ipynb #104fbfd0
-def toyworld_steps12(output_dir=None, seed: int = 1234, sft_epochs: int = 2, rm_epochs: int = 8, dtype: str = "fp32",
-                     scale: str = "tiny") -> tuple[Path, Path]:
-    "Train steps 1 and 2 on the `scale` toy world (no gold evaluation) unless `output_dir` has them; (actor, reward) paths."
+def toyworld_steps12(
+    output_dir=None,
+    seed: int = 1234,
+    sft_epochs: int = 2,
+    rm_epochs: int = 8,
+    dtype: str = "fp32",
+    scale: str = "tiny",
+) -> tuple[Path, Path]:
+    """Train steps 1 and 2 on the `scale` toy world (no gold
+    evaluation) unless `output_dir` has them; (actor, reward) paths."""
     world = scaled_toyworld(scale)
     out = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype, world))
-    common = ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--seed", str(seed), "--dtype", dtype]
+    common = [
+        "--max_prompt_seq_len",
+        "64",
+        "--max_seq_len",
+        "128",
+        "--seed",
+        str(seed),
+        "--dtype",
+        dtype,
+    ]
     lr = {step: ["--learning_rate", str(v)] for step, v in SCALES[scale].step_lr.items()}
-    with cache_lock(out) if output_dir is None else contextlib.nullcontext():   # the shared cache: one run trains, others wait
+    # the shared cache: one run trains, others wait
+    with cache_lock(out) if output_dir is None else contextlib.nullcontext():
         if not (out / "actor" / "config.json").is_file():
-            sft.train_sft(sft.parse_args(["--model_name_or_path", str(world.actor), "--output_dir", str(out / "actor"),
-                                          "--num_train_epochs", str(sft_epochs), "--n_gold_prompts", "0", *common, *lr.get("sft", [])]))
+            sft.train_sft(
+                sft.parse_args(
+                    [
+                        "--model_name_or_path",
+                        str(world.actor),
+                        "--output_dir",
+                        str(out / "actor"),
+                        "--num_train_epochs",
+                        str(sft_epochs),
+                        "--n_gold_prompts",
+                        "0",
+                        *common,
+                        *lr.get("sft", []),
+                    ]
+                )
+            )
         if not (out / "reward" / "config.json").is_file():
-            reward.train_reward(reward.parse_args(["--model_name_or_path", str(world.reward), "--output_dir", str(out / "reward"),
-                                                   "--num_train_epochs", str(rm_epochs), *common, *lr.get("reward", [])]))
+            reward.train_reward(
+                reward.parse_args(
+                    [
+                        "--model_name_or_path",
+                        str(world.reward),
+                        "--output_dir",
+                        str(out / "reward"),
+                        "--num_train_epochs",
+                        str(rm_epochs),
+                        *common,
+                        *lr.get("reward", []),
+                    ]
+                )
+            )
     return out / "actor", out / "reward"
 
 # %% ../nbs/06_rlhf_engine.ipynb #a5200abf
 def frozen_stage(trained_stage: int, offload: bool = False) -> int:
-    "ZeRO stage for a frozen model: 3 with a ZeRO-3 twin or weight offload, else 0 (ZeRO-1/2 need an optimizer)."
+    """ZeRO stage for a frozen model: 3 with a ZeRO-3 twin
+    or weight offload, else 0 (ZeRO-1/2 need an optimizer)."""
     return 3 if trained_stage == 3 or offload else 0
 
 def init_frozen(model, config, stage: int, offload: bool = False):
-    engine, *_ = deepspeed.initialize(model=model.requires_grad_(False), config=eval_config(config, stage, offload))
+    engine, *_ = deepspeed.initialize(
+        model=model.requires_grad_(False), config=eval_config(config, stage, offload)
+    )
     engine.eval()
     return engine
 
@@ -311,15 +536,24 @@ def eval_config(config, stage: int, offload: bool = False) -> dict:
     return get_eval_ds_config(offload, config.dtype, stage, config.per_device_training_batch_size)
 
 def train_config(view) -> dict:
-    return get_train_ds_config(view.offload, view.dtype, view.zero_stage, None, view.per_device_train_batch_size,
-                               view.gradient_accumulation_steps)
+    return get_train_ds_config(
+        view.offload,
+        view.dtype,
+        view.zero_stage,
+        None,
+        view.per_device_train_batch_size,
+        view.gradient_accumulation_steps,
+    )
 
 # %% ../nbs/06_rlhf_engine.ipynb #cdf4a156
 def load_actor(path, tokenizer, config, trainable: bool, stage: int, offload: bool = False):
-    "The SFT checkpoint as the actor (trainable, LoRA as asked) or as a frozen copy (reference, EMA)."
+    """The SFT checkpoint as the actor (trainable, LoRA
+    as asked) or as a frozen copy (reference, EMA)."""
     view = role_args(config, "actor")
     config = train_config(view) if trainable else eval_config(config, stage, offload)
-    model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dropout=view.dropout)
+    model = create_hf_model(
+        AutoModelForCausalLM, path, tokenizer, ds_config=config, dropout=view.dropout
+    )
     return prepare_model(model, view) if trainable else model
 
 # %% ../nbs/06_rlhf_engine.ipynb #348cb2f1
@@ -328,7 +562,8 @@ def load_critic(path, tokenizer, config, trainable: bool, stage: int):
     view = role_args(config, "critic")
     config = train_config(view) if trainable else eval_config(config, stage)
     model = create_reward_model(path, tokenizer, dropout=view.dropout, ds_config=config)
-    if trainable: model.base = prepare_model(model.base, view)
+    if trainable:
+        model.base = prepare_model(model.base, view)
     return model
 
 # %% ../nbs/06_rlhf_engine.ipynb #e3a1f0c1
@@ -337,58 +572,110 @@ def fp32_view(config) -> EngineConfig:
     return replace(engine_config(config), dtype="fp32")
 
 def load_ema(path, tokenizer, config, stage: int):
-    "The EMA actor: the SFT checkpoint as a frozen fp32 copy (ZeRO-0, or ZeRO-3 partitions in fp32)."
+    """The EMA actor: the SFT checkpoint as a frozen
+    fp32 copy (ZeRO-0, or ZeRO-3 partitions in fp32)."""
     view = fp32_view(config)
     config = eval_config(view, stage)
-    model = create_hf_model(AutoModelForCausalLM, path, tokenizer, ds_config=config, dtype=torch.float32)
+    model = create_hf_model(
+        AutoModelForCausalLM, path, tokenizer, ds_config=config, dtype=torch.float32
+    )
     return init_frozen(model, view, stage)
 
 # %% ../nbs/06_rlhf_engine.ipynb #124422da
 class DeepSpeedRLHFEngine:
     "Actor, reference, critic, reward model and optional EMA actor, each in its DeepSpeed engine."
-    def __init__(self, actor_model_name_or_path, critic_model_name_or_path, tokenizer, num_total_iters: int, args):
+    def __init__(
+        self,
+        actor_model_name_or_path,
+        critic_model_name_or_path,
+        tokenizer,
+        num_total_iters: int,
+        args,
+    ):
         "`args`: an EngineConfig, or step 3's flags (converted once)."
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
         self.config = config = engine_config(args)
-        a_stage, c_stage, device = config.actor.zero_stage, config.critic.zero_stage, default_device()
-        self.actor = init_engine(load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
-                                 role_args(config, "actor"), num_total_iters, device)
+        a_stage, c_stage, device = (
+            config.actor.zero_stage,
+            config.critic.zero_stage,
+            default_device(),
+        )
+        self.actor = init_engine(
+            load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
+            role_args(config, "actor"),
+            num_total_iters,
+            device,
+        )
         ref_stage = frozen_stage(a_stage, config.offload_reference_model)
-        self.ref = init_frozen(load_actor(actor_model_name_or_path, tokenizer, config, False, ref_stage, config.offload_reference_model),
-                               config, ref_stage, config.offload_reference_model)
-        self.actor_ema = load_ema(actor_model_name_or_path, tokenizer, config, frozen_stage(a_stage)) if config.enable_ema else None
-        self.ema_updates = 0                                    # EMA steps taken: the warm-up's clock
-        self.critic = init_engine(load_critic(critic_model_name_or_path, tokenizer, config, True, c_stage),
-                                  role_args(config, "critic"), num_total_iters, device)
-        self.reward = init_frozen(load_critic(critic_model_name_or_path, tokenizer, config, False, frozen_stage(c_stage)),
-                                  config, frozen_stage(c_stage))
+        self.ref = init_frozen(
+            load_actor(
+                actor_model_name_or_path,
+                tokenizer,
+                config,
+                False,
+                ref_stage,
+                config.offload_reference_model,
+            ),
+            config,
+            ref_stage,
+            config.offload_reference_model,
+        )
+        self.actor_ema = (
+            load_ema(actor_model_name_or_path, tokenizer, config, frozen_stage(a_stage))
+            if config.enable_ema
+            else None
+        )
+        # EMA steps taken: the warm-up's clock
+        self.ema_updates = 0
+        self.critic = init_engine(
+            load_critic(critic_model_name_or_path, tokenizer, config, True, c_stage),
+            role_args(config, "critic"),
+            num_total_iters,
+            device,
+        )
+        self.reward = init_frozen(
+            load_critic(critic_model_name_or_path, tokenizer, config, False, frozen_stage(c_stage)),
+            config,
+            frozen_stage(c_stage),
+        )
 
 # %% ../nbs/06_rlhf_engine.ipynb #7eb13101
 def merged_parameters(module) -> dict:
-    "Name -> weight as a plain model names it, LoRA updates merged in (no copies for plain weights)."
-    if not is_lora_model(module): return dict(module.named_parameters())
+    """Name -> weight as a plain model names it, LoRA
+    updates merged in (no copies for plain weights)."""
+    if not is_lora_model(module):
+        return dict(module.named_parameters())
     base = module.get_base_model()
-    out = {n.replace(".base_layer.", "."): p for n, p in base.named_parameters() if "lora_" not in n}
+    out = {
+        n.replace(".base_layer.", "."): p for n, p in base.named_parameters() if "lora_" not in n
+    }
     for name, layer in base.named_modules():
         if isinstance(layer, LoraLayer) and not layer.merged:
-            for adapter in layer.active_adapters: out[f"{name}.weight"] = out[f"{name}.weight"] + layer.get_delta_weight(adapter)
+            for adapter in layer.active_adapters:
+                out[f"{name}.weight"] = out[f"{name}.weight"] + layer.get_delta_weight(adapter)
     return out
 
 # %% ../nbs/06_rlhf_engine.ipynb #4a46f59a
 @torch.no_grad()
 def moving_average(model, model_ema, beta: float = EMA_BETA):
-    "model_ema <- beta * model_ema + (1 - beta) * model, by name, computed in fp32; correct under ZeRO-3 and with LoRA."
+    """model_ema <- beta * model_ema + (1 - beta) * model, by
+    name, computed in fp32; correct under ZeRO-3 and with LoRA."""
     model, model_ema = unwrap_model(model), unwrap_model(model_ema)
     ema_params = [p for p in model_ema.parameters() if hasattr(p, "ds_id")]
-    with gathered_parameters(model), deepspeed.zero.GatheredParameters(ema_params, modifier_rank=0, enabled=bool(ema_params)):
+    with gathered_parameters(model), deepspeed.zero.GatheredParameters(
+        ema_params, modifier_rank=0, enabled=bool(ema_params)
+    ):
         source = merged_parameters(model)
         for name, p_ema in model_ema.named_parameters():
-            p_ema.data.copy_(torch.lerp(source[name].float(), p_ema.data.float(), beta))   # stored in p_ema's dtype (fp32 from load_ema)
+            # stored in p_ema's dtype (fp32 from load_ema)
+            p_ema.data.copy_(torch.lerp(source[name].float(), p_ema.data.float(), beta))
 
 # %% ../nbs/06_rlhf_engine.ipynb #e7cc4435
 def ema_decay(t: int, beta: float = EMA_BETA, warmup: bool = True) -> float:
-    "The decay of EMA update `t` (from 0): min(beta, (1 + t) / (10 + t)) with warm-up, else the constant beta."
-    if t < 0: raise ValueError(f"EMA update index must be >= 0, got {t}")
+    """The decay of EMA update `t` (from 0): min(beta, (1
+    + t) / (10 + t)) with warm-up, else the constant beta."""
+    if t < 0:
+        raise ValueError(f"EMA update index must be >= 0, got {t}")
     # beta_t = min(beta, (1 + t) / (10 + t))
     return min(beta, (1 + t) / (10 + t)) if warmup else beta
 

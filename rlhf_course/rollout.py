@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from .ds_utils import gathered_parameters, is_lora_model, unwrap_model
-from .rlhf_engine import Sampling, merged_parameters   # Sampling: step 3's sampling flags (chapter 06)
+# Sampling: step 3's sampling flags (chapter 06)
+from .rlhf_engine import Sampling, merged_parameters
 
 # %% auto #0
 __all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads', 'cached_attention',
@@ -34,19 +35,28 @@ class OPTShape:
     max_positions: int
     @classmethod
     def of(cls, config) -> "OPTShape":
-        if config.model_type != "opt": raise ValueError(f"the rollout engine runs OPT models, not {config.model_type!r}")
-        if config.activation_function != "relu": raise ValueError(f"activation {config.activation_function!r}: expected relu")
-        return cls(config.num_hidden_layers, config.num_attention_heads, config.hidden_size, config.do_layer_norm_before,
-                   config.do_layer_norm_before and not getattr(config, "_remove_final_layer_norm", False),
-                   config.max_position_embeddings)
+        if config.model_type != "opt":
+            raise ValueError(f"the rollout engine runs OPT models, not {config.model_type!r}")
+        if config.activation_function != "relu":
+            raise ValueError(f"activation {config.activation_function!r}: expected relu")
+        return cls(
+            config.num_hidden_layers,
+            config.num_attention_heads,
+            config.hidden_size,
+            config.do_layer_norm_before,
+            config.do_layer_norm_before and not getattr(config, "_remove_final_layer_norm", False),
+            config.max_position_embeddings,
+        )
     @property
-    def head_dim(self) -> int: return self.hidden // self.heads
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
 
 # %% ../nbs/06b_rollout.ipynb #15731aba
 PREFIX = "model.decoder."
 
 def decoder_weights(named: dict) -> dict:
-    "Name -> tensor without the `model.decoder.` prefix; `lm_head.weight` falls back to the tied embedding."
+    """Name -> tensor without the `model.decoder.` prefix;
+    `lm_head.weight` falls back to the tied embedding."""
     w = {k.removeprefix(PREFIX): v for k, v in named.items()}
     w.setdefault("lm_head.weight", w["embed_tokens.weight"])
     return w
@@ -56,56 +66,79 @@ def is_partitioned(model) -> bool:
     return any(hasattr(p, "ds_id") for p in model.parameters())
 
 # %% ../nbs/06b_rollout.ipynb #4f13c2ca
-def _ln(x, w, name): return F.layer_norm(x, (x.shape[-1],), w[f"{name}.weight"], w[f"{name}.bias"], 1e-5)
+def _ln(x, w, name):
+    return F.layer_norm(x, (x.shape[-1],), w[f"{name}.weight"], w[f"{name}.bias"], 1e-5)
 def _linear(x, w, name): return F.linear(x, w[f"{name}.weight"], w.get(f"{name}.bias"))
 
 def _linear_relu(x, w, name):
     "relu(x W^T + b) with the bias and ReLU in the matrix product's epilogue."
     bias = w.get(f"{name}.bias")
-    if bias is None: return F.relu(_linear(x, w, name))
-    return torch._addmm_activation(bias, x.reshape(-1, x.shape[-1]), w[f"{name}.weight"].t()).view(*x.shape[:-1], -1)
+    if bias is None:
+        return F.relu(_linear(x, w, name))
+    return torch._addmm_activation(bias, x.reshape(-1, x.shape[-1]), w[f"{name}.weight"].t()).view(
+        *x.shape[:-1], -1
+    )
 
 def attention_bias(valid, dtype):
     "Boolean 'may attend' -> additive bias of `dtype`: 0 where allowed, -inf elsewhere."
-    return torch.zeros(valid.shape, dtype=dtype, device=valid.device).masked_fill_(~valid, float("-inf"))
+    return torch.zeros(valid.shape, dtype=dtype, device=valid.device).masked_fill_(
+        ~valid, float("-inf")
+    )
 
 def qkv_heads(x, w, name: str, shape: OPTShape):
-    "(B, T, d) -> q, k, v as (B, H, T, D): one product when the weights hold a packed `qkv_proj`, else three."
+    """(B, T, d) -> q, k, v as (B, H, T, D): one product
+    when the weights hold a packed `qkv_proj`, else three."""
     B, T, _ = x.shape
     if f"{name}.qkv_proj.weight" in w:
         qkv = _linear(x, w, f"{name}.qkv_proj").view(B, T, 3, shape.heads, shape.head_dim)
         return [qkv[:, :, j].transpose(1, 2) for j in range(3)]
-    return [_linear(x, w, f"{name}.{p}_proj").view(B, T, shape.heads, shape.head_dim).transpose(1, 2) for p in "qkv"]
+    return [
+        _linear(x, w, f"{name}.{p}_proj").view(B, T, shape.heads, shape.head_dim).transpose(1, 2)
+        for p in "qkv"
+    ]
 
 def cached_attention(x, w, name: str, shape: OPTShape, k_cache, v_cache, slots, bias):
-    "Self-attention of `x` (B, T, d) over the cache, after writing its keys and values at `slots` (T,)."
+    """Self-attention of `x` (B, T, d) over the cache,
+    after writing its keys and values at `slots` (T,)."""
     B, T, _ = x.shape
     q, k, v = qkv_heads(x, w, name, shape)
-    k_cache.index_copy_(2, slots, k); v_cache.index_copy_(2, slots, v)
+    k_cache.index_copy_(2, slots, k)
+    v_cache.index_copy_(2, slots, v)
     W = bias.shape[-1]
     out = F.scaled_dot_product_attention(q, k_cache[:, :, :W], v_cache[:, :, :W], attn_mask=bias)
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
 # %% ../nbs/06b_rollout.ipynb #1db161cd
 def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias):
-    "One OPT layer: attention then MLP, each with its residual; LayerNorm before (pre-LN) or after (post-LN)."
+    """One OPT layer: attention then MLP, each with its
+    residual; LayerNorm before (pre-LN) or after (post-LN)."""
     p = f"layers.{i}"
     h = _ln(x, w, f"{p}.self_attn_layer_norm") if shape.pre_layer_norm else x
     x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.k[i], cache.v[i], slots, bias)
-    if not shape.pre_layer_norm: x = _ln(x, w, f"{p}.self_attn_layer_norm")
+    if not shape.pre_layer_norm:
+        x = _ln(x, w, f"{p}.self_attn_layer_norm")
     h = _ln(x, w, f"{p}.final_layer_norm") if shape.pre_layer_norm else x
     x = x + _linear(_linear_relu(h, w, f"{p}.fc1"), w, f"{p}.fc2")
     return x if shape.pre_layer_norm else _ln(x, w, f"{p}.final_layer_norm")
 
-def decoder_logits(w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True):
-    "(B, T) tokens at `positions` -> logits (B, V) of the last position (or (B, T, V)); the cache is updated."
+def decoder_logits(
+    w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True
+):
+    """(B, T) tokens at `positions` -> logits (B, V) of the
+    last position (or (B, T, V)); the cache is updated."""
     x = F.embedding(tokens, w["embed_tokens.weight"])
-    if "project_in.weight" in w: x = F.linear(x, w["project_in.weight"])
-    x = x + F.embedding(positions + 2, w["embed_positions.weight"])       # OPT's learned positions start at 2
-    for i in range(shape.layers): x = decoder_block(x, w, i, shape, cache, slots, bias)
-    if last_only: x = x[:, -1]
-    if shape.final_layer_norm: x = _ln(x, w, "final_layer_norm")
-    if "project_out.weight" in w: x = F.linear(x, w["project_out.weight"])
+    if "project_in.weight" in w:
+        x = F.linear(x, w["project_in.weight"])
+    # OPT's learned positions start at 2
+    x = x + F.embedding(positions + 2, w["embed_positions.weight"])
+    for i in range(shape.layers):
+        x = decoder_block(x, w, i, shape, cache, slots, bias)
+    if last_only:
+        x = x[:, -1]
+    if shape.final_layer_norm:
+        x = _ln(x, w, "final_layer_norm")
+    if "project_out.weight" in w:
+        x = F.linear(x, w["project_out.weight"])
     return F.linear(x, w["lm_head.weight"])
 
 # %% ../nbs/06b_rollout.ipynb #a41dcab3
@@ -119,15 +152,20 @@ class KVCache:
 
 # %% ../nbs/06b_rollout.ipynb #9ecb1eb8
 def prompt_positions(prompt_mask):
-    "(B, P) 0/1 mask -> positions of real tokens from 0 (padding gets -1, as in Hugging Face's OPT)."
+    """(B, P) 0/1 mask -> positions of real tokens from
+    0 (padding gets -1, as in Hugging Face's OPT)."""
     return (prompt_mask.long().cumsum(1) * prompt_mask.long() - 1)
 
 def prefill(w, shape: OPTShape, cache: KVCache, prompts, prompt_mask):
-    "Run the prompts through the decoder, filling cache slots [0, P); the logits (B, V) of their last token."
+    """Run the prompts through the decoder, filling cache
+    slots [0, P); the logits (B, V) of their last token."""
     B, P = prompts.shape
-    cache.valid.zero_(); cache.valid[:, :P] = prompt_mask.bool()
+    cache.valid.zero_()
+    cache.valid[:, :P] = prompt_mask.bool()
     causal = torch.ones(P, P, dtype=torch.bool, device=prompts.device).tril()
-    mask = (causal & cache.valid[:, None, :P]) | torch.eye(P, dtype=torch.bool, device=prompts.device)
+    mask = (causal & cache.valid[:, None, :P]) | torch.eye(
+        P, dtype=torch.bool, device=prompts.device
+    )
     slots = torch.arange(P, device=prompts.device)
     bias = attention_bias(mask[:, None], cache.k.dtype)
     return decoder_logits(w, shape, prompts, prompt_positions(prompt_mask), cache, slots, bias)
@@ -136,18 +174,21 @@ def prefill(w, shape: OPTShape, cache: KVCache, prompts, prompt_mask):
 def filtered_logits(logits, s: Sampling):
     "Temperature, then top-k, then top-p, as -inf outside the kept set."
     z = logits / s.temperature
-    if s.top_k: z = z.masked_fill(z < z.topk(s.top_k, dim=-1).values[:, -1:], float("-inf"))
+    if s.top_k:
+        z = z.masked_fill(z < z.topk(s.top_k, dim=-1).values[:, -1:], float("-inf"))
     if s.top_p < 1:
         sorted_z, order = z.sort(dim=-1, descending=True)
         probs = sorted_z.softmax(-1)
-        drop_sorted = probs.cumsum(-1) - probs >= s.top_p          # the mass before this token already reaches p
+        # the mass before this token already reaches p
+        drop_sorted = probs.cumsum(-1) - probs >= s.top_p
         z = z.masked_fill(drop_sorted.scatter(1, order, drop_sorted), float("-inf"))
     return z
 
 def pick_tokens(logits, s: Sampling):
     "(B, V) logits -> next tokens (B,) and their log-probabilities under the raw distribution."
     logits = logits.float()
-    if s.greedy: tokens = logits.argmax(-1)
+    if s.greedy:
+        tokens = logits.argmax(-1)
     else:
         u = torch.rand_like(logits).clamp_(1e-20, 1.0)
         tokens = (filtered_logits(logits, s) - torch.log(-torch.log(u))).argmax(-1)
@@ -155,7 +196,8 @@ def pick_tokens(logits, s: Sampling):
 
 # %% ../nbs/06b_rollout.ipynb #30f65953
 class DecodeState:
-    "The small tensors one decoding step reads and advances; outputs are written into `tokens` and `logprobs`."
+    """The small tensors one decoding step reads and advances;
+    outputs are written into `tokens` and `logprobs`."""
     def __init__(self, batch: int, answer_len: int, device):
         self.token = torch.zeros(batch, 1, dtype=torch.long, device=device)
         self.position = torch.zeros(batch, 1, dtype=torch.long, device=device)
@@ -174,154 +216,252 @@ class DecodeState:
         self.token.copy_(tokens[:, None])
 
 # %% ../nbs/06b_rollout.ipynb #8db7b8ec
-def decode_step(w, shape: OPTShape, cache: KVCache, state: DecodeState, window: int, sampling: Sampling, eos: int, pad: int):
-    "Feed the last token at its slot, attend over cache slots [0, window), pick the next token, advance the state."
+def decode_step(
+    w,
+    shape: OPTShape,
+    cache: KVCache,
+    state: DecodeState,
+    window: int,
+    sampling: Sampling,
+    eos: int,
+    pad: int,
+):
+    """Feed the last token at its slot, attend over cache
+    slots [0, window), pick the next token, advance the state."""
     cache.valid.index_fill_(1, state.slot, True)
-    bias = attention_bias(cache.valid[:, None, None, :window], cache.k.dtype)     # once per step, not per layer
+    # once per step, not per layer
+    bias = attention_bias(cache.valid[:, None, None, :window], cache.k.dtype)
     logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias)
     state.record(*pick_tokens(logits, sampling), eos, pad)
-    state.position.add_(1); state.slot.add_(1); state.step.add_(1)
+    state.position.add_(1)
+    state.slot.add_(1)
+    state.step.add_(1)
 
 # %% ../nbs/06b_rollout.ipynb #a2918757
 class RolloutEngine:
-    "Fast sampling from an OPT actor: static KV cache, decode step replayed as a CUDA graph on GPUs (eager on CPUs)."
-    def __init__(self, model, use_cuda_graph: bool | None = None, pack_qkv: bool = True, window_step: int = 64,
-                 check_every: int = 16):
+    """Fast sampling from an OPT actor: static KV cache, decode
+    step replayed as a CUDA graph on GPUs (eager on CPUs)."""
+    def __init__(
+        self,
+        model,
+        use_cuda_graph: bool | None = None,
+        pack_qkv: bool = True,
+        window_step: int = 64,
+        check_every: int = 16,
+    ):
         self.model = unwrap_model(model)
         self.shape = OPTShape.of(self.model.config)
         self.materialise = is_lora_model(self.model) or is_partitioned(self.model)
         first = next(self.model.parameters())
         self.device, self.dtype = first.device, first.dtype
-        self.use_cuda_graph = self.device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
-        if self.use_cuda_graph and self.device.type != "cuda": raise ValueError("use_cuda_graph needs the model on a GPU")
+        self.use_cuda_graph = (
+            self.device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
+        )
+        if self.use_cuda_graph and self.device.type != "cuda":
+            raise ValueError("use_cuda_graph needs the model on a GPU")
         self.pack_qkv, self.window_step, self.check_every = pack_qkv, window_step, check_every
-        self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = None, None, {}, {}, None, None
+        self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = (
+            None,
+            None,
+            {},
+            {},
+            None,
+            None,
+        )
         self.stats = {"captures": 0, "capture_s": 0.0, "rollouts": 0, "copied_bytes": 0}
 
 # %% ../nbs/06b_rollout.ipynb #62e5b06c
 def _refreshed(store: dict | None, fresh: dict, device) -> dict:
-    "Copy `fresh` into persistent buffers of the same shapes (allocated on first use): their addresses never change."
+    """Copy `fresh` into persistent buffers of the same shapes
+    (allocated on first use): their addresses never change."""
     store = store or {k: torch.empty_like(v, device=device) for k, v in fresh.items()}
-    for k, v in fresh.items(): store[k].copy_(v)
+    for k, v in fresh.items():
+        store[k].copy_(v)
     return store
 
 def packed_qkv(w: dict, shape: OPTShape) -> dict:
-    "Each layer's q, k, v projections stacked into one `qkv_proj` (weight and, where present, bias)."
+    """Each layer's q, k, v projections stacked into
+    one `qkv_proj` (weight and, where present, bias)."""
     out = {}
     for i in range(shape.layers):
         name = f"layers.{i}.self_attn"
         for kind in ("weight", "bias"):
             parts = [w.get(f"{name}.{p}_proj.{kind}") for p in "qkv"]
-            if parts[0] is not None: out[f"{name}.qkv_proj.{kind}"] = torch.cat(parts, 0)
+            if parts[0] is not None:
+                out[f"{name}.qkv_proj.{kind}"] = torch.cat(parts, 0)
     return out
 
 @patch
 @torch.no_grad()
 def weights(self: RolloutEngine) -> dict:
-    "The tensors the step reads: the parameters themselves (ZeRO 0-2) or buffers refreshed from gathered / merged weights."
-    with gathered_parameters(self.model):                  # ZeRO-3: one gather per rollout (a no-op otherwise)
-        if self.materialise: w = self.buffers = _refreshed(self.buffers, decoder_weights(merged_parameters(self.model)), self.device)
-        else: w = decoder_weights(dict(self.model.named_parameters()))
-        if self.pack_qkv: self.packed = _refreshed(self.packed, packed_qkv(w, self.shape), self.device)
+    """The tensors the step reads: the parameters themselves (ZeRO
+    0-2) or buffers refreshed from gathered / merged weights."""
+    # ZeRO-3: one gather per rollout (a no-op otherwise)
+    with gathered_parameters(self.model):
+        if self.materialise:
+            w = self.buffers = _refreshed(
+                self.buffers, decoder_weights(merged_parameters(self.model)), self.device
+            )
+        else:
+            w = decoder_weights(dict(self.model.named_parameters()))
+        if self.pack_qkv:
+            self.packed = _refreshed(self.packed, packed_qkv(w, self.shape), self.device)
     copies = [*(self.buffers or {}).values(), *(self.packed or {}).values()]
     self.stats["copied_bytes"] = sum(t.numel() * t.element_size() for t in copies)
     return {**w, **(self.packed or {})}
 
 # %% ../nbs/06b_rollout.ipynb #34cb0961
 @patch
-def _buffers(self: RolloutEngine, batch: int, prompt_len: int, answer_len: int) -> tuple[KVCache, DecodeState]:
-    "The cache and decode state for this batch shape, allocated on first use and reused by every later rollout."
+def _buffers(
+    self: RolloutEngine, batch: int, prompt_len: int, answer_len: int
+) -> tuple[KVCache, DecodeState]:
+    """The cache and decode state for this batch shape,
+    allocated on first use and reused by every later rollout."""
     key = (batch, prompt_len, answer_len)
     if key not in self.slots:
-        self.slots[key] = (KVCache(self.shape, batch, prompt_len + answer_len, self.dtype, self.device),
-                           DecodeState(batch, answer_len, self.device))
+        self.slots[key] = (
+            KVCache(self.shape, batch, prompt_len + answer_len, self.dtype, self.device),
+            DecodeState(batch, answer_len, self.device),
+        )
     return self.slots[key]
 
 @patch
 def _windows(self: RolloutEngine, prompt_len: int, answer_len: int) -> list[int]:
-    "Attention window of decoding steps 1..A-1: the slots written so far, rounded up to `window_step`."
+    """Attention window of decoding steps 1..A-1: the
+    slots written so far, rounded up to `window_step`."""
     total = prompt_len + answer_len
-    return [min(total, math.ceil((prompt_len + t + 1) / self.window_step) * self.window_step) for t in range(answer_len - 1)]
+    return [
+        min(total, math.ceil((prompt_len + t + 1) / self.window_step) * self.window_step)
+        for t in range(answer_len - 1)
+    ]
 
 # %% ../nbs/06b_rollout.ipynb #1c425056
 @patch
 def _graph(self: RolloutEngine, w, cache, state, window, sampling, eos, pad):
     "The decode step for this window, captured on first use; replaying it runs one step."
     key = (id(cache), window, sampling, eos, pad)
-    if key in self.graphs: return self.graphs[key]
+    if key in self.graphs:
+        return self.graphs[key]
     t0, rng = time.time(), torch.cuda.get_rng_state(self.device)
-    # the warm-up runs this very step: the replay after capture redoes it, rewriting the same cache slot, so only the
-    # small state tensors need restoring (not the cache)
-    live = (cache.valid, state.token, state.position, state.slot, state.step, state.finished, state.tokens, state.logprobs)
+    # the warm-up runs this very step: the replay after capture redoes it, rewriting the same cache
+    # slot, so only the small state tensors need restoring (not the cache)
+    live = (
+        cache.valid,
+        state.token,
+        state.position,
+        state.slot,
+        state.step,
+        state.finished,
+        state.tokens,
+        state.logprobs,
+    )
     saved = [t.clone() for t in live]
-    side = torch.cuda.Stream(); side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side): decode_step(w, self.shape, cache, state, window, sampling, eos, pad)   # warm-up run
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    # warm-up run
+    with torch.cuda.stream(side):
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, pool=self.pool): decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
+    with torch.cuda.graph(graph, pool=self.pool):
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     self.pool = graph.pool()
-    for t, s in zip(live, saved): t.copy_(s)            # the warm-up ran a real step: undo it
+    for t, s in zip(live, saved):
+        t.copy_(s)  # the warm-up ran a real step: undo it
     torch.cuda.set_rng_state(rng, self.device)          # and drew random numbers: give them back
     self.graphs[key] = graph
-    self.stats["captures"] += 1; self.stats["capture_s"] += time.time() - t0
+    self.stats["captures"] += 1
+    self.stats["capture_s"] += time.time() - t0
     return graph
 
 @patch
 def _forget_graphs_if_weights_moved(self: RolloutEngine, w):
-    "A graph replays fixed addresses: if any weight now lives elsewhere, drop the graphs (they are re-captured)."
+    """A graph replays fixed addresses: if any weight now
+    lives elsewhere, drop the graphs (they are re-captured)."""
     ptrs = tuple(t.data_ptr() for t in w.values())
-    if ptrs != self.weight_ptrs: self.graphs, self.weight_ptrs = {}, ptrs
+    if ptrs != self.weight_ptrs:
+        self.graphs, self.weight_ptrs = {}, ptrs
 
 # %% ../nbs/06b_rollout.ipynb #79d50cbf
 @patch
 def _start(self: RolloutEngine, w, cache, state, prompts, prompt_mask, sampling, eos, pad):
     "Prefill, pick the first answer token, and point the state at slot P."
     P = prompts.shape[1]
-    state.finished.zero_(); state.tokens.fill_(pad); state.logprobs.zero_(); state.step.zero_()
-    state.record(*pick_tokens(prefill(w, self.shape, cache, prompts, prompt_mask), sampling), eos, pad)
+    state.finished.zero_()
+    state.tokens.fill_(pad)
+    state.logprobs.zero_()
+    state.step.zero_()
+    state.record(
+        *pick_tokens(prefill(w, self.shape, cache, prompts, prompt_mask), sampling), eos, pad
+    )
     state.position.copy_(prompt_positions(prompt_mask)[:, -1:] + 1)
-    state.slot.fill_(P); state.step.fill_(1)
+    state.slot.fill_(P)
+    state.step.fill_(1)
 
 @patch
 @torch.no_grad()
-def generate(self: RolloutEngine, prompts, prompt_mask, max_new_tokens: int, sampling: Sampling = Sampling(), eos: int = 2, pad: int = 1):
-    "(B, P) left-padded prompts -> (sequences (B, P + A), log-probs (B, A)); rows after their EOS hold `pad`."
+def generate(
+    self: RolloutEngine,
+    prompts,
+    prompt_mask,
+    max_new_tokens: int,
+    sampling: Sampling = Sampling(),
+    eos: int = 2,
+    pad: int = 1,
+):
+    """(B, P) left-padded prompts -> (sequences (B, P + A),
+    log-probs (B, A)); rows after their EOS hold `pad`."""
     B, P = prompts.shape
-    if max_new_tokens < 1: raise ValueError(f"max_new_tokens {max_new_tokens}: at least 1")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens {max_new_tokens}: at least 1")
     if P + max_new_tokens > self.shape.max_positions:
-        raise ValueError(f"prompt {P} + answer {max_new_tokens} tokens exceed the model's {self.shape.max_positions} positions")
+        raise ValueError(
+            f"prompt {P} + answer {max_new_tokens} tokens exceed the model's"
+            f" {self.shape.max_positions} positions"
+        )
     w = self.weights()
-    if self.use_cuda_graph: self._forget_graphs_if_weights_moved(w)
+    if self.use_cuda_graph:
+        self._forget_graphs_if_weights_moved(w)
     cache, state = self._buffers(B, P, max_new_tokens)
     prompts, prompt_mask = prompts.to(self.device), prompt_mask.to(self.device)
     self._start(w, cache, state, prompts, prompt_mask, sampling, eos, pad)
     for t, window in enumerate(self._windows(P, max_new_tokens), start=1):
-        if t % self.check_every == 0 and bool(state.finished.all()): break   # the only host sync in the loop
-        if self.use_cuda_graph: self._graph(w, cache, state, window, sampling, eos, pad).replay()
-        else: decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
+        # the only host sync in the loop
+        if t % self.check_every == 0 and bool(state.finished.all()):
+            break
+        if self.use_cuda_graph:
+            self._graph(w, cache, state, window, sampling, eos, pad).replay()
+        else:
+            decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     self.stats["rollouts"] += 1
     return torch.cat([prompts, state.tokens], dim=1), state.logprobs.clone()
 
 # %% ../nbs/06b_rollout.ipynb #cc86c9e5
 def rollout_engine_for(actor, choice: str = "auto") -> RolloutEngine | None:
     "The engine `--rollout_engine` asks for, or None for Hugging Face generate()."
-    if choice not in ("auto", "fast", "hf"): raise ValueError(f"--rollout_engine {choice!r}: expected auto, fast or hf")
+    if choice not in ("auto", "fast", "hf"):
+        raise ValueError(f"--rollout_engine {choice!r}: expected auto, fast or hf")
     on_gpu = next(unwrap_model(actor).parameters()).device.type == "cuda"
     return RolloutEngine(actor) if choice == "fast" or (choice == "auto" and on_gpu) else None
 
 # %% ../nbs/06b_rollout.ipynb #0d450245
 def plot_step3_phases(results: dict, ax=None):
-    "Stacked seconds per PPO step by phase, one bar per engine and batch size, from bench/step3.py's JSON."
+    """Stacked seconds per PPO step by phase, one bar per
+    engine and batch size, from bench/step3.py's JSON."""
     import matplotlib.pyplot as plt   # lazy: matplotlib only for the figures, not for step 3
     ax = ax or plt.gca()
     rows, bottom = results["rows"], [0.0] * len(results["rows"])
-    labels = [f"{r['engine']}\nB={r['batch']}" if "batch" in r else r["engine"] for r in rows]   # older files: one batch
+    # older files: one batch
+    labels = [f"{r['engine']}\nB={r['batch']}" if "batch" in r else r["engine"] for r in rows]
     for phase in ("generation", "experience", "training"):
         vals = [r["phases_s"][phase] for r in rows]
         ax.bar(labels, vals, bottom=bottom, label=phase)
         bottom = [b + v for b, v in zip(bottom, vals)]
-    for i, r in enumerate(rows): ax.text(i, bottom[i], f"{r['samples_per_s']:.1f}/s", ha="center", va="bottom")
-    ax.set_ylabel("seconds per PPO step"); ax.legend(); ax.set_title(f"{results['actor']} actor, {results['card']['name']}")
+    for i, r in enumerate(rows):
+        ax.text(i, bottom[i], f"{r['samples_per_s']:.1f}/s", ha="center", va="bottom")
+    ax.set_ylabel("seconds per PPO step")
+    ax.legend()
+    ax.set_title(f"{results['actor']} actor, {results['card']['name']}")
     return ax
 
 def plot_decode_steps(results: dict, ax=None):
@@ -331,6 +471,8 @@ def plot_decode_steps(results: dict, ax=None):
     for engine in dict.fromkeys(r["engine"] for r in results["rows"]):
         rows = [r for r in results["rows"] if r["engine"] == engine]
         ax.plot([r["batch"] for r in rows], [r["ms_per_step"] for r in rows], "o-", label=engine)
-    ax.set_xlabel("batch"); ax.set_ylabel("ms per decoding step"); ax.legend()
+    ax.set_xlabel("batch")
+    ax.set_ylabel("ms per decoding step")
+    ax.legend()
     ax.set_title(f"{results['shape']}, {results['prompt_tokens']} + {results['new_tokens']} tokens")
     return ax

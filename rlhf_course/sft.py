@@ -23,11 +23,13 @@ from tqdm.std import tqdm as std_tqdm
 from transformers import AutoModelForCausalLM
 
 from .data import create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT
-from .ds_utils import (check_ds_args, check_model_path, convert_linear_layer_to_lora, create_hf_model,
-                                  enable_gradient_checkpointing, get_all_reduce_mean, get_lr_scheduler,
-                                  get_optimizer_grouped_parameters, get_rank, get_train_ds_config, init_distributed,
-                                  load_hf_tokenizer, make_optimizer, only_optimize_lora_parameters, print_rank_0,
-                                  quiet_deepspeed, save_hf_format, set_random_seed, to_device)
+from .ds_utils import (check_ds_args, check_model_path, convert_linear_layer_to_lora,
+                                  create_hf_model, enable_gradient_checkpointing,
+                                  get_all_reduce_mean, get_lr_scheduler,
+                                  get_optimizer_grouped_parameters, get_rank, get_train_ds_config,
+                                  init_distributed, load_hf_tokenizer, make_optimizer,
+                                  only_optimize_lora_parameters, print_rank_0, quiet_deepspeed,
+                                  save_hf_format, set_random_seed, to_device)
 from .toyworld import _words, gold_components, gold_score, load_toyworld, provenance
 
 # %% auto #0
@@ -44,7 +46,8 @@ def held_out_prompts(n: int, world_dir=None) -> list[str]:
     "The first `n` distinct prompts of the toy world's eval split (never trained on)."
     rows = (load_toyworld(world_dir).prefs / "eval.jsonl").read_text(encoding="utf-8").splitlines()
     prompts = list(dict.fromkeys(json.loads(r)["prompt"] for r in rows))
-    if n > len(prompts): raise ValueError(f"asked for {n} held-out prompts, the toy world has {len(prompts)}")
+    if n > len(prompts):
+        raise ValueError(f"asked for {n} held-out prompts, the toy world has {len(prompts)}")
     return prompts[:n]
 
 # %% ../nbs/03_sft.ipynb #7c782d0d
@@ -54,19 +57,40 @@ def split_answer(tokens: torch.Tensor, eos_id: int) -> tuple[list[int], bool]:
     return (ids[: ids.index(eos_id)], True) if eos_id in ids else (ids, False)
 
 @torch.no_grad()
-def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 48, do_sample: bool = True,
-                     temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, batch_size: int = 64,
-                     synced_gpus: bool = False) -> list[tuple[str, bool]]:
+def generate_answers(
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int = 48,
+    do_sample: bool = True,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    batch_size: int = 64,
+    synced_gpus: bool = False,
+) -> list[tuple[str, bool]]:
     "(answer text, finished) for each prompt; prompts are left-padded in batches."
-    collate, device, out = DataCollatorRLHF(tokenizer.pad_token_id), next(model.parameters()).device, []
+    collate, device, out = (
+        DataCollatorRLHF(tokenizer.pad_token_id),
+        next(model.parameters()).device,
+        [],
+    )
     model.eval()
     for i in range(0, len(prompts), batch_size):
         batch = collate([{"prompt": tokenizer(p)["input_ids"]} for p in prompts[i: i + batch_size]])
         ids = batch["prompt"].to(device)
-        seqs = model.generate(input_ids=ids, attention_mask=batch["prompt_att_mask"].to(device), do_sample=do_sample,
-                              temperature=temperature if do_sample else None, top_k=top_k if do_sample else None,
-                              top_p=top_p if do_sample else None, max_new_tokens=max_new_tokens, synced_gpus=synced_gpus,
-                              eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        seqs = model.generate(
+            input_ids=ids,
+            attention_mask=batch["prompt_att_mask"].to(device),
+            do_sample=do_sample,
+            temperature=temperature if do_sample else None,
+            top_k=top_k if do_sample else None,
+            top_p=top_p if do_sample else None,
+            max_new_tokens=max_new_tokens,
+            synced_gpus=synced_gpus,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
         for row in seqs[:, ids.shape[1]:]:
             answer, finished = split_answer(row, tokenizer.eos_token_id)
             out.append((tokenizer.decode(answer), finished))
@@ -74,7 +98,8 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
 
 # %% ../nbs/03_sft.ipynb #a9c5fdb8
 def gold_eval(model, tokenizer, prompts: list[str], seed: int = 0, **generate_kwargs) -> dict:
-    "Gold scores of generated answers: {'scores': array, 'mean', 'answers', 'ended' (per answer), 'finished' (share)}."
+    """Gold scores of generated answers: {'scores': array,
+    'mean', 'answers', 'ended' (per answer), 'finished' (share)}."""
     torch.manual_seed(seed)
     answers = generate_answers(model, tokenizer, prompts, **generate_kwargs)
     scores = np.array([gold_score(p, a, finished=f) for p, (a, f) in zip(prompts, answers)])
@@ -83,19 +108,29 @@ def gold_eval(model, tokenizer, prompts: list[str], seed: int = 0, **generate_kw
 
 # %% ../nbs/03_sft.ipynb #b1c2d3e4
 def gold_component_rows(prompts: list[str], answers: list[str], ended: list[bool]) -> dict:
-    "Every gold component (chapter 00) of every answer, plus its length in words: name -> array over the answers."
-    rows = [{**gold_components(p, a, finished=f), "words": len(_words(a))} for p, a, f in zip(prompts, answers, ended)]
+    """Every gold component (chapter 00) of every answer,
+    plus its length in words: name -> array over the answers."""
+    rows = [
+        {**gold_components(p, a, finished=f), "words": len(_words(a))}
+        for p, a, f in zip(prompts, answers, ended)
+    ]
     return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
 
 def component_means(ev: dict, prompts: list[str]) -> dict:
     "Mean of each component of a gold_eval result's answers."
-    return {k: float(v.mean()) for k, v in gold_component_rows(prompts, ev["answers"], ev["ended"]).items()}
+    return {
+        k: float(v.mean())
+        for k, v in gold_component_rows(prompts, ev["answers"], ev["ended"]).items()
+    }
 
 # %% ../nbs/03_sft.ipynb #1c51f877
-def bootstrap_ci(diffs, n_boot: int = 4000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    diffs, n_boot: int = 4000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     "Percentile bootstrap interval of the mean of paired differences."
     diffs = np.asarray(diffs, dtype=float)
-    if diffs.size < 2: raise ValueError("need at least two paired differences")
+    if diffs.size < 2:
+        raise ValueError("need at least two paired differences")
     idx = np.random.default_rng(seed).integers(0, diffs.size, size=(n_boot, diffs.size))
     means = diffs[idx].mean(axis=1)
     lo, hi = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
@@ -103,10 +138,17 @@ def bootstrap_ci(diffs, n_boot: int = 4000, seed: int = 0, level: float = 0.95) 
 
 # %% ../nbs/03_sft.ipynb #cec4ead8
 def add_data_args(p):
-    p.add_argument("--data_path", nargs="*", default=["toyworld"], help="sources, e.g. Dahoas/rm-static toyworld:0.5")
+    p.add_argument(
+        "--data_path",
+        nargs="*",
+        default=["toyworld"],
+        help="sources, e.g. Dahoas/rm-static toyworld:0.5",
+    )
     p.add_argument("--data_split", default="2,4,4", help="shares of steps 1,2,3 of every source")
     p.add_argument("--sft_only_data_path", nargs="*", default=[])
-    p.add_argument("--data_output_path", default=None, help="cache folder of the tokenised datasets")
+    p.add_argument(
+        "--data_output_path", default=None, help="cache folder of the tokenised datasets"
+    )
     p.add_argument("--max_prompt_seq_len", type=int, default=256)
     p.add_argument("--max_seq_len", type=int, default=512, help="prompt + answer tokens")
     p.add_argument("--seed", type=int, default=1234)
@@ -122,15 +164,29 @@ def add_train_args(p, lr=1e-3):
     p.add_argument("--lr_scheduler_type", default="cosine")
     p.add_argument("--num_warmup_steps", type=int, default=0)
     p.add_argument("--output_dir", required=True)
-    p.add_argument("--eval_interval", type=int, default=0, help="evaluate every N steps (0: at the end of each epoch)")
+    p.add_argument(
+        "--eval_interval",
+        type=int,
+        default=0,
+        help="evaluate every N steps (0: at the end of each epoch)",
+    )
     p.add_argument("--local_rank", type=int, default=-1)
     add_tensorboard_args(p)
 
 def add_tensorboard_args(p):
     "DeepSpeed-Chat's TensorBoard flags (every step has them)."
-    p.add_argument("--enable_tensorboard", action="store_true", help="also write the metrics as TensorBoard events")
-    p.add_argument("--tensorboard_path", default=None,
-                   help="their folder (default: OUTPUT_DIR's parent/tensorboard); each step writes a subfolder")
+    p.add_argument(
+        "--enable_tensorboard",
+        action="store_true",
+        help="also write the metrics as TensorBoard events",
+    )
+    p.add_argument(
+        "--tensorboard_path",
+        default=None,
+        help=(
+            "their folder (default: OUTPUT_DIR's parent/tensorboard); each step writes a subfolder"
+        ),
+    )
 
 # %% ../nbs/03_sft.ipynb #5b175b8c
 def add_deepspeed_args(p):
@@ -145,10 +201,23 @@ def add_deepspeed_args(p):
     p.add_argument("--lora_learning_rate", type=float, default=5e-4)
 
 def sft_parser():
-    p = argparse.ArgumentParser(prog="rlhf_course.sft", description="Step 1: supervised fine-tuning")
-    add_data_args(p); add_train_args(p); add_deepspeed_args(p)
-    p.add_argument("--no_mask_prompt", action="store_true", help="also train on prompt tokens (DeepSpeed-Chat's behaviour)")
-    p.add_argument("--n_gold_prompts", type=int, default=256, help="held-out prompts for the gold evaluation (toy world)")
+    p = argparse.ArgumentParser(
+        prog="rlhf_course.sft", description="Step 1: supervised fine-tuning"
+    )
+    add_data_args(p)
+    add_train_args(p)
+    add_deepspeed_args(p)
+    p.add_argument(
+        "--no_mask_prompt",
+        action="store_true",
+        help="also train on prompt tokens (DeepSpeed-Chat's behaviour)",
+    )
+    p.add_argument(
+        "--n_gold_prompts",
+        type=int,
+        default=256,
+        help="held-out prompts for the gold evaluation (toy world)",
+    )
     p.add_argument("--max_new_tokens", type=int, default=48)
     return p
 
@@ -158,45 +227,81 @@ def parse_args(argv=None): return sft_parser().parse_args(argv)
 def check_train_args(args, world_size: int, device) -> int:
     "Refuse bad flags before any model is loaded; returns the global batch size."
     check_model_path(args.model_name_or_path)
-    if args.only_optimize_lora and args.lora_dim <= 0: raise ValueError("--only_optimize_lora needs --lora_dim > 0")
-    if args.num_train_epochs < 1: raise ValueError(f"--num_train_epochs must be at least 1, got {args.num_train_epochs}")
-    return check_ds_args(args.zero_stage, args.offload, args.dtype, None, args.per_device_train_batch_size,
-                         args.gradient_accumulation_steps, world_size, device=device)
+    if args.only_optimize_lora and args.lora_dim <= 0:
+        raise ValueError("--only_optimize_lora needs --lora_dim > 0")
+    if args.num_train_epochs < 1:
+        raise ValueError(f"--num_train_epochs must be at least 1, got {args.num_train_epochs}")
+    return check_ds_args(
+        args.zero_stage,
+        args.offload,
+        args.dtype,
+        None,
+        args.per_device_train_batch_size,
+        args.gradient_accumulation_steps,
+        world_size,
+        device=device,
+    )
 
 def prepare_model(model, args):
     "Dropout aside (set at load), apply gradient checkpointing and LoRA as the flags ask."
-    if args.gradient_checkpointing: enable_gradient_checkpointing(model)
+    if args.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     if args.lora_dim > 0:
-        model = match_partitioned_dtype(convert_linear_layer_to_lora(model, args.lora_module_name, args.lora_dim))
-        if args.only_optimize_lora: model = only_optimize_lora_parameters(model)
+        model = match_partitioned_dtype(
+            convert_linear_layer_to_lora(model, args.lora_module_name, args.lora_dim)
+        )
+        if args.only_optimize_lora:
+            model = only_optimize_lora_parameters(model)
     return model
 
 def match_partitioned_dtype(model):
-    "Under ZeRO-3 the weights were partitioned (and cast to bf16/fp16) while loading; adapters added later must match."
+    """Under ZeRO-3 the weights were partitioned (and cast to
+    bf16/fp16) while loading; adapters added later must match."""
     dtypes = {p.dtype for p in model.parameters() if hasattr(p, "ds_id")}
     if len(dtypes) == 1:
         dtype = dtypes.pop()
         for p in model.parameters():
-            if not hasattr(p, "ds_id") and p.dtype != dtype: p.data = p.data.to(dtype)
+            if not hasattr(p, "ds_id") and p.dtype != dtype:
+                p.data = p.data.to(dtype)
     return model
 
 # %% ../nbs/03_sft.ipynb #41821c6f
 def init_engine(model, args, num_training_steps: int, device):
-    "deepspeed.initialize a trainable model with AdamW groups, the LR schedule and the ZeRO config of `args`."
-    groups = get_optimizer_grouped_parameters(model, args.weight_decay, args.lora_learning_rate if args.lora_dim else None)
+    """deepspeed.initialize a trainable model with AdamW
+    groups, the LR schedule and the ZeRO config of `args`."""
+    groups = get_optimizer_grouped_parameters(
+        model, args.weight_decay, args.lora_learning_rate if args.lora_dim else None
+    )
     optimizer = make_optimizer(groups, args.learning_rate, offload=args.offload, device=device)
-    scheduler = get_lr_scheduler(optimizer, args.lr_scheduler_type, args.num_warmup_steps, num_training_steps)
-    config = get_train_ds_config(args.offload, args.dtype, args.zero_stage, None, args.per_device_train_batch_size,
-                                 args.gradient_accumulation_steps, steps_per_print=10**9)
-    engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config)
+    scheduler = get_lr_scheduler(
+        optimizer, args.lr_scheduler_type, args.num_warmup_steps, num_training_steps
+    )
+    config = get_train_ds_config(
+        args.offload,
+        args.dtype,
+        args.zero_stage,
+        None,
+        args.per_device_train_batch_size,
+        args.gradient_accumulation_steps,
+        steps_per_print=10**9,
+    )
+    engine, *_ = deepspeed.initialize(
+        model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config
+    )
     return engine
 
 # %% ../nbs/03_sft.ipynb #f4a9c290
 def make_loader(dataset, batch_size: int, collate, shuffle: bool, seed: int, shard: bool = True):
-    "This rank's shard; the seeded order is the same for any rank count: N ranks of batch B see what 1 sees with N*B."
-    if not torch.distributed.is_initialized(): raise RuntimeError("call init_distributed() first")
-    replicas, rank = (torch.distributed.get_world_size(), torch.distributed.get_rank()) if shard else (1, 0)
-    sampler = DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=shuffle, seed=seed)
+    """This rank's shard; the seeded order is the same for any
+    rank count: N ranks of batch B see what 1 sees with N*B."""
+    if not torch.distributed.is_initialized():
+        raise RuntimeError("call init_distributed() first")
+    replicas, rank = (
+        (torch.distributed.get_world_size(), torch.distributed.get_rank()) if shard else (1, 0)
+    )
+    sampler = DistributedSampler(
+        dataset, num_replicas=replicas, rank=rank, shuffle=shuffle, seed=seed
+    )
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate)
 
 @torch.no_grad()
@@ -210,15 +315,19 @@ def evaluate_lm_loss(engine, loader, device) -> tuple[float, float]:
 
 # %% ../nbs/03_sft.ipynb #6bbf84e3
 class MetricsLog:
-    "Metric records kept in memory, written as JSON lines next to the checkpoint once it is saved; each number also goes to TensorBoard when `tensorboard_dir` is given."
+    """Metric records kept in memory, written as JSON lines next to the checkpoint once
+    it is saved; each number also goes to TensorBoard when `tensorboard_dir` is given."""
     def __init__(self, tensorboard_dir=None, prefix: str = "train", purge_step: int | None = None):
         self.records, self.prefix, self.writer = [], prefix, None
         if tensorboard_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter   # lazy: tensorboard only with --enable_tensorboard (4 s at start-up otherwise)
-            self.writer = SummaryWriter(str(tensorboard_dir), purge_step=purge_step)   # purge: events past a resumed step
+            # lazy: tensorboard only with --enable_tensorboard (4 s at start-up otherwise)
+            from torch.utils.tensorboard import SummaryWriter
+            # purge: events past a resumed step
+            self.writer = SummaryWriter(str(tensorboard_dir), purge_step=purge_step)
     def write(self, **record):
         self.records.append(record)
-        if self.writer is None: return
+        if self.writer is None:
+            return
         for k, v in record.items():
             if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool):
                 self.writer.add_scalar(f"{self.prefix}/{k}", v, record["step"])
@@ -226,49 +335,84 @@ class MetricsLog:
     def save(self, path):
         Path(path).write_text("".join(json.dumps(r) + "\n" for r in self.records))
     def close(self):
-        if self.writer is not None: self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 
 def read_metrics(path) -> list[dict]:
     return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
 
 def tensorboard_dir(args, rank: int, step_name: str) -> Path | None:
-    "Where rank 0 writes a step's TensorBoard events with --enable_tensorboard (else None): TENSORBOARD_PATH/step_name."
-    if not getattr(args, "enable_tensorboard", False) or rank != 0: return None
-    root = Path(args.tensorboard_path) if args.tensorboard_path else Path(args.output_dir).resolve().parent / "tensorboard"
-    return root / step_name   # not inside OUTPUT_DIR: the checkpoint replaces that folder atomically
+    """Where rank 0 writes a step's TensorBoard events with
+    --enable_tensorboard (else None): TENSORBOARD_PATH/step_name."""
+    if not getattr(args, "enable_tensorboard", False) or rank != 0:
+        return None
+    root = (
+        Path(args.tensorboard_path)
+        if args.tensorboard_path
+        else Path(args.output_dir).resolve().parent / "tensorboard"
+    )
+    # not inside OUTPUT_DIR: the checkpoint replaces that folder atomically
+    return root / step_name
 
 # %% ../nbs/03_sft.ipynb #d5b85308
-def run_epochs(engine, train_loader, eval_loader, loss_fn, evaluate, args, log: MetricsLog, device, desc: str) -> int:
-    "The loop of steps 1 and 2: forward, backward, step, log; evaluate every `eval_interval` steps and per epoch."
+def run_epochs(
+    engine, train_loader, eval_loader, loss_fn, evaluate, args, log: MetricsLog, device, desc: str
+) -> int:
+    """The loop of steps 1 and 2: forward, backward, step,
+    log; evaluate every `eval_interval` steps and per epoch."""
     step = 0
     for epoch in range(args.num_train_epochs):
-        if hasattr(train_loader.sampler, "set_epoch"): train_loader.sampler.set_epoch(epoch)
+        if hasattr(train_loader.sampler, "set_epoch"):
+            train_loader.sampler.set_epoch(epoch)
         for batch in tqdm(train_loader, desc=f"{desc} epoch {epoch + 1}", disable=get_rank() != 0):
             loss = loss_fn(engine, to_device(batch, device))
-            engine.backward(loss); engine.step()
+            engine.backward(loss)
+            engine.step()
             step += 1
-            mean_loss = get_all_reduce_mean(loss.detach().float()).item()   # the loss of the global batch, not one rank's
+            # the loss of the global batch, not one rank's
+            mean_loss = get_all_reduce_mean(loss.detach().float()).item()
             log.write(step=step, epoch=epoch, loss=round(mean_loss, 5), lr=engine.get_lr()[0])
-            if args.eval_interval and step % args.eval_interval == 0: log.write(step=step, **evaluate(engine, eval_loader, device))
-        if not args.eval_interval or step % args.eval_interval: log.write(step=step, **evaluate(engine, eval_loader, device))
+            if args.eval_interval and step % args.eval_interval == 0:
+                log.write(step=step, **evaluate(engine, eval_loader, device))
+        if not args.eval_interval or step % args.eval_interval:
+            log.write(step=step, **evaluate(engine, eval_loader, device))
     return step
 
 # %% ../nbs/03_sft.ipynb #25ac3cda
 def sft_loss(engine, batch):
-    "Next-token loss averaged over the answer tokens of the *global* batch, not of each rank's share."
-    logits = engine(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
-    labels = batch["labels"][:, 1:]                                                # (B, T-1): predict the next token
-    total = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100, reduction="sum")
+    """Next-token loss averaged over the answer tokens
+    of the *global* batch, not of each rank's share."""
+    logits = engine(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+    ).logits
+    # (B, T-1): predict the next token
+    labels = batch["labels"][:, 1:]
+    total = F.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100, reduction="sum"
+    )
     n_tokens = (labels != -100).sum().float()
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-    if world > 1: torch.distributed.all_reduce(n_tokens)                            # tokens on all ranks
-    return total * world / n_tokens.clamp(min=1)                                    # DeepSpeed divides by world again
+    # tokens on all ranks
+    if world > 1:
+        torch.distributed.all_reduce(n_tokens)
+    # DeepSpeed divides by world again
+    return total * world / n_tokens.clamp(min=1)
 
 # %% ../nbs/03_sft.ipynb #9ff9ad70
 def sft_datasets(args, tokenizer):
     "Step 1's (train, eval) share of the data (chapter 01)."
-    return create_prompt_dataset(args.data_path, args.data_split, 1, tokenizer, args.max_prompt_seq_len, args.max_seq_len,
-                                 args.seed, args.data_output_path, args.sft_only_data_path, mask_prompt=not args.no_mask_prompt)
+    return create_prompt_dataset(
+        args.data_path,
+        args.data_split,
+        1,
+        tokenizer,
+        args.max_prompt_seq_len,
+        args.max_seq_len,
+        args.seed,
+        args.data_output_path,
+        args.sft_only_data_path,
+        mask_prompt=not args.no_mask_prompt,
+    )
 
 def sft_eval(engine, loader, device) -> dict:
     loss, ppl = evaluate_lm_loss(engine, loader, device)
@@ -279,10 +423,16 @@ def uses_toyworld(args) -> bool:
 
 # %% ../nbs/03_sft.ipynb #4dd6b662
 def gold_report(model, tokenizer, args, synced_gpus: bool = False) -> dict | None:
-    "Sampled (temperature 1) and greedy gold scores on held-out toy-world prompts; None for other data."
-    if not uses_toyworld(args) or args.n_gold_prompts <= 0: return None
+    """Sampled (temperature 1) and greedy gold scores
+    on held-out toy-world prompts; None for other data."""
+    if not uses_toyworld(args) or args.n_gold_prompts <= 0:
+        return None
     prompts = held_out_prompts(args.n_gold_prompts)
-    kw = dict(max_new_tokens=args.max_new_tokens, synced_gpus=synced_gpus, batch_size=args.per_device_eval_batch_size * 4)
+    kw = dict(
+        max_new_tokens=args.max_new_tokens,
+        synced_gpus=synced_gpus,
+        batch_size=args.per_device_eval_batch_size * 4,
+    )
     sampled = gold_eval(model, tokenizer, prompts, seed=args.seed, **kw)
     greedy = gold_eval(model, tokenizer, prompts, seed=args.seed, do_sample=False, **kw)
     return {"prompts": prompts, "sampled": sampled, "greedy": greedy}
@@ -290,44 +440,64 @@ def gold_report(model, tokenizer, args, synced_gpus: bool = False) -> dict | Non
 def summarize_gold(before: dict, after: dict) -> dict:
     "Means before and after, and the 95% bootstrap interval of the paired gain (sampled answers)."
     gain = after["sampled"]["scores"] - before["sampled"]["scores"]
-    return {"base": before["sampled"]["mean"], "sft": after["sampled"]["mean"], "gain_ci95": bootstrap_ci(gain),
-            "greedy": {"base": before["greedy"]["mean"], "sft": after["greedy"]["mean"]},
-            "finished": {"base": before["sampled"]["finished"], "sft": after["sampled"]["finished"]},
-            "components": {name: {mode: component_means(ev[mode], ev["prompts"]) for mode in ("sampled", "greedy")}
-                           for name, ev in (("base", before), ("sft", after))},
-            "prompts": len(before["prompts"])}
+    return {
+        "base": before["sampled"]["mean"],
+        "sft": after["sampled"]["mean"],
+        "gain_ci95": bootstrap_ci(gain),
+        "greedy": {"base": before["greedy"]["mean"], "sft": after["greedy"]["mean"]},
+        "finished": {"base": before["sampled"]["finished"], "sft": after["sampled"]["finished"]},
+        "components": {
+            name: {mode: component_means(ev[mode], ev["prompts"]) for mode in ("sampled", "greedy")}
+            for name, ev in (("base", before), ("sft", after))
+        },
+        "prompts": len(before["prompts"]),
+    }
 
 # %% ../nbs/03_sft.ipynb #0ba27429
 def start_run(args, check=None, model_path=None):
-    "What every step does first: join the process group, refuse bad flags (`check`), seed, load the tokenizer."
+    """What every step does first: join the process group,
+    refuse bad flags (`check`), seed, load the tokenizer."""
     rank, world_size, device = init_distributed()
     quiet_deepspeed()
     (check or check_train_args)(args, world_size, device)
-    if rank == 0: clear_results(args.output_dir)
+    if rank == 0:
+        clear_results(args.output_dir)
     set_random_seed(args.seed)
     return rank, world_size, device, load_hf_tokenizer(model_path or args.model_name_or_path)
 
-FINISHED_RECORDS = ("results.json", "pipeline_step.json", "metrics.jsonl", "eval_answers.jsonl")   # figures and train.py's record
+# figures and train.py's record
+FINISHED_RECORDS = ("results.json", "pipeline_step.json", "metrics.jsonl", "eval_answers.jsonl")
 
 def clear_results(output_dir):
-    "Remove the figures of an earlier run before this one changes anything: they would no longer describe the checkpoint."
-    for name in FINISHED_RECORDS: (Path(output_dir) / name).unlink(missing_ok=True)
+    """Remove the figures of an earlier run before this one changes
+    anything: they would no longer describe the checkpoint."""
+    for name in FINISHED_RECORDS:
+        (Path(output_dir) / name).unlink(missing_ok=True)
 
 def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
-    "metrics.jsonl, then results.json (with chapter 00's provenance), beside the checkpoint (rank 0 writes): results.json last."
+    """metrics.jsonl, then results.json (with chapter 00's provenance),
+    beside the checkpoint (rank 0 writes): results.json last."""
     log.close()
-    if rank != 0: return
+    if rank != 0:
+        return
     log.save(Path(output_dir) / "metrics.jsonl")
     tmp = Path(output_dir) / ".results.json.tmp"
-    tmp.write_text(json.dumps({**results, "provenance": provenance()}, indent=1)); tmp.replace(Path(output_dir) / "results.json")
+    tmp.write_text(json.dumps({**results, "provenance": provenance()}, indent=1))
+    tmp.replace(Path(output_dir) / "results.json")
 
 
 # %% ../nbs/03_sft.ipynb #00320358
 def train_sft(args) -> dict:
-    "Step 1: fine-tune on prompt + chosen answers; returns the measured figures (also saved as results.json)."
+    """Step 1: fine-tune on prompt + chosen answers; returns
+    the measured figures (also saved as results.json)."""
     rank, world_size, device, tokenizer = start_run(args)
     train_ds, eval_ds = sft_datasets(args, tokenizer)
-    model = prepare_model(create_hf_model(AutoModelForCausalLM, args.model_name_or_path, tokenizer, dropout=args.dropout), args)
+    model = prepare_model(
+        create_hf_model(
+            AutoModelForCausalLM, args.model_name_or_path, tokenizer, dropout=args.dropout
+        ),
+        args,
+    )
     collate = DataCollatorSFT(tokenizer.pad_token_id)
     train_loader = make_loader(train_ds, args.per_device_train_batch_size, collate, True, args.seed)
     eval_loader = make_loader(eval_ds, args.per_device_eval_batch_size, collate, False, args.seed)
@@ -341,41 +511,73 @@ def train_sft(args) -> dict:
     train_s = time.time() - t0
     after = gold_report(engine.module, tokenizer, args, synced)
     save_hf_format(engine, tokenizer, args.output_dir, args.zero_stage)
-    results = {"train_s": round(train_s, 1), "optimizer_steps": steps, "train_rows": len(train_ds), "world_size": world_size,
-               "final_eval": log.records[-1], "gold": summarize_gold(before, after) if before else None,
-               "samples": sample_table(before, after) if before else None}
+    results = {
+        "train_s": round(train_s, 1),
+        "optimizer_steps": steps,
+        "train_rows": len(train_ds),
+        "world_size": world_size,
+        "final_eval": log.records[-1],
+        "gold": summarize_gold(before, after) if before else None,
+        "samples": sample_table(before, after) if before else None,
+    }
     save_run_outputs(args.output_dir, log, results, rank)
-    print_rank_0(f"step 1 done in {train_s:.0f}s: " + json.dumps({k: results[k] for k in ("final_eval", "gold")}))
+    print_rank_0(
+        f"step 1 done in {train_s:.0f}s: "
+        + json.dumps({k: results[k] for k in ("final_eval", "gold")})
+    )
     return results
 
 def sample_table(before: dict, after: dict, n: int = 6) -> list[dict]:
     "A few held-out prompts with the base and SFT sampled answers and their gold scores."
-    return [{"prompt": p, "base": (before["sampled"]["answers"][i], float(before["sampled"]["scores"][i])),
-             "sft": (after["sampled"]["answers"][i], float(after["sampled"]["scores"][i]))}
-            for i, p in enumerate(before["prompts"][:n])]
+    return [
+        {
+            "prompt": p,
+            "base": (before["sampled"]["answers"][i], float(before["sampled"]["scores"][i])),
+            "sft": (after["sampled"]["answers"][i], float(after["sampled"]["scores"][i])),
+        }
+        for i, p in enumerate(before["prompts"][:n])
+    ]
 
 # %% ../nbs/03_sft.ipynb #cccc5ea7
 def interrupted_note(step: int, output_dir) -> str:
     "What a Ctrl-C in step 1 or 2 keeps: these steps write their checkpoint only at the end."
     out = Path(output_dir)
-    kept = f"{out} keeps its earlier checkpoint, without results" if (out / "config.json").is_file() else f"nothing was written to {out}"
-    return f"step {step} saves only at its end, so {kept}; run the same command again to redo step {step}"
+    kept = (
+        f"{out} keeps its earlier checkpoint, without results"
+        if (out / "config.json").is_file()
+        else f"nothing was written to {out}"
+    )
+    return (
+        f"step {step} saves only at its end, so {kept}; run the same command again to redo step"
+        f" {step}"
+    )
 
 def run_main(prog: str, train, args, note):
-    "A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."
-    def stop(signum, frame): raise KeyboardInterrupt   # the deepspeed launcher passes Ctrl-C on as SIGTERM
+    """A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero
+    exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."""
+    # the deepspeed launcher passes Ctrl-C on as SIGTERM
+    def stop(signum, frame): raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, stop)
-    try: return train(args)
+    try:
+        return train(args)
     except KeyboardInterrupt:
-        for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)   # a second signal must not cut the line
-        for bar in list(getattr(std_tqdm, "_instances", [])): bar.close()   # the progress bar ends its line first
+        # a second signal must not cut the line
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+        # the progress bar ends its line first
+        for bar in list(getattr(std_tqdm, "_instances", [])):
+            bar.close()
         kept = note(args) if callable(note) else interrupted_note(note, args.output_dir)
-        print(f"{prog}: interrupted; {kept}", file=sys.stderr); sys.exit(130)
-    except (ValueError, FileNotFoundError) as e: sys.exit(f"{prog}: error: {e}")   # DataError is a ValueError
+        print(f"{prog}: interrupted; {kept}", file=sys.stderr)
+        sys.exit(130)
+    # DataError is a ValueError
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f"{prog}: error: {e}")
 
 def main(argv=None):
     "`deepspeed --num_gpus N --module rlhf_course.sft --model_name_or_path ... --output_dir ...`"
     run_main("rlhf_course.sft", train_sft, parse_args(argv), 1)
 
 # %% ../nbs/03_sft.ipynb #d1992902
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from .book import (
-    MANIFEST, BookError, book_parser, chapter_notebooks, render_readme, run_book, run_book_from_args, write_run_manifest)
+from .book import (MANIFEST, BookError, book_parser, chapter_notebooks, render_readme,
+                              run_book, run_book_from_args, write_run_manifest)
 
 # %% auto #0
 __all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PROGRESS_WARNING', 'WIDGET_MIME', 'LINK',
@@ -32,53 +32,67 @@ __all__ = ['DEFAULT_TRACK', 'TRACK_TITLES', 'PROGRESS_LINE', 'MEMORY_LINE', 'PRO
 
 # %% ../nbs/91_site.ipynb #23c12ecb
 DEFAULT_TRACK = "core"
-TRACK_TITLES = {"core": "The RLHF track", "systems": "The systems track"}   # another name gets a section of its own
+# another name gets a section of its own
+TRACK_TITLES = {"core": "The RLHF track", "systems": "The systems track"}
 
 def chapter_track(*nbs) -> str:
     "The track of the first of `nbs` (notebooks) that names one, else the default."
     for nb in nbs:
         track = (nb.metadata.get("rlhf_course") or {}).get("track") if nb is not None else None
-        if track: return str(track)
+        if track:
+            return str(track)
     return DEFAULT_TRACK
 
 def track_title(track: str) -> str: return TRACK_TITLES.get(track, f"The {track} track")
 
 # %% ../nbs/91_site.ipynb #b392ca05
-PROGRESS_LINE = re.compile(r"\d+%\|.*\|\s*\d+(\.\d+)?[kMG]?/\d+|\|\s*\d+(\.\d+)?[kMG]?(it|/\d+)?\s*\[\d+:\d+")
+PROGRESS_LINE = re.compile(
+    r"\d+%\|.*\|\s*\d+(\.\d+)?[kMG]?/\d+|\|\s*\d+(\.\d+)?[kMG]?(it|/\d+)?\s*\[\d+:\d+"
+)
 MEMORY_LINE = re.compile(r"^\s*(MA [\d.]+ GB\s+Max_MA|CPU Virtual Memory:)|see_memory_usage")
-PROGRESS_WARNING = re.compile(r"TqdmWarning: IProgress not found")   # tqdm.auto without ipywidgets, and its source line
+# tqdm.auto without ipywidgets, and its source line
+PROGRESS_WARNING = re.compile(r"TqdmWarning: IProgress not found")
 
 def clean_stream_text(text: str) -> str:
     "A stream's text as a terminal shows it, without progress bars or DeepSpeed memory reports."
     lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
     drop = set()
     for i, line in enumerate(lines):
-        if PROGRESS_LINE.search(line): drop.add(i)
+        if PROGRESS_LINE.search(line):
+            drop.add(i)
         if MEMORY_LINE.search(line):
             drop.add(i)
-            if line.lstrip().startswith("MA ") and i > 0: drop.add(i - 1)   # the report's message line
-        if PROGRESS_WARNING.search(line): drop.update({i, i + 1} if i + 1 < len(lines) and lines[i + 1].startswith(" ") else {i})
+            # the report's message line
+            if line.lstrip().startswith("MA ") and i > 0:
+                drop.add(i - 1)
+        if PROGRESS_WARNING.search(line):
+            drop.update({i, i + 1} if i + 1 < len(lines) and lines[i + 1].startswith(" ") else {i})
     return "\n".join(l for i, l in enumerate(lines) if i not in drop)
 
 # %% ../nbs/91_site.ipynb #274e4bf8
 WIDGET_MIME = "application/vnd.jupyter.widget"
 
 def strip_outputs(nb) -> dict:
-    "Remove widget views and state, progress bars and DeepSpeed memory reports from `nb` in place; returns counts."
+    """Remove widget views and state, progress bars and
+    DeepSpeed memory reports from `nb` in place; returns counts."""
     counts = {"widgets": 0, "stream_lines": 0}
-    if nb.metadata.pop("widgets", None) is not None: counts["widgets"] += 1
+    if nb.metadata.pop("widgets", None) is not None:
+        counts["widgets"] += 1
     for cell in nb.cells:
         kept = []
         for out in cell.get("outputs", []):
             if any(k.startswith(WIDGET_MIME) for k in out.get("data", {})):
-                counts["widgets"] += 1; continue
+                counts["widgets"] += 1
+                continue
             if out.get("output_type") == "stream":
                 text = clean_stream_text(out.text)
                 counts["stream_lines"] += out.text.count("\n") - text.count("\n")
-                if not text.strip(): continue
+                if not text.strip():
+                    continue
                 out.text = text
             kept.append(out)
-        if "outputs" in cell: cell.outputs = kept
+        if "outputs" in cell:
+            cell.outputs = kept
     return counts
 
 # %% ../nbs/91_site.ipynb #cf986e09
@@ -87,191 +101,354 @@ def run_commit(manifest: dict | None) -> str | None:
     return (((manifest or {}).get("provenance") or {}).get("git") or {}).get("commit")
 
 def hardware_line(hw: dict | None) -> str:
-    "Chapter 00's hardware record in one line: CPU model and cores, then the GPUs nvidia-smi listed, by model."
-    if not hw: return "hardware not recorded"
+    """Chapter 00's hardware record in one line: CPU model
+    and cores, then the GPUs nvidia-smi listed, by model."""
+    if not hw:
+        return "hardware not recorded"
     cores, usable = hw.get("cpu_cores"), hw.get("cpu_cores_usable")
-    text = f"{hw.get('cpu') or 'unknown CPU'}, {cores} cores" + (f" ({usable} usable)" if usable and usable != cores else "")
+    text = f"{hw.get('cpu') or 'unknown CPU'}, {cores} cores" + (
+        f" ({usable} usable)" if usable and usable != cores else ""
+    )
     names = [g.split(",")[0].strip() for g in hw.get("gpus") or []]   # nvidia-smi's "name, memory"
     if names:
         text += "; GPUs: " + ", ".join(f"{names.count(n)} x {n}" for n in dict.fromkeys(names))
-        if hw.get("cuda_visible_devices") is not None: text += f" (CUDA_VISIBLE_DEVICES={hw['cuda_visible_devices'] or 'empty: none used'})"
+        if hw.get("cuda_visible_devices") is not None:
+            text += f" (CUDA_VISIBLE_DEVICES={hw['cuda_visible_devices'] or 'empty: none used'})"
     return text
 
 # %% ../nbs/91_site.ipynb #8cb3f781
 def chapter_problem(path: Path) -> str | None:
     "Why an executed chapter cannot go on the site (missing, failed, not finished), or None."
-    if not path.is_file(): return "missing"
-    try: nb = nbformat.read(path, as_version=4)
-    except Exception as e: return f"unreadable ({type(e).__name__}: {e})"
+    if not path.is_file():
+        return "missing"
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as e:
+        return f"unreadable ({type(e).__name__}: {e})"
     pm = nb.metadata.get("papermill") or {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "error" and (pm.get("exception") or cell.metadata.get("papermill", {}).get("status") == "failed"):
+            if out.get("output_type") == "error" and (
+                pm.get("exception") or cell.metadata.get("papermill", {}).get("status") == "failed"
+            ):
                 return f"failed ({out.ename}: {str(out.evalue)[:200]})"
-    if pm.get("exception"): return "failed"
-    if any((c.metadata.get("papermill") or {}).get("status") in ("pending", "running") for c in nb.cells): return "not finished"
+    if pm.get("exception"):
+        return "failed"
+    if any(
+        (c.metadata.get("papermill") or {}).get("status") in ("pending", "running")
+        for c in nb.cells
+    ):
+        return "not finished"
     return None
 
 def check_run(run_dir, chapters) -> None:
-    "Raise BookError naming every chapter of `chapters` that is missing, failed or unfinished in `run_dir`."
+    """Raise BookError naming every chapter of `chapters`
+    that is missing, failed or unfinished in `run_dir`."""
     problems = {name: p for name in chapters if (p := chapter_problem(Path(run_dir) / name))}
     if problems:
-        raise BookError(f"run folder {run_dir} cannot make a site: " + "; ".join(f"{n} {p}" for n, p in problems.items()))
+        raise BookError(
+            f"run folder {run_dir} cannot make a site: "
+            + "; ".join(f"{n} {p}" for n, p in problems.items())
+        )
 
 # %% ../nbs/91_site.ipynb #106aeb7a
 def repo_settings(root=".") -> dict:
-    "settings.ini's fields the site uses: title, description, git_url, branch, doc_host, doc_baseurl."
-    cfg = ConfigParser(delimiters=["="]); cfg.read(Path(root) / "settings.ini")
+    """settings.ini's fields the site uses: title,
+    description, git_url, branch, doc_host, doc_baseurl."""
+    cfg = ConfigParser(delimiters=["="])
+    cfg.read(Path(root) / "settings.ini")
     d = cfg["DEFAULT"]
-    return {k: d.get(k, "") for k in ("title", "description", "git_url", "branch", "doc_host", "doc_baseurl", "author", "copyright")}
+    return {
+        k: d.get(k, "")
+        for k in (
+            "title",
+            "description",
+            "git_url",
+            "branch",
+            "doc_host",
+            "doc_baseurl",
+            "author",
+            "copyright",
+        )
+    }
 
 def site_url(settings: dict) -> str:
     "Where the published site lives: doc_host + doc_baseurl, with a trailing slash."
     return settings["doc_host"].rstrip("/") + "/" + settings["doc_baseurl"].strip("/") + "/"
 
-def run_info_markdown(manifest: dict | None, nb_name: str, settings: dict, executed_at: str | None = None) -> str:
-    "The box on each page: which run produced it, and the notebook's source; `executed_at` is papermill's start time."
+def run_info_markdown(
+    manifest: dict | None, nb_name: str, settings: dict, executed_at: str | None = None
+) -> str:
+    """The box on each page: which run produced it, and the
+    notebook's source; `executed_at` is papermill's start time."""
     ref = run_commit(manifest) or settings["branch"] or "main"
     source = f"{settings['git_url'].rstrip('/')}/blob/{ref}/nbs/{nb_name}"
     if not manifest:
-        run = ("an older run folder without a manifest (parameter file, commit and hardware not recorded)"
-               + (f"; papermill executed this chapter at {executed_at[:19].replace('T', ' ')} UTC" if executed_at else ""))
+        run = (
+            "an older run folder without a manifest (parameter file, commit and hardware not"
+            " recorded)"
+            + (
+                f"; papermill executed this chapter at {executed_at[:19].replace('T', ' ')} UTC"
+                if executed_at
+                else ""
+            )
+        )
     else:
         prov = manifest.get("provenance") or {}
-        commit = (run_commit(manifest) or "unknown")[:10] + (" (with uncommitted changes)" if (prov.get("git") or {}).get("dirty") else "")
-        versions = ", ".join(f"{'Python' if k == 'python' else k} {v}" for k, v in (prov.get("versions") or {}).items() if v and k in ("python", "torch", "transformers", "deepspeed"))
-        run = (f"`{manifest.get('params') or 'the chapters’ defaults'}`, commit `{commit}`, {hardware_line(prov.get('hardware'))}"
-               f"{', ' + versions if versions else ''}, {(prov.get('utc') or 'date not recorded').replace('T', ' ')}")
-    return f":::{{admonition}} This page is an executed run\n:class: run-info\nRun: {run}.\n\nSource: [{nb_name}]({source})\n:::"
+        commit = (run_commit(manifest) or "unknown")[:10] + (
+            " (with uncommitted changes)" if (prov.get("git") or {}).get("dirty") else ""
+        )
+        versions = ", ".join(
+            f"{'Python' if k == 'python' else k} {v}"
+            for k, v in (prov.get("versions") or {}).items()
+            if v and k in ("python", "torch", "transformers", "deepspeed")
+        )
+        run = (
+            f"`{manifest.get('params') or 'the chapters’ defaults'}`, commit `{commit}`,"
+            f" {hardware_line(prov.get('hardware'))}{', ' + versions if versions else ''},"
+            f" {(prov.get('utc') or 'date not recorded').replace('T', ' ')}"
+        )
+    return (
+        f":::{{admonition}} This page is an executed run\n:class: run-info\nRun: {run}.\n\nSource:"
+        f" [{nb_name}]({source})\n:::"
+    )
 
 # %% ../nbs/91_site.ipynb #5eca5a31
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")   # kept relative and copied into the site (write_project)
+# kept relative and copied into the site (write_project)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 
 def rewrite_links(text: str, pages: set, settings: dict, base="nbs") -> str:
-    "Markdown links to this site's pages point at them (`x.ipynb`, or the published `<site>/x.html`); other relative links go to GitHub."
+    """Markdown links to this site's pages point at them (`x.ipynb`, or
+    the published `<site>/x.html`); other relative links go to GitHub."""
     published = site_url(settings)
     def fix(m):
         target = m.group(2)
         path, _, anchor = target.partition("#")
         if target.startswith(published):
             stem = target[len(published):].partition("#")[0].removesuffix(".html") or "index"
-            return f"{m.group(1)}{stem}.ipynb{'#' + anchor if anchor else ''}{m.group(3)}" if stem in pages else m.group(0)
-        if re.match(r"^[a-z][\w+.-]*:", target) or target.startswith("#") or not path: return m.group(0)
-        stem = Path(path).name.removesuffix(".ipynb").removesuffix(".md")
-        if Path(path).suffix in (".ipynb", ".md") and stem in pages and "/" not in path.removeprefix("./"):
+            return (
+                f"{m.group(1)}{stem}.ipynb{'#' + anchor if anchor else ''}{m.group(3)}"
+                if stem in pages
+                else m.group(0)
+            )
+        if re.match(r"^[a-z][\w+.-]*:", target) or target.startswith("#") or not path:
             return m.group(0)
-        if Path(path).suffix.lower() in IMAGE_SUFFIXES: return m.group(0)   # an image: the site carries its own copy
+        stem = Path(path).name.removesuffix(".ipynb").removesuffix(".md")
+        if (
+            Path(path).suffix in (".ipynb", ".md")
+            and stem in pages
+            and "/" not in path.removeprefix("./")
+        ):
+            return m.group(0)
+        # an image: the site carries its own copy
+        if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+            return m.group(0)
         full = os.path.normpath(os.path.join(base, path))
-        return f"{m.group(1)}{settings['git_url'].rstrip('/')}/blob/{settings['branch'] or 'main'}/{full}{'#' + anchor if anchor else ''}{m.group(3)}"
+        return (
+            f"{m.group(1)}{settings['git_url'].rstrip('/')}/"
+            f"blob/{settings['branch'] or 'main'}/{full}{'#' + anchor if anchor else ''}"
+            f"{m.group(3)}"
+        )
     return LINK.sub(fix, text)
 
 # %% ../nbs/91_site.ipynb #e8ac5783
 def page_notebook(executed, source, manifest, settings, pages) -> tuple:
-    "One chapter's page: the executed notebook cleaned, with the run box under its title; returns (nb, counts)."
+    """One chapter's page: the executed notebook cleaned,
+    with the run box under its title; returns (nb, counts)."""
     nb = executed
     counts = strip_outputs(nb)
     cells = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and not cell.get("outputs") and all(l.startswith("#|") for l in cell.source.strip().splitlines()):
+        if (
+            cell.cell_type == "code"
+            and not cell.get("outputs")
+            and all(l.startswith("#|") for l in cell.source.strip().splitlines())
+        ):
             continue   # `#| default_exp ...`: for nbdev, not for the reader
-        if cell.cell_type == "raw" and cell.metadata.get("skipped"):   # left out by this run (chapter 90)
-            cell = nbformat.v4.new_markdown_cell(f"*Not run here ({cell.metadata['skipped']}):*\n\n```python\n{cell.source}\n```")
+        # left out by this run (chapter 90)
+        if cell.cell_type == "raw" and cell.metadata.get("skipped"):
+            cell = nbformat.v4.new_markdown_cell(
+                f"*Not run here ({cell.metadata['skipped']}):*\n\n```python\n{cell.source}\n```"
+            )
         elif cell.cell_type == "markdown":
             cell.source = rewrite_links(cell.source, pages, settings)
         cells.append(cell)
-    title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), -1)
+    title = next(
+        (
+            i
+            for i, c in enumerate(cells)
+            if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
+        ),
+        -1,
+    )
     executed_at = (nb.metadata.get("papermill") or {}).get("start_time")
-    cells.insert(title + 1, nbformat.v4.new_markdown_cell(run_info_markdown(manifest, source.name, settings, executed_at)))
+    cells.insert(
+        title + 1,
+        nbformat.v4.new_markdown_cell(
+            run_info_markdown(manifest, source.name, settings, executed_at)
+        ),
+    )
     nb.cells = cells
     return nb, counts
 
 # %% ../nbs/91_site.ipynb #cc10010c
 def mathjax_dir() -> Path:
-    "MathJax 3's browser build (es5/), as the `django-static-mathjax` package ships it (the official files, no Django needed)."
+    """MathJax 3's browser build (es5/), as the `django-static-mathjax`
+    package ships it (the official files, no Django needed)."""
     spec = find_spec("mathjax")
     path = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
     if path is None or not (path / "tex-chtml.js").is_file():
-        raise BookError("MathJax 3 not found: `pip install django-static-mathjax` (a dev requirement) ships it")
+        raise BookError(
+            "MathJax 3 not found: `pip install django-static-mathjax` (a dev requirement) ships it"
+        )
     return path
 
-# tex-chtml.js and what it loads on demand: TeX extensions (input/), the CHTML fonts (output/chtml/), the menu (ui/, a11y/)
+# tex-chtml.js and what it loads on demand: TeX extensions
+# (input/), the CHTML fonts (output/chtml/), the menu (ui/, a11y/)
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output/chtml", "ui", "a11y")
 
 def copy_mathjax(dest: Path) -> None:
     "Copy MathJax's browser build into `dest` (the site's `_static/mathjax`)."
     src = mathjax_dir()
     for part in MATHJAX_PARTS:
-        if (src / part).is_dir(): shutil.copytree(src / part, dest / part)
-        else: dest.mkdir(parents=True, exist_ok=True); shutil.copy(src / part, dest / part)
+        if (src / part).is_dir():
+            shutil.copytree(src / part, dest / part)
+        else:
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src / part, dest / part)
 
-FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#3b6ea5"/></svg>'
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16"'
+    ' rx="3" fill="#3b6ea5"/></svg>'
+)
 
 def sphinx_conf(settings: dict, manifest: dict | None) -> str:
     "conf.py of the throwaway Sphinx project."
     conf = dict(
-        project=settings["title"], author=settings["author"], copyright=settings["copyright"],
-        extensions=["myst_nb"], myst_enable_extensions=["dollarmath", "amsmath", "colon_fence"], myst_heading_anchors=3,
-        nb_execution_mode="off", nb_ipywidgets_js={}, nb_merge_streams=True,
-        exclude_patterns=["_build"], html_theme="sphinx_book_theme", html_title=settings["title"],
-        html_static_path=["_static"], html_css_files=["run-info.css"], html_copy_source=False, html_show_sourcelink=False,
-        html_theme_options={"repository_url": settings["git_url"], "path_to_docs": "nbs", "use_repository_button": True,
-                            "repository_branch": run_commit(manifest) or settings["branch"] or "main",
-                            "use_download_button": False, "use_fullscreen_button": False, "show_toc_level": 2},
-        mathjax_path="mathjax/tex-chtml.js",   # relative: under _static
-        html_context={"default_mode": "light"}, html_favicon="_static/favicon.svg",
-        suppress_warnings=["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"])
+        project=settings["title"],
+        author=settings["author"],
+        copyright=settings["copyright"],
+        extensions=["myst_nb"],
+        myst_enable_extensions=["dollarmath", "amsmath", "colon_fence"],
+        myst_heading_anchors=3,
+        nb_execution_mode="off",
+        nb_ipywidgets_js={},
+        nb_merge_streams=True,
+        exclude_patterns=["_build"],
+        html_theme="sphinx_book_theme",
+        html_title=settings["title"],
+        html_static_path=["_static"],
+        html_css_files=["run-info.css"],
+        html_copy_source=False,
+        html_show_sourcelink=False,
+        html_theme_options={
+            "repository_url": settings["git_url"],
+            "path_to_docs": "nbs",
+            "use_repository_button": True,
+            "repository_branch": run_commit(manifest) or settings["branch"] or "main",
+            "use_download_button": False,
+            "use_fullscreen_button": False,
+            "show_toc_level": 2,
+        },
+        mathjax_path="mathjax/tex-chtml.js",  # relative: under _static
+        html_context={"default_mode": "light"},
+        html_favicon="_static/favicon.svg",
+        suppress_warnings=["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"],
+    )
     return "".join(f"{k} = {v!r}\n" for k, v in conf.items())
 
 # %% ../nbs/91_site.ipynb #8a82be21
-def front_page(nbs_dir: Path, root: Path, tracks: dict, glossary: str | None, pages: set, settings: dict,
-               manifest: dict | None = None) -> str:
-    "index.md: the README (rendered from index.ipynb, results tables filled), the run box, a hidden table of contents per track."
+def front_page(
+    nbs_dir: Path,
+    root: Path,
+    tracks: dict,
+    glossary: str | None,
+    pages: set,
+    settings: dict,
+    manifest: dict | None = None,
+) -> str:
+    """index.md: the README (rendered from index.ipynb, results tables
+    filled), the run box, a hidden table of contents per track."""
     index = nbs_dir / "index.ipynb"
-    text = render_readme(index, root) if index.is_file() else f"# {settings['title']}\n\n{settings['description']}\n"
+    text = (
+        render_readme(index, root)
+        if index.is_file()
+        else f"# {settings['title']}\n\n{settings['description']}\n"
+    )
     text = rewrite_links(text, pages, settings, base=".")
     title, _, rest = text.partition("\n")
     text = f"{title}\n\n{run_info_markdown(manifest, 'index.ipynb', settings)}\n{rest}"
     for track, names in tracks.items():
-        text += f"\n```{{toctree}}\n:caption: {track_title(track)}\n:hidden:\n\n" + "\n".join(names) + "\n```\n"
-    if glossary: text += f"\n```{{toctree}}\n:caption: Reference\n:hidden:\n\n{glossary}\n```\n"
+        text += (
+            f"\n```{{toctree}}\n:caption: {track_title(track)}\n:hidden:\n\n"
+            + "\n".join(names)
+            + "\n```\n"
+        )
+    if glossary:
+        text += f"\n```{{toctree}}\n:caption: Reference\n:hidden:\n\n{glossary}\n```\n"
     return text
 
 # %% ../nbs/91_site.ipynb #784c0887
-EXTERNAL_RESOURCE = re.compile(r"<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)=[\"'](?:https?:)?//", re.I)
+EXTERNAL_RESOURCE = re.compile(
+    r"<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)=[\"'](?:https?:)?//", re.I
+)
 
 def external_resources(site_dir) -> list[str]:
     "Pages (and CSS files) of a built site that load something from outside it."
     bad = []
     for p in Path(site_dir).rglob("*"):
-        if p.suffix == ".html" and EXTERNAL_RESOURCE.search(p.read_text(errors="replace")): bad.append(str(p))
-        if p.suffix == ".css" and re.search(r"url\(\s*[\"']?(https?:)?//", p.read_text(errors="replace")): bad.append(str(p))
+        if p.suffix == ".html" and EXTERNAL_RESOURCE.search(p.read_text(errors="replace")):
+            bad.append(str(p))
+        if p.suffix == ".css" and re.search(
+            r"url\(\s*[\"']?(https?:)?//", p.read_text(errors="replace")
+        ):
+            bad.append(str(p))
     return bad
 
 # %% ../nbs/91_site.ipynb #a27006b6
-def write_project(src: Path, run_dir: Path, names: list, nbs_dir: Path, root: Path, manifest: dict | None) -> dict:
-    "Write the Sphinx project of the chapters `names` into `src`; returns {'tracks', 'stripped', 'glossary'}."
+def write_project(
+    src: Path, run_dir: Path, names: list, nbs_dir: Path, root: Path, manifest: dict | None
+) -> dict:
+    """Write the Sphinx project of the chapters `names`
+    into `src`; returns {'tracks', 'stripped', 'glossary'}."""
     settings = repo_settings(root)
-    glossary = next((p for p in (nbs_dir / "glossary.md", nbs_dir / "glossary.ipynb") if p.is_file()), None)
+    glossary = next(
+        (p for p in (nbs_dir / "glossary.md", nbs_dir / "glossary.ipynb") if p.is_file()), None
+    )
     pages = {Path(n).stem for n in names} | ({"glossary"} if glossary else set())
     tracks, stripped = {}, {}
     (src / "_static").mkdir(parents=True)
     for name in names:
         source = nbformat.read(nbs_dir / name, as_version=4) if (nbs_dir / name).is_file() else None
-        nb, stripped[name] = page_notebook(nbformat.read(run_dir / name, as_version=4), nbs_dir / name, manifest, settings, pages)
+        nb, stripped[name] = page_notebook(
+            nbformat.read(run_dir / name, as_version=4), nbs_dir / name, manifest, settings, pages
+        )
         tracks.setdefault(chapter_track(nb, source), []).append(Path(name).stem)
         nbformat.write(nb, src / name)
     known = list(TRACK_TITLES)   # known tracks in their order, then new ones as they first appear
-    tracks = dict(sorted(tracks.items(), key=lambda kv: (kv[0] not in known, known.index(kv[0]) if kv[0] in known else 0)))
+    tracks = dict(
+        sorted(
+            tracks.items(),
+            key=lambda kv: (kv[0] not in known, known.index(kv[0]) if kv[0] in known else 0),
+        )
+    )
     if glossary and glossary.suffix == ".md":
         (src / glossary.name).write_text(rewrite_links(glossary.read_text(), pages, settings))
-    elif glossary: shutil.copy(glossary, src / glossary.name)
+    elif glossary:
+        shutil.copy(glossary, src / glossary.name)
     index = front_page(nbs_dir, root, tracks, glossary and "glossary", pages, settings, manifest)
     (src / "index.md").write_text(index)
-    for m in LINK.finditer(index):                  # the front page's own images (the map): copied in, never fetched
+    # the front page's own images (the map): copied in, never fetched
+    for m in LINK.finditer(index):
         rel = m.group(2)
-        if Path(rel).suffix.lower() in IMAGE_SUFFIXES and not re.match(r"^[a-z][\w+.-]*:", rel) and (Path(root) / rel).is_file():
-            (src / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(Path(root) / rel, src / rel)
+        if (
+            Path(rel).suffix.lower() in IMAGE_SUFFIXES
+            and not re.match(r"^[a-z][\w+.-]*:", rel)
+            and (Path(root) / rel).is_file()
+        ):
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(root) / rel, src / rel)
     (src / "conf.py").write_text(sphinx_conf(settings, manifest))
     (src / "_static" / "run-info.css").write_text(".run-info { font-size: 0.9em; }\n")
     (src / "_static" / "favicon.svg").write_text(FAVICON)
@@ -280,26 +457,55 @@ def write_project(src: Path, run_dir: Path, names: list, nbs_dir: Path, root: Pa
 
 # %% ../nbs/91_site.ipynb #b91183bc
 def build_site(run_dir, site_dir, nbs_dir="nbs", root=".", only=None, jobs=2, quiet=True) -> dict:
-    "Build the static site of the executed chapters in `run_dir` into `site_dir`; returns a summary."
+    """Build the static site of the executed chapters
+    in `run_dir` into `site_dir`; returns a summary."""
     t0 = time.time()
     run_dir, site_dir, nbs_dir, root = Path(run_dir), Path(site_dir), Path(nbs_dir), Path(root)
-    if not run_dir.is_dir(): raise BookError(f"run folder not found: {run_dir}")
-    manifest = json.loads((run_dir / MANIFEST).read_text()) if (run_dir / MANIFEST).is_file() else None
+    if not run_dir.is_dir():
+        raise BookError(f"run folder not found: {run_dir}")
+    manifest = (
+        json.loads((run_dir / MANIFEST).read_text()) if (run_dir / MANIFEST).is_file() else None
+    )
     names = (manifest or {}).get("chapters") or [p.name for p in chapter_notebooks(nbs_dir)]
-    if only: names = [n for n in names if any(n.startswith(o) for o in only)]
-    if not names: raise BookError(f"no chapters to put on the site (run folder {run_dir}, only={only})")
+    if only:
+        names = [n for n in names if any(n.startswith(o) for o in only)]
+    if not names:
+        raise BookError(f"no chapters to put on the site (run folder {run_dir}, only={only})")
     check_run(run_dir, names)
     with tempfile.TemporaryDirectory(prefix="site-src-") as tmp:
         made = write_project(Path(tmp) / "src", run_dir, names, nbs_dir, root, manifest)
-        if site_dir.exists(): shutil.rmtree(site_dir)
-        cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-j", str(jobs), "-d", str(Path(tmp) / "doctrees"), str(Path(tmp) / "src"), str(site_dir)]
+        if site_dir.exists():
+            shutil.rmtree(site_dir)
+        cmd = [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-j",
+            str(jobs),
+            "-d",
+            str(Path(tmp) / "doctrees"),
+            str(Path(tmp) / "src"),
+            str(site_dir),
+        ]
         r = subprocess.run(cmd + (["-q"] if quiet else []), capture_output=True, text=True)
-        if r.returncode: raise BookError(f"sphinx failed building {run_dir} (exit {r.returncode}):\n{r.stderr[-3000:]}")
+        if r.returncode:
+            raise BookError(
+                f"sphinx failed building {run_dir} (exit {r.returncode}):\n{r.stderr[-3000:]}"
+            )
     (site_dir / ".nojekyll").write_text("")
     bad = external_resources(site_dir)
-    if bad: raise BookError(f"the site loads files from outside itself: {bad[:5]}")
-    return {"run": str(run_dir), "site": str(site_dir), "chapters": names, **made,
-            "warnings": [l for l in r.stderr.splitlines() if "WARNING" in l], "wall_s": round(time.time() - t0, 1)}
+    if bad:
+        raise BookError(f"the site loads files from outside itself: {bad[:5]}")
+    return {
+        "run": str(run_dir),
+        "site": str(site_dir),
+        "chapters": names,
+        **made,
+        "warnings": [l for l in r.stderr.splitlines() if "WARNING" in l],
+        "wall_s": round(time.time() - t0, 1),
+    }
 
 # %% ../nbs/91_site.ipynb #d03159c1
 def _code_sources(nb) -> list[str]:
@@ -309,59 +515,134 @@ def _code_sources(nb) -> list[str]:
             and "injected-parameters" not in tags(c) and "papermill-error-cell-tag" not in tags(c)]
 
 def stale_cells(executed, source) -> list[str]:
-    "How the code cells of an executed notebook differ from its source notebook ([] when they are the same)."
+    """How the code cells of an executed notebook differ
+    from its source notebook ([] when they are the same)."""
     ran, now = (_code_sources(nbformat.read(p, as_version=4)) for p in (executed, source))
     diff = [f"code cell {i + 1} differs" for i, (a, b) in enumerate(zip(ran, now)) if a != b]
-    if len(ran) != len(now): diff.append(f"{len(ran)} code cells ran, nbs/ has {len(now)}")
+    if len(ran) != len(now):
+        diff.append(f"{len(ran)} code cells ran, nbs/ has {len(now)}")
     return diff
 
 # %% ../nbs/91_site.ipynb #893e0134
 DEMO_CHAPTERS = {
-    "01_demo_core.ipynb": ("core", [
-        "# 01 · A core chapter\n\nThe PPO ratio is $r_t(\\theta) = \\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}$, and\n\n"
-        "$$L^{\\text{CLIP}} = \\mathbb{E}_t\\left[\\min\\left(r_t A_t,\\ \\text{clip}(r_t, 1-\\epsilon, 1+\\epsilon) A_t\\right)\\right]$$\n\n"
-        "| seed | gold |\n|---|---|\n| 0 | 0.80 |\n| 1 | 0.78 |\n\nThe next chapter is [02](02_demo_systems.ipynb); the code lives in [ppo.py](../rlhf_course/ppo.py).",
-        "from tqdm.auto import tqdm\nfrom IPython.display import display\nimport time\nfor _ in tqdm(range(3)): time.sleep(0.01)\n"
-        "# what tqdm draws in a notebook, and DeepSpeed's memory report (spelled in pieces: the page must not show them)\n"
-        "display({'application/vnd.jupyter.widget' + '-view+json': {'model_id': 'm0', 'version_major': 2, 'version_minor': 0}, 'text/plain': 'HBox()'}, raw=True)\n"
-        "print('begin bf16_optimizer')\nprint('MA 1.29 GB         Max' + '_MA 1.44 GB         CA 1.94 GB         Max_CA 2 GB ')\n"
-        "print('CPU Virtual' + ' Memory:  used = 1.89 GB, percent = 0.7%')\nprint('trained')",
-        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 2.5))\n"
-        "ax.plot([0, 1, 2, 3], [0.5, 0.6, 0.7, 0.75], marker='o'); ax.set_xlabel('step'); ax.set_ylabel('gold')\nplt.show()"]),
-    "02_demo_systems.ipynb": ("systems", ["# 02 · A systems chapter\n\nZeRO-3 shards the parameters: $\\frac{\\Psi}{N_d}$ each.", "print(sum(range(10)))"]),
-    "03_demo_lab.ipynb": ("lab", ["# 03 · A chapter on a new track\n\nNo site code names this track.", "x = 1\nx + 1"]),
+    "01_demo_core.ipynb": (
+        "core",
+        [
+            (
+                "# 01 · A core chapter\n\nThe PPO ratio is $r_t(\\theta) ="
+                " \\frac{\\pi_\\theta(a_t|s_t)}{\\pi_{\\text{old}}(a_t|s_t)}$,"
+                " and\n\n$$L^{\\text{CLIP}} = \\mathbb{E}_t\\left[\\min\\left(r_t A_t,\\"
+                " \\text{clip}(r_t, 1-\\epsilon, 1+\\epsilon) A_t\\right)\\right]$$\n\n| seed |"
+                " gold |\n|---|---|\n| 0 | 0.80 |\n| 1 | 0.78 |\n\nThe next chapter is"
+                " [02](02_demo_systems.ipynb); the code lives in [ppo.py](../rlhf_course/ppo.py)."
+            ),
+            (
+                "from tqdm.auto import tqdm\nfrom IPython.display import display\nimport time\nfor"
+                " _ in tqdm(range(3)): time.sleep(0.01)\n# what tqdm draws in a notebook, and"
+                " DeepSpeed's memory report (spelled in pieces: the page must not show"
+                " them)\ndisplay({'application/vnd.jupyter.widget' + '-view+json': {'model_id':"
+                " 'm0', 'version_major': 2, 'version_minor': 0}, 'text/plain': 'HBox()'},"
+                " raw=True)\nprint('begin bf16_optimizer')\nprint('MA 1.29 GB         Max' + '_MA"
+                " 1.44 GB         CA 1.94 GB         Max_CA 2 GB ')\nprint('CPU Virtual' + '"
+                " Memory:  used = 1.89 GB, percent = 0.7%')\nprint('trained')"
+            ),
+            (
+                "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4,"
+                " 2.5))\nax.plot([0, 1, 2, 3], [0.5, 0.6, 0.7, 0.75], marker='o');"
+                " ax.set_xlabel('step'); ax.set_ylabel('gold')\nplt.show()"
+            ),
+        ],
+    ),
+    "02_demo_systems.ipynb": (
+        "systems",
+        [
+            "# 02 · A systems chapter\n\nZeRO-3 shards the parameters: $\\frac{\\Psi}{N_d}$ each.",
+            "print(sum(range(10)))",
+        ],
+    ),
+    "03_demo_lab.ipynb": (
+        "lab",
+        ["# 03 · A chapter on a new track\n\nNo site code names this track.", "x = 1\nx + 1"],
+    ),
 }
 
 def demo_run(folder, index=None) -> Path:
-    "Write demo chapters, a front page (or a copy of `index`) and a glossary under `folder`/nbs, run them into `folder`/run."
-    folder = Path(folder); nbs = folder / "nbs"; nbs.mkdir(parents=True, exist_ok=True)
+    """Write demo chapters, a front page (or a copy of `index`)
+    and a glossary under `folder`/nbs, run them into `folder`/run."""
+    folder = Path(folder)
+    nbs = folder / "nbs"
+    nbs.mkdir(parents=True, exist_ok=True)
     for name, (track, sources) in DEMO_CHAPTERS.items():
-        cells = [nbformat.v4.new_markdown_cell(s) if s.startswith("# ") else nbformat.v4.new_code_cell(s) for s in sources]
-        nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"},
-                                                                      "rlhf_course": {"track": track}}), nbs / name)
-    front = nbformat.read(index, as_version=4) if index else nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "# Demo book\n\nA front page with a results table:\n\n| measure | value |\n|---|---|\n| gold score, PPO | 0.784 |\n\n"
-        "Chapters: [01](01_demo_core.ipynb), [02](02_demo_systems.ipynb), [03](03_demo_lab.ipynb).")])
+        cells = [
+            nbformat.v4.new_markdown_cell(s) if s.startswith("# ") else nbformat.v4.new_code_cell(s)
+            for s in sources
+        ]
+        nbformat.write(
+            nbformat.v4.new_notebook(
+                cells=cells,
+                metadata={
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "python3",
+                        "language": "python",
+                    },
+                    "rlhf_course": {"track": track},
+                },
+            ),
+            nbs / name,
+        )
+    front = (
+        nbformat.read(index, as_version=4)
+        if index
+        else nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell(
+                    "# Demo book\n\nA front page with a results table:\n\n| measure | value"
+                    " |\n|---|---|\n| gold score, PPO | 0.784 |\n\nChapters:"
+                    " [01](01_demo_core.ipynb), [02](02_demo_systems.ipynb),"
+                    " [03](03_demo_lab.ipynb)."
+                )
+            ]
+        )
+    )
     nbformat.write(front, nbs / "index.ipynb")
-    (nbs / "glossary.md").write_text("# Glossary\n\nPPO\n: proximal policy optimisation, with the clipped loss $L^{\\text{CLIP}}$.\n")
+    (nbs / "glossary.md").write_text(
+        "# Glossary\n\nPPO\n: proximal policy optimisation, with the clipped loss"
+        " $L^{\\text{CLIP}}$.\n"
+    )
     (folder / "params.yaml").write_text("flags: []\ndefaults: {}\nnotebooks: {}\n")
     run = folder / "run"
-    write_run_manifest(run, "params.yaml (demo)", list(DEMO_CHAPTERS), command="rlhf_course.site.demo_run")
+    write_run_manifest(
+        run, "params.yaml (demo)", list(DEMO_CHAPTERS), command="rlhf_course.site.demo_run"
+    )
     run_book(folder / "params.yaml", run, nbs)
     return run
 
 # %% ../nbs/91_site.ipynb #3d7b9e42
 def main(argv=None):
-    "Run the book (chapter 90), then build its website; with --site-only, build the website of the run folder --out as it is."
+    """Run the book (chapter 90), then build its website; with
+    --site-only, build the website of the run folder --out as it is."""
     p = book_parser("python -m rlhf_course.site", main.__doc__)
-    p.add_argument("--site", required=True, help="folder to build the static site into (e.g. runs/site)")
-    p.add_argument("--site-only", action="store_true", help="run nothing: build the site of the run folder --out as it is")
+    p.add_argument(
+        "--site", required=True, help="folder to build the static site into (e.g. runs/site)"
+    )
+    p.add_argument(
+        "--site-only",
+        action="store_true",
+        help="run nothing: build the site of the run folder --out as it is",
+    )
     args = p.parse_args(argv)
     try:
-        if not args.site_only: run_book_from_args(args)
+        if not args.site_only:
+            run_book_from_args(args)
         s = build_site(args.out, args.site, args.nbs, only=args.only)
-        print(f"site of {len(s['chapters'])} chapters built in {s['wall_s']:.0f}s: {Path(args.site) / 'index.html'}")
-    except (BookError, ValueError) as e: sys.exit(f"site failed: {e}")
+        print(
+            f"site of {len(s['chapters'])} chapters built in {s['wall_s']:.0f}s:"
+            f" {Path(args.site) / 'index.html'}"
+        )
+    except (BookError, ValueError) as e:
+        sys.exit(f"site failed: {e}")
 
 # %% ../nbs/91_site.ipynb #9e2d4b18
-if __name__ == "__main__" and "ipykernel" not in sys.modules: main()
+if __name__ == "__main__" and "ipykernel" not in sys.modules:
+    main()

@@ -18,15 +18,19 @@ import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT, get_unsupervised_data
-from .ds_utils import (gathered_parameters, get_all_reduce_mean, get_rank, plain_state_dict, print_rank_0,
-                                  save_hf_format, to_device, unwrap_model)
-from .ppo_trainer import (DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised, NonFiniteLossError,
-                                     RunningMoments)
+from .data import (create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT,
+                              get_unsupervised_data)
+from .ds_utils import (gathered_parameters, get_all_reduce_mean, get_rank,
+                                  plain_state_dict, print_rank_0, save_hf_format, to_device,
+                                  unwrap_model)
+from .ppo_trainer import (DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised,
+                                     NonFiniteLossError, RunningMoments)
 from .reward import end_scores, save_reward_model
-from .rlhf_engine import check_step3_args, DeepSpeedRLHFEngine, frozen_stage, parse_step3_args
-from .sft import (bootstrap_ci, gold_component_rows, gold_eval, held_out_prompts, make_loader, MetricsLog,
-                             run_main, save_run_outputs, start_run, tensorboard_dir, uses_toyworld)
+from .rlhf_engine import (check_step3_args, DeepSpeedRLHFEngine, frozen_stage,
+                                     parse_step3_args)
+from .sft import (bootstrap_ci, gold_component_rows, gold_eval, held_out_prompts,
+                             make_loader, MetricsLog, run_main, save_run_outputs, start_run,
+                             tensorboard_dir, uses_toyworld)
 from .toyworld import corpus_blocks, load_toyworld, split_blocks, WEIGHTS
 
 # %% auto #0
@@ -38,7 +42,8 @@ __all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'CORRECTNESS', '
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
-    "Every experience cut into batches of `batch_size` rows, rows shuffled within each experience, batches shuffled."
+    """Every experience cut into batches of `batch_size` rows,
+    rows shuffled within each experience, batches shuffled."""
     out = []
     for exp in exps:
         order = torch.randperm(len(exp["seq"]), generator=generator)
@@ -47,36 +52,61 @@ def training_batches(exps: list[dict], batch_size: int, generator: torch.Generat
 
 # %% ../nbs/08_step3.ipynb #a7fb8302
 @torch.no_grad()
-def learned_rewards(reward_model, tokenizer, prompts: list[str], answers: list[str], finished: list[bool],
-                    batch_size: int = 64) -> np.ndarray:
+def learned_rewards(
+    reward_model,
+    tokenizer,
+    prompts: list[str],
+    answers: list[str],
+    finished: list[bool],
+    batch_size: int = 64,
+) -> np.ndarray:
     "Reward-model scores of `prompt + answer (+ </s> if it ended)`, read at the last token."
-    rows = [tokenizer(p)["input_ids"] + tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] * f
-            for p, a, f in zip(prompts, answers, finished)]
-    collate, device, out = DataCollatorSFT(tokenizer.pad_token_id), next(reward_model.parameters()).device, []
+    rows = [
+        tokenizer(p)["input_ids"]
+        + tokenizer(a, add_special_tokens=False)["input_ids"]
+        + [tokenizer.eos_token_id] * f
+        for p, a, f in zip(prompts, answers, finished)
+    ]
+    collate, device, out = (
+        DataCollatorSFT(tokenizer.pad_token_id),
+        next(reward_model.parameters()).device,
+        [],
+    )
     for i in range(0, len(rows), batch_size):
         b = collate([{"input_ids": r, "labels": r} for r in rows[i: i + batch_size]])
         mask = b["attention_mask"].to(device)
-        out.append(end_scores(reward_model.forward_value(b["input_ids"].to(device), mask), mask).float().cpu())
+        out.append(
+            end_scores(reward_model.forward_value(b["input_ids"].to(device), mask), mask)
+            .float()
+            .cpu()
+        )
     return torch.cat(out).numpy()
 
 # %% ../nbs/08_step3.ipynb #2a1460f5
-def policy_eval(model, reward_model, tokenizer, prompts, args, synced_gpus: bool = False, greedy: bool = True) -> dict:
+def policy_eval(
+    model, reward_model, tokenizer, prompts, args, synced_gpus: bool = False, greedy: bool = True
+) -> dict:
     "Gold scores and learned rewards of sampled (and greedy) answers to `prompts`."
     kw = dict(max_new_tokens=args.max_answer_seq_len, synced_gpus=synced_gpus, batch_size=128)
     out = {"sampled": gold_eval(model, tokenizer, prompts, seed=args.seed, **kw)}
-    if greedy: out["greedy"] = gold_eval(model, tokenizer, prompts, seed=args.seed, do_sample=False, **kw)
+    if greedy:
+        out["greedy"] = gold_eval(model, tokenizer, prompts, seed=args.seed, do_sample=False, **kw)
     for ev in out.values():
         ev["reward"] = learned_rewards(reward_model, tokenizer, prompts, ev["answers"], ev["ended"])
         ev["reward_mean"] = float(ev["reward"].mean())
-        ev["components"] = gold_component_rows(prompts, ev["answers"], ev["ended"])   # (N,) per component
+        # (N,) per component
+        ev["components"] = gold_component_rows(prompts, ev["answers"], ev["ended"])
     return out
 
 # %% ../nbs/08_step3.ipynb #0ec50092
 HELD_OUT_BLOCK = 128
 
 def toyworld_corpus_split(tokenizer, block_size: int):
-    "(ptx rows: the first 95% of the corpus stream in `block_size` blocks, held-out (N, 128) blocks: the rest)."
-    train, held_out = split_blocks(corpus_blocks(tokenizer, load_toyworld().documents(), HELD_OUT_BLOCK))
+    """(ptx rows: the first 95% of the corpus stream in
+    `block_size` blocks, held-out (N, 128) blocks: the rest)."""
+    train, held_out = split_blocks(
+        corpus_blocks(tokenizer, load_toyworld().documents(), HELD_OUT_BLOCK)
+    )
     flat = train.flatten()
     rows = flat[: len(flat) // block_size * block_size].view(-1, block_size).tolist()
     return [{"input_ids": r, "labels": r} for r in rows], held_out
@@ -86,116 +116,225 @@ def heldout_lm_loss(model, blocks: torch.Tensor, batch_size: int = 32) -> float:
     "Mean next-token loss over held-out blocks."
     device, was_training = next(model.parameters()).device, model.training
     model.eval()
-    losses = [model(input_ids=b.to(device), labels=b.to(device), use_cache=False).loss.float() for b in blocks.split(batch_size)]
+    losses = [
+        model(input_ids=b.to(device), labels=b.to(device), use_cache=False).loss.float()
+        for b in blocks.split(batch_size)
+    ]
     model.train(was_training)
     return torch.stack(losses).mean().item()
 
 # %% ../nbs/08_step3.ipynb #cb6680a5
 def ptx_rows(args, tokenizer, toyworld_rows=None) -> list[dict]:
-    "Pretraining rows for ptx: the toy world's training corpus ('toyworld'), or `--unsupervised_dataset_name` text."
+    """Pretraining rows for ptx: the toy world's training
+    corpus ('toyworld'), or `--unsupervised_dataset_name` text."""
     block = args.max_prompt_seq_len + args.max_answer_seq_len
     if args.unsupervised_dataset_name == "toyworld":
-        return toyworld_rows if toyworld_rows is not None else toyworld_corpus_split(tokenizer, block)[0]
-    return list(get_unsupervised_data(args.unsupervised_dataset_name, tokenizer, block, args.unsupervised_dataset_config_name))
+        return (
+            toyworld_rows
+            if toyworld_rows is not None
+            else toyworld_corpus_split(tokenizer, block)[0]
+        )
+    return list(
+        get_unsupervised_data(
+            args.unsupervised_dataset_name, tokenizer, block, args.unsupervised_dataset_config_name
+        )
+    )
 
 def ptx_batches(rows, args, tokenizer):
     "An endless iterator of ptx batches (this rank's shard, reshuffled every pass)."
-    loader = make_loader(rows, args.per_device_training_batch_size, DataCollatorSFT(tokenizer.pad_token_id), True, args.seed)
+    loader = make_loader(
+        rows,
+        args.per_device_training_batch_size,
+        DataCollatorSFT(tokenizer.pad_token_id),
+        True,
+        args.seed,
+    )
     for epoch in range(10**9):
         loader.sampler.set_epoch(epoch)
         yield from loader
 
 # %% ../nbs/08_step3.ipynb #d425940a
 def save_checkpoints(engine, tokenizer, output_dir, step: int):
-    "actor/, critic/ and actor_ema/ under `output_dir`, each replaced atomically, then checkpoint.json."
+    """actor/, critic/ and actor_ema/ under `output_dir`,
+    each replaced atomically, then checkpoint.json."""
     out, stage = Path(output_dir), engine.config.actor.zero_stage
     save_hf_format(engine.actor, tokenizer, out / "actor", stage)
     save_reward_model(engine.critic, tokenizer, out / "critic")
-    if engine.actor_ema is not None: save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(stage))
-    if get_rank() == 0: (out / "checkpoint.json").write_text(json.dumps({"step": step}))
+    if engine.actor_ema is not None:
+        save_hf_format(engine.actor_ema, tokenizer, out / "actor_ema", frozen_stage(stage))
+    if get_rank() == 0:
+        (out / "checkpoint.json").write_text(json.dumps({"step": step}))
 
 # %% ../nbs/08_step3.ipynb #e5a0c001
-RESUME_DIR = "resume"   # OUTPUT_DIR/resume: DeepSpeed checkpoints of actor and critic, EMA weights, each rank's state
-IGNORED_ON_RESUME = ("local_rank", "force", "output_dir", "print_answers", "n_gold_prompts", "enable_tensorboard",
-                     "tensorboard_path", "enable_hybrid_engine")   # flags that do not change the training trajectory
+# OUTPUT_DIR/resume: DeepSpeed checkpoints of actor and critic, EMA weights, each rank's state
+RESUME_DIR = "resume"
+# flags that do not change the training trajectory
+IGNORED_ON_RESUME = (
+    "local_rank",
+    "force",
+    "output_dir",
+    "print_answers",
+    "n_gold_prompts",
+    "enable_tensorboard",
+    "tensorboard_path",
+    "enable_hybrid_engine",
+)
 
 def rng_state() -> dict:
     "Every random-number state a step draws from: Python, NumPy, torch (and CUDA's)."
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available(): state["cuda"] = torch.cuda.get_rng_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 def set_rng_state(state: dict):
-    random.setstate(state["python"]); np.random.set_state(state["numpy"]); torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available(): torch.cuda.set_rng_state(state["cuda"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
 
 def resume_config(args) -> dict:
     "The flags a resumed run must share with the interrupted one (JSON-normalised)."
-    return json.loads(json.dumps({k: v for k, v in vars(args).items() if k not in IGNORED_ON_RESUME}, default=str))
+    return json.loads(
+        json.dumps({k: v for k, v in vars(args).items() if k not in IGNORED_ON_RESUME}, default=str)
+    )
 
 def check_resume(args, world_size: int) -> dict | None:
-    "The saved state a run will resume from (None: a fresh start); one clear error if it was made with other flags."
+    """The saved state a run will resume from (None: a fresh
+    start); one clear error if it was made with other flags."""
     path = Path(args.output_dir) / RESUME_DIR / "state.json"
-    if args.force or not path.is_file(): return None
+    if args.force or not path.is_file():
+        return None
     state = json.loads(path.read_text())
-    changed = {k: (state["config"].get(k), v) for k, v in resume_config(args).items() if state["config"].get(k) != v}
+    changed = {
+        k: (state["config"].get(k), v)
+        for k, v in resume_config(args).items()
+        if state["config"].get(k) != v
+    }
     if changed or state["world_size"] != world_size:
-        what = ", ".join(f"--{k} {old} -> {new}" for k, (old, new) in changed.items()) or f"{state['world_size']} ranks -> {world_size}"
-        raise ValueError(f"--output_dir {args.output_dir} holds a step-3 checkpoint (rollout batch {state['step']}) of a run with "
-                         f"other settings ({what}); pass --force to start afresh, or choose another --output_dir")
+        what = (
+            ", ".join(f"--{k} {old} -> {new}" for k, (old, new) in changed.items())
+            or f"{state['world_size']} ranks -> {world_size}"
+        )
+        raise ValueError(
+            f"--output_dir {args.output_dir} holds a step-3 checkpoint (rollout batch"
+            f" {state['step']}) of a run with other settings ({what}); pass --force to start"
+            " afresh, or choose another --output_dir"
+        )
     return state
 
 def step3_interrupted_note(args) -> str:
     "What a Ctrl-C in step 3 keeps, read from the disk, and how to continue."
     state = Path(args.output_dir) / RESUME_DIR / "state.json"
     if not state.is_file():
-        return (f"no step-3 checkpoint was written yet (one comes every --eval_interval {args.eval_interval} rollout batches); "
-                "run the same command again to start step 3 over")
+        return (
+            "no step-3 checkpoint was written yet (one comes every --eval_interval"
+            f" {args.eval_interval} rollout batches); run the same command again to start step 3"
+            " over"
+        )
     n = json.loads(state.read_text())["step"]
-    return (f"the checkpoint of rollout batch {n} in {args.output_dir} is kept (actor, critic, actor_ema, resume/); "
-            "run the same command again to resume from it (--force starts afresh)")
+    return (
+        f"the checkpoint of rollout batch {n} in {args.output_dir} is kept (actor, critic,"
+        " actor_ema, resume/); run the same command again to resume from it (--force starts"
+        " afresh)"
+    )
 
 # %% ../nbs/08_step3.ipynb #d3e49e7f
 def step3_setup(args):
     "Chapter 03's start_run with step 3's checks, then the prompt loader."
-    def check(args, world_size, device):      # before anything is loaded or removed: a refused resume leaves the folder as it was
-        check_step3_args(args, world_size, device); check_resume(args, world_size)
+    # before anything is loaded or removed: a refused resume leaves the folder as it was
+    def check(args, world_size, device):
+        check_step3_args(args, world_size, device)
+        check_resume(args, world_size)
     rank, world_size, device, tokenizer = start_run(args, check, args.actor_model_name_or_path)
-    prompts, _ = create_prompt_dataset(args.data_path, args.data_split, 3, tokenizer, args.max_prompt_seq_len,
-                                       args.max_prompt_seq_len + args.max_answer_seq_len, args.seed, args.data_output_path)
-    loader = make_loader(prompts, args.per_device_generation_batch_size, DataCollatorRLHF(tokenizer.pad_token_id), True, args.seed)
+    prompts, _ = create_prompt_dataset(
+        args.data_path,
+        args.data_split,
+        3,
+        tokenizer,
+        args.max_prompt_seq_len,
+        args.max_prompt_seq_len + args.max_answer_seq_len,
+        args.seed,
+        args.data_output_path,
+    )
+    loader = make_loader(
+        prompts,
+        args.per_device_generation_batch_size,
+        DataCollatorRLHF(tokenizer.pad_token_id),
+        True,
+        args.seed,
+    )
     return rank, world_size, device, tokenizer, loader
 
 # %% ../nbs/08_step3.ipynb #2807f450
 def count_iters(args, n_batches: int) -> tuple[int, int]:
     "(rollout batches, optimizer steps per trained model) of the run."
     rollouts = args.num_train_epochs * n_batches
-    if args.max_steps: rollouts = min(rollouts, args.max_steps)
+    if args.max_steps:
+        rollouts = min(rollouts, args.max_steps)
     per_rollout = args.per_device_generation_batch_size // args.per_device_training_batch_size
-    return rollouts, max(1, rollouts * per_rollout * args.ppo_epochs // args.gradient_accumulation_steps)
+    return rollouts, max(
+        1, rollouts * per_rollout * args.ppo_epochs // args.gradient_accumulation_steps
+    )
 
 # %% ../nbs/08_step3.ipynb #ef81b835
 class Step3Run:
     "The state of one step-3 run: engine, trainer, data, logs."
-    policy_name = "ppo"   # the trained policy's key in the evaluations (chapter 13's runs name theirs grpo/rloo)
+    # the trained policy's key in the evaluations (chapter 13's runs name theirs grpo/rloo)
+    policy_name = "ppo"
     def __init__(self, args):
         self.args = args
         self.rank, self.world_size, self.device, self.tokenizer, self.loader = step3_setup(args)
         self.rollouts, iters = count_iters(args, len(self.loader))
-        self.engine = DeepSpeedRLHFEngine(args.actor_model_name_or_path, args.critic_model_name_or_path, self.tokenizer, iters, args)
-        use_ptx = args.unsupervised_dataset_name is not None and args.unsup_coef != 0   # --unsup_coef 0: off
-        self.trainer = (DeepSpeedPPOTrainerUnsupervised if use_ptx else DeepSpeedPPOTrainer)(engine=self.engine, args=args)
+        self.engine = DeepSpeedRLHFEngine(
+            args.actor_model_name_or_path,
+            args.critic_model_name_or_path,
+            self.tokenizer,
+            iters,
+            args,
+        )
+        # --unsup_coef 0: off
+        use_ptx = args.unsupervised_dataset_name is not None and args.unsup_coef != 0
+        self.trainer = (DeepSpeedPPOTrainerUnsupervised if use_ptx else DeepSpeedPPOTrainer)(
+            engine=self.engine, args=args
+        )
         self.toyworld = uses_toyworld(args)
-        corpus = (toyworld_corpus_split(self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len)
-                  if self.toyworld or args.unsupervised_dataset_name == "toyworld" else (None, None))   # tokenised once
-        self.ptx = ptx_batches(ptx_rows(args, self.tokenizer, corpus[0]), args, self.tokenizer) if use_ptx else None
-        self.eval_prompts = held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
+        # tokenised once
+        corpus = (
+            toyworld_corpus_split(self.tokenizer, args.max_prompt_seq_len + args.max_answer_seq_len)
+            if self.toyworld or args.unsupervised_dataset_name == "toyworld"
+            else (None, None)
+        )
+        self.ptx = (
+            ptx_batches(ptx_rows(args, self.tokenizer, corpus[0]), args, self.tokenizer)
+            if use_ptx
+            else None
+        )
+        self.eval_prompts = (
+            held_out_prompts(args.n_gold_prompts) if self.toyworld and args.n_gold_prompts else []
+        )
         self.held_out = corpus[1] if self.toyworld else None
-        self.step, self.saved_step, self.ptx_used, self.train_s_before, self.pending = 0, None, 0, 0.0, None
+        self.step, self.saved_step, self.ptx_used, self.train_s_before, self.pending = (
+            0,
+            None,
+            0,
+            0.0,
+            None,
+        )
         self.generator, self.exps = torch.Generator().manual_seed(args.seed), []
         self.synced = args.actor_zero_stage == 3 and self.world_size > 1
-        records = self.resume()                   # the last complete checkpoint of an interrupted run (unless --force)
-        self.log = MetricsLog(tensorboard_dir(args, self.rank, "step3_rlhf"), "ppo", purge_step=self.step + 1 if records else None)
+        # the last complete checkpoint of an interrupted run (unless --force)
+        records = self.resume()
+        self.log = MetricsLog(
+            tensorboard_dir(args, self.rank, "step3_rlhf"),
+            "ppo",
+            purge_step=self.step + 1 if records else None,
+        )
         self.log.records = records or []
 
 # %% ../nbs/08_step3.ipynb #ed66cb07
@@ -204,37 +343,62 @@ def train_on(self: Step3Run, exps: list[dict], generator) -> dict:
     "PPO epochs over the experiences (plus ptx and EMA after each update); mean losses."
     args, losses = self.args, {"actor_loss": [], "critic_loss": [], "ptx_loss": []}
     for epoch in range(args.ppo_epochs):
-        for i, mb in enumerate(training_batches(exps, args.per_device_training_batch_size, generator)):
+        for i, mb in enumerate(
+            training_batches(exps, args.per_device_training_batch_size, generator)
+        ):
             try:
                 a, c = self.trainer.train_rlhf(mb)
-                if self.ptx is not None: losses["ptx_loss"].append(self.ptx_step())
+                if self.ptx is not None:
+                    losses["ptx_loss"].append(self.ptx_step())
             except NonFiniteLossError as e:
-                raise NonFiniteLossError(f"step {self.step + 1}, PPO epoch {epoch}, training batch {i}: {e}; stopped before "
-                                         f"the update; {self.kept_checkpoint()}") from e
-            losses["actor_loss"].append(a.item()); losses["critic_loss"].append(c.item())
-            if self.engine.actor_ema is not None: self.engine.update_ema()   # fp32, warm-up decay (chapter 06)
+                raise NonFiniteLossError(
+                    f"step {self.step + 1}, PPO epoch {epoch}, training batch {i}: {e}; stopped"
+                    f" before the update; {self.kept_checkpoint()}"
+                ) from e
+            losses["actor_loss"].append(a.item())
+            losses["critic_loss"].append(c.item())
+            # fp32, warm-up decay (chapter 06)
+            if self.engine.actor_ema is not None:
+                self.engine.update_ema()
     return {k: float(np.mean(v)) for k, v in losses.items() if v}
 
 @patch
 def ptx_step(self: Step3Run) -> float:
-    self.ptx_used += 1                                            # the ptx data position, kept for a resume
-    return self.trainer.train_unsupervised(to_device(next(self.ptx), self.device), self.trainer.config.unsup_coef).item()
+    # the ptx data position, kept for a resume
+    self.ptx_used += 1
+    return self.trainer.train_unsupervised(
+        to_device(next(self.ptx), self.device), self.trainer.config.unsup_coef
+    ).item()
 
 @patch
 def kept_checkpoint(self: Step3Run) -> str:
-    if self.saved_step is None: return "no step-3 checkpoint was written yet (steps 1-2 are untouched)"
+    if self.saved_step is None:
+        return "no step-3 checkpoint was written yet (steps 1-2 are untouched)"
     return f"the checkpoint of step {self.saved_step} in {self.args.output_dir} is kept"
 
 # %% ../nbs/08_step3.ipynb #e23d5781
 @patch
 def eval_during(self: Step3Run) -> dict:
-    "Gold score and learned reward of sampled answers to the first `--n_gold_prompts_during` eval prompts."
+    """Gold score and learned reward of sampled answers
+    to the first `--n_gold_prompts_during` eval prompts."""
     prompts = self.eval_prompts[: self.args.n_gold_prompts_during]
-    if not prompts: return {}
-    ev = policy_eval(self.engine.actor.module, self.engine.reward.module, self.tokenizer, prompts, self.args,
-                     self.synced, greedy=False)["sampled"]
+    if not prompts:
+        return {}
+    ev = policy_eval(
+        self.engine.actor.module,
+        self.engine.reward.module,
+        self.tokenizer,
+        prompts,
+        self.args,
+        self.synced,
+        greedy=False,
+    )["sampled"]
     self.engine.actor.train()
-    return {"gold": round(ev["mean"], 4), "eval_reward": round(ev["reward_mean"], 4), "eval_ended": round(ev["finished"], 4)}
+    return {
+        "gold": round(ev["mean"], 4),
+        "eval_reward": round(ev["reward_mean"], 4),
+        "eval_ended": round(ev["finished"], 4),
+    }
 
 @patch
 def checkpoint(self: Step3Run):
@@ -245,25 +409,52 @@ def checkpoint(self: Step3Run):
 # %% ../nbs/08_step3.ipynb #e5a0c003
 @patch
 def save_resume(self: Step3Run):
-    "DeepSpeed checkpoints of actor and critic, the EMA weights, each rank's state, then `state.json` (last)."
+    """DeepSpeed checkpoints of actor and critic, the EMA
+    weights, each rank's state, then `state.json` (last)."""
     root, tag = Path(self.args.output_dir) / RESUME_DIR, f"step{self.step}"
-    self.engine.actor.save_checkpoint(str(root / "actor"), tag=tag)      # weights, optimizer, LR schedule (every ZeRO stage)
+    # weights, optimizer, LR schedule (every ZeRO stage)
+    self.engine.actor.save_checkpoint(str(root / "actor"), tag=tag)
     self.engine.critic.save_checkpoint(str(root / "critic"), tag=tag)
     (root / "ranks").mkdir(parents=True, exist_ok=True)
     if self.engine.actor_ema is not None:
         ema = unwrap_model(self.engine.actor_ema)
-        with gathered_parameters(ema): state = plain_state_dict(ema) if self.rank == 0 else None
-        if self.rank == 0: torch.save(state, root / "ranks" / f"{tag}-ema.pt")
-    torch.save({"rng": rng_state(), "generator": self.generator.get_state(), "exps": self.exps, "ptx_used": self.ptx_used},
-               root / "ranks" / f"{tag}-rank{self.rank}.pt")
-    if torch.distributed.is_initialized(): torch.distributed.barrier()   # every rank's files are on disk
-    if self.rank != 0: return
-    state = {"step": self.step, "tag": tag, "kl_coef": self.trainer.kl_ctl.value, "train_s": self.elapsed(),
-             "world_size": self.world_size, "ema_updates": self.engine.ema_updates,
-             "reward_moments": m.state_dict() if (m := self.trainer.reward_moments) is not None else None, "config": resume_config(self.args), "records": self.log.records}
-    (root / "state.json.tmp").write_text(json.dumps(state)); (root / "state.json.tmp").replace(root / "state.json")
-    for old in [*root.glob("actor/step*"), *root.glob("critic/step*"), *root.glob("ranks/step*")]:   # earlier checkpoints
-        if old.name != tag and not old.name.startswith(f"{tag}-"): shutil.rmtree(old) if old.is_dir() else old.unlink()
+        with gathered_parameters(ema):
+            state = plain_state_dict(ema) if self.rank == 0 else None
+        if self.rank == 0:
+            torch.save(state, root / "ranks" / f"{tag}-ema.pt")
+    torch.save(
+        {
+            "rng": rng_state(),
+            "generator": self.generator.get_state(),
+            "exps": self.exps,
+            "ptx_used": self.ptx_used,
+        },
+        root / "ranks" / f"{tag}-rank{self.rank}.pt",
+    )
+    # every rank's files are on disk
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    if self.rank != 0:
+        return
+    state = {
+        "step": self.step,
+        "tag": tag,
+        "kl_coef": self.trainer.kl_ctl.value,
+        "train_s": self.elapsed(),
+        "world_size": self.world_size,
+        "ema_updates": self.engine.ema_updates,
+        "reward_moments": (
+            m.state_dict() if (m := self.trainer.reward_moments) is not None else None
+        ),
+        "config": resume_config(self.args),
+        "records": self.log.records,
+    }
+    (root / "state.json.tmp").write_text(json.dumps(state))
+    (root / "state.json.tmp").replace(root / "state.json")
+    # earlier checkpoints
+    for old in [*root.glob("actor/step*"), *root.glob("critic/step*"), *root.glob("ranks/step*")]:
+        if old.name != tag and not old.name.startswith(f"{tag}-"):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
 
 @patch
 def elapsed(self: Step3Run) -> float:
@@ -273,31 +464,47 @@ def elapsed(self: Step3Run) -> float:
 # %% ../nbs/08_step3.ipynb #e5a0c004
 @patch
 def resume(self: Step3Run) -> list | None:
-    "Load the last complete checkpoint of an interrupted run with the same flags; its metric records, or None (a fresh start)."
+    """Load the last complete checkpoint of an interrupted run with
+    the same flags; its metric records, or None (a fresh start)."""
     root, args = Path(self.args.output_dir) / RESUME_DIR, self.args
     if args.force:
-        if self.rank == 0: shutil.rmtree(root, ignore_errors=True)
-        if torch.distributed.is_initialized(): torch.distributed.barrier()
+        if self.rank == 0:
+            shutil.rmtree(root, ignore_errors=True)
+        if torch.distributed.is_initialized():
+            torch.distributed.barrier()
         return None
-    if not (root / "state.json").is_file(): return None
+    if not (root / "state.json").is_file():
+        return None
     state = check_resume(args, self.world_size)
     tag = state["tag"]
-    self.engine.actor.load_checkpoint(str(root / "actor"), tag=tag)     # weights, Adam moments, LR schedule
+    # weights, Adam moments, LR schedule
+    self.engine.actor.load_checkpoint(str(root / "actor"), tag=tag)
     self.engine.critic.load_checkpoint(str(root / "critic"), tag=tag)
     if self.engine.actor_ema is not None:
-        ema, weights = unwrap_model(self.engine.actor_ema), torch.load(root / "ranks" / f"{tag}-ema.pt", weights_only=True)
+        ema, weights = unwrap_model(self.engine.actor_ema), torch.load(
+            root / "ranks" / f"{tag}-ema.pt", weights_only=True
+        )
         params = [p for p in ema.parameters() if hasattr(p, "ds_id")]
-        with deepspeed.zero.GatheredParameters(params, modifier_rank=0, enabled=bool(params)): ema.load_state_dict(weights)
+        with deepspeed.zero.GatheredParameters(params, modifier_rank=0, enabled=bool(params)):
+            ema.load_state_dict(weights)
     mine = torch.load(root / "ranks" / f"{tag}-rank{self.rank}.pt", weights_only=False)
-    self.generator.set_state(mine["generator"]); self.exps = mine["exps"]
-    for _ in range(mine["ptx_used"]): next(self.ptx)                   # the ptx stream where it was
-    self.ptx_used, self.pending = mine["ptx_used"], mine["rng"]          # RNG restored in run_loop, after the data loader starts
+    self.generator.set_state(mine["generator"])
+    self.exps = mine["exps"]
+    for _ in range(mine["ptx_used"]):
+        next(self.ptx)  # the ptx stream where it was
+    # RNG restored in run_loop, after the data loader starts
+    self.ptx_used, self.pending = mine["ptx_used"], mine["rng"]
     self.step = self.saved_step = state["step"]
     self.trainer.kl_ctl.value, self.train_s_before = state["kl_coef"], state["train_s"]
-    self.engine.ema_updates = state.get("ema_updates", 0)                # the EMA warm-up's clock (chapter 06)
+    # the EMA warm-up's clock (chapter 06)
+    self.engine.ema_updates = state.get("ema_updates", 0)
     if state.get("reward_moments"):
-        self.trainer.reward_moments = RunningMoments(**state["reward_moments"])   # --normalize_reward
-    print_rank_0(f"step 3: resuming from the checkpoint of rollout batch {self.step} in {args.output_dir} (--force starts afresh)")
+        # --normalize_reward
+        self.trainer.reward_moments = RunningMoments(**state["reward_moments"])
+    print_rank_0(
+        f"step 3: resuming from the checkpoint of rollout batch {self.step} in {args.output_dir}"
+        " (--force starts afresh)"
+    )
     return state["records"]
 
 # %% ../nbs/08_step3.ipynb #6ae911e1
@@ -308,8 +515,11 @@ def iteration(self: Step3Run, batch, exps: list, generator) -> dict:
     stats = dict(self.trainer.last_stats)
     if len(exps) == self.args.generation_batches:
         stats.update(self.train_on(exps, generator))
-        stats.update(clipfrac=self.trainer.last_stats["clipfrac"], entropy=self.trainer.last_stats["entropy"],
-                     kl_coef=self.trainer.kl_ctl.value)
+        stats.update(
+            clipfrac=self.trainer.last_stats["clipfrac"],
+            entropy=self.trainer.last_stats["entropy"],
+            kl_coef=self.trainer.kl_ctl.value,
+        )
         self.trainer.update_kl(self.args.per_device_generation_batch_size * self.world_size)
         exps.clear()
     return stats
@@ -319,38 +529,67 @@ def iteration(self: Step3Run, batch, exps: list, generator) -> dict:
 def run_loop(self: Step3Run):
     "All rollout batches (after a resume: the rest), with logs, evaluations and checkpoints."
     args, self.t0 = self.args, time.time()
-    if self.step == 0: self.log.write(step=0, **self.eval_during())
+    if self.step == 0:
+        self.log.write(step=0, **self.eval_during())
     bar = tqdm(total=self.rollouts, initial=self.step, desc="ppo", disable=self.rank != 0)
     n = len(self.loader)
     for epoch in range(self.step // n, args.num_train_epochs):
         self.loader.sampler.set_epoch(epoch)
-        skip = self.step - epoch * n if epoch == self.step // n else 0     # batches this epoch already used
-        if self.pending is not None and skip == 0: set_rng_state(self.pending); self.pending = None
-        batches = iter(self.loader)                                          # (starting an iterator draws a seed)
-        for _ in range(skip): next(batches)
-        if self.pending is not None: set_rng_state(self.pending); self.pending = None
+        # batches this epoch already used
+        skip = self.step - epoch * n if epoch == self.step // n else 0
+        if self.pending is not None and skip == 0:
+            set_rng_state(self.pending)
+            self.pending = None
+        # (starting an iterator draws a seed)
+        batches = iter(self.loader)
+        for _ in range(skip):
+            next(batches)
+        if self.pending is not None:
+            set_rng_state(self.pending)
+            self.pending = None
         for batch in batches:
-            if self.step >= self.rollouts: break
+            if self.step >= self.rollouts:
+                break
             stats = self.iteration(batch, self.exps, self.generator)
             self.step += 1
-            stats = {k: round(get_all_reduce_mean(torch.tensor(float(v))).item(), 5) for k, v in stats.items()}
+            stats = {
+                k: round(get_all_reduce_mean(torch.tensor(float(v))).item(), 5)
+                for k, v in stats.items()
+            }
             self.log.write(step=self.step, **stats)
-            bar.update(1); bar.set_postfix(reward=stats["reward"], kl=stats["kl"])
-            if args.eval_interval and self.step % args.eval_interval == 0 and self.step < self.rollouts:
-                self.log.write(step=self.step, **self.eval_during()); self.checkpoint()
-        if self.step >= self.rollouts: break
+            bar.update(1)
+            bar.set_postfix(reward=stats["reward"], kl=stats["kl"])
+            if (
+                args.eval_interval
+                and self.step % args.eval_interval == 0
+                and self.step < self.rollouts
+            ):
+                self.log.write(step=self.step, **self.eval_during())
+                self.checkpoint()
+        if self.step >= self.rollouts:
+            break
     bar.close()
 
 # %% ../nbs/08_step3.ipynb #97886a5f
 @patch
 def final_eval(self: Step3Run) -> dict | None:
-    "Gold, learned reward and held-out pretraining loss of SFT, PPO and EMA; None without the toy world's judge."
-    if not self.eval_prompts: return None
+    """Gold, learned reward and held-out pretraining loss of
+    SFT, PPO and EMA; None without the toy world's judge."""
+    if not self.eval_prompts:
+        return None
     models = {"sft": self.engine.ref.module, self.policy_name: self.engine.actor.module}
-    if self.engine.actor_ema is not None: models["ema"] = self.engine.actor_ema.module
+    if self.engine.actor_ema is not None:
+        models["ema"] = self.engine.actor_ema.module
     out = {}
     for name, model in models.items():
-        out[name] = policy_eval(model, self.engine.reward.module, self.tokenizer, self.eval_prompts, self.args, self.synced)
+        out[name] = policy_eval(
+            model,
+            self.engine.reward.module,
+            self.tokenizer,
+            self.eval_prompts,
+            self.args,
+            self.synced,
+        )
         out[name]["pretrain_loss"] = heldout_lm_loss(model, self.held_out)
     return out
 
@@ -359,32 +598,54 @@ def summarize_step3(ev: dict) -> dict:
     "Means, the paired bootstrap intervals against SFT, and a few example answers."
     names, sft = list(ev), ev["sft"]["sampled"]["scores"]
     pick = lambda mode, key: {n: float(np.mean(ev[n][mode][key])) for n in names}
-    out = {**pick("sampled", "scores"), "greedy": pick("greedy", "scores"),
-           "learned_reward": pick("sampled", "reward"), "learned_reward_greedy": pick("greedy", "reward"),
-           "ended": {n: ev[n]["sampled"]["finished"] for n in names},
-           "pretrain_loss": {n: ev[n]["pretrain_loss"] for n in names}, "prompts": len(sft)}
-    out["components"] = {n: {m: {k: float(v.mean()) for k, v in ev[n][m]["components"].items()} for m in ("sampled", "greedy")}
-                         for n in names}
-    out["gain_split"] = {f"{n}_minus_sft": {m: gain_split(ev["sft"][m]["components"], ev[n][m]["components"])
-                                            for m in ("sampled", "greedy")} for n in names[1:]}
+    out = {
+        **pick("sampled", "scores"),
+        "greedy": pick("greedy", "scores"),
+        "learned_reward": pick("sampled", "reward"),
+        "learned_reward_greedy": pick("greedy", "reward"),
+        "ended": {n: ev[n]["sampled"]["finished"] for n in names},
+        "pretrain_loss": {n: ev[n]["pretrain_loss"] for n in names},
+        "prompts": len(sft),
+    }
+    out["components"] = {
+        n: {
+            m: {k: float(v.mean()) for k, v in ev[n][m]["components"].items()}
+            for m in ("sampled", "greedy")
+        }
+        for n in names
+    }
+    out["gain_split"] = {
+        f"{n}_minus_sft": {
+            m: gain_split(ev["sft"][m]["components"], ev[n][m]["components"])
+            for m in ("sampled", "greedy")
+        }
+        for n in names[1:]
+    }
     for n in names[1:]:
         out[f"{n}_minus_sft_ci95"] = bootstrap_ci(ev[n]["sampled"]["scores"] - sft)
-        out[f"{n}_minus_sft_greedy_ci95"] = bootstrap_ci(ev[n]["greedy"]["scores"] - ev["sft"]["greedy"]["scores"])
+        out[f"{n}_minus_sft_greedy_ci95"] = bootstrap_ci(
+            ev[n]["greedy"]["scores"] - ev["sft"]["greedy"]["scores"]
+        )
     return out
 
 # %% ../nbs/08_step3.ipynb #e5f6a7b8
 CORRECTNESS, STYLE = ("correct", "on_topic"), ("polite", "concise", "ended")
 
 def gain_split(before: dict, after: dict) -> dict:
-    "Each component's share of mean(gold after - gold before), paired by prompt; the shares sum to the gain."
+    """Each component's share of mean(gold after - gold
+    before), paired by prompt; the shares sum to the gain."""
     factor = lambda c: c["fluent"] * c["no_repeats"] * c["not_echo"]
     base = lambda c: sum(w * c[k] for k, w in WEIGHTS.items())
     f_mid, b_mid = (factor(before) + factor(after)) / 2, (base(before) + base(after)) / 2
     # g' - g = (F + F')/2 * sum_k w_k (c'_k - c_k) + (B + B')/2 * (F' - F)
     out = {k: float(np.mean(f_mid * w * (after[k] - before[k]))) for k, w in WEIGHTS.items()}
     out["factors"] = float(np.mean(b_mid * (factor(after) - factor(before))))
-    return {**out, "correctness": sum(out[k] for k in CORRECTNESS), "style": sum(out[k] for k in STYLE),
-            "total": sum(out[k] for k in (*WEIGHTS, "factors"))}
+    return {
+        **out,
+        "correctness": sum(out[k] for k in CORRECTNESS),
+        "style": sum(out[k] for k in STYLE),
+        "total": sum(out[k] for k in (*WEIGHTS, "factors")),
+    }
 
 # %% ../nbs/08_step3.ipynb #41db585e
 @patch
@@ -396,51 +657,93 @@ def finish(self: Step3Run, train_s: float) -> dict:
     records = [r for r in self.log.records if "kl" in r]
     tail = records[-5:]
     samples = self.step * self.args.per_device_generation_batch_size * self.world_size
-    results = {"train_s": round(train_s, 1), "eval_s": round(time.time() - t0, 1), "rollout_batches": self.step,
-               "world_size": self.world_size, "samples_per_s": round(samples / max(train_s, 1e-9), 2),
-               "peak_gpu_mem_gb": peak_gpu_memory_gb(), "gold": summarize_step3(ev) if ev else None,
-               "kl_final": float(np.mean([r["kl"] for r in tail])) if tail else None,
-               "reward_final": float(np.mean([r["reward"] for r in tail])) if tail else None,
-               "samples": example_answers(ev) if ev else None, "config": vars(self.args)}
+    results = {
+        "train_s": round(train_s, 1),
+        "eval_s": round(time.time() - t0, 1),
+        "rollout_batches": self.step,
+        "world_size": self.world_size,
+        "samples_per_s": round(samples / max(train_s, 1e-9), 2),
+        "peak_gpu_mem_gb": peak_gpu_memory_gb(),
+        "gold": summarize_step3(ev) if ev else None,
+        "kl_final": float(np.mean([r["kl"] for r in tail])) if tail else None,
+        "reward_final": float(np.mean([r["reward"] for r in tail])) if tail else None,
+        "samples": example_answers(ev) if ev else None,
+        "config": vars(self.args),
+    }
     save_run_outputs(self.args.output_dir, self.log, results, self.rank)
-    if ev and self.rank == 0: save_eval_answers(ev, self.eval_prompts, Path(self.args.output_dir) / "eval_answers.jsonl")
+    if ev and self.rank == 0:
+        save_eval_answers(ev, self.eval_prompts, Path(self.args.output_dir) / "eval_answers.jsonl")
     return results
 
 def save_eval_answers(ev: dict, prompts: list[str], path: Path):
-    "One JSON line per model and held-out prompt: its sampled answer, gold score and learned reward."
-    lines = [json.dumps({"model": name, "prompt": p, "answer": e["sampled"]["answers"][i], "gold": float(e["sampled"]["scores"][i]),
-                         "reward": float(e["sampled"]["reward"][i]), "ended": bool(e["sampled"]["ended"][i])})
-             for name, e in ev.items() for i, p in enumerate(prompts)]
+    """One JSON line per model and held-out prompt:
+    its sampled answer, gold score and learned reward."""
+    lines = [
+        json.dumps(
+            {
+                "model": name,
+                "prompt": p,
+                "answer": e["sampled"]["answers"][i],
+                "gold": float(e["sampled"]["scores"][i]),
+                "reward": float(e["sampled"]["reward"][i]),
+                "ended": bool(e["sampled"]["ended"][i]),
+            }
+        )
+        for name, e in ev.items()
+        for i, p in enumerate(prompts)
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 def peak_gpu_memory_gb() -> float | None:
     "The largest peak of allocated GPU memory over the ranks (GiB); None on the CPU."
-    if not torch.cuda.is_available(): return None
+    if not torch.cuda.is_available():
+        return None
     peak = torch.tensor(torch.cuda.max_memory_allocated() / 2**30, device="cuda")
-    if torch.distributed.is_initialized(): torch.distributed.all_reduce(peak, op=torch.distributed.ReduceOp.MAX)
+    if torch.distributed.is_initialized():
+        torch.distributed.all_reduce(peak, op=torch.distributed.ReduceOp.MAX)
     return round(peak.item(), 3)
 
 def example_answers(ev: dict, n: int = 8) -> list[dict]:
     "The first `n` prompts with each model's sampled answer, gold score and learned reward."
     prompts = ev["sft"]["sampled"]["answers"]
-    return [{"prompt_index": i, **{name: {"answer": e["sampled"]["answers"][i], "gold": float(e["sampled"]["scores"][i]),
-                                          "reward": float(e["sampled"]["reward"][i])} for name, e in ev.items()}}
-            for i in range(min(n, len(prompts)))]
+    return [
+        {
+            "prompt_index": i,
+            **{
+                name: {
+                    "answer": e["sampled"]["answers"][i],
+                    "gold": float(e["sampled"]["scores"][i]),
+                    "reward": float(e["sampled"]["reward"][i]),
+                }
+                for name, e in ev.items()
+            },
+        }
+        for i in range(min(n, len(prompts)))
+    ]
 
 # %% ../nbs/08_step3.ipynb #f653ef6c
 def train_step3(args) -> dict:
-    "Step 3: PPO from the SFT actor against the reward model; returns the measured figures (also in results.json)."
-    if args.enable_hybrid_engine: print_rank_0("--enable_hybrid_engine: ignored (DeepSpeed's Hybrid Engine does not run on transformers 5)")
+    """Step 3: PPO from the SFT actor against the reward model;
+    returns the measured figures (also in results.json)."""
+    if args.enable_hybrid_engine:
+        print_rank_0(
+            "--enable_hybrid_engine: ignored (DeepSpeed's Hybrid Engine does not run on"
+            " transformers 5)"
+        )
     run = Step3Run(args)
     run.run_loop()
     results = run.finish(run.elapsed())
-    print_rank_0(f"step 3 done in {results['train_s']:.0f}s (+{results['eval_s']:.0f}s evaluation): " +
-                 json.dumps({k: results[k] for k in ("kl_final", "reward_final")}))
+    print_rank_0(
+        f"step 3 done in {results['train_s']:.0f}s (+{results['eval_s']:.0f}s evaluation): "
+        + json.dumps({k: results[k] for k in ("kl_final", "reward_final")})
+    )
     return results
 
 def main(argv=None):
-    "`deepspeed --num_gpus N --module rlhf_course.step3 --actor_model_name_or_path ... --critic_model_name_or_path ...`"
+    """`deepspeed --num_gpus N --module rlhf_course.step3
+    --actor_model_name_or_path ... --critic_model_name_or_path ...`"""
     run_main("rlhf_course.step3", train_step3, parse_step3_args(argv), step3_interrupted_note)
 
 # %% ../nbs/08_step3.ipynb #8cd6578f
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

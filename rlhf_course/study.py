@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import transformers
 
-from .pipeline import make_plan, pipeline_parser, read_results, step_args, step_env, STEP_MODULES
+from .pipeline import (make_plan, pipeline_parser, read_results, step_args, step_env,
+                                  STEP_MODULES)
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 'step_command', 'variant_args', 'run_logged',
@@ -29,52 +30,109 @@ __all__ = ['ALGORITHMS', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 
 
 # %% ../nbs/09b_seeds.ipynb #a6b7c8d9
 ALGORITHMS = {"ppo": "rlhf_course.step3"}            # step-3 trainers a study can run
-VARIANTS = {"default": [],                            # train.py's defaults
-            "ema_plain": ["--no_ema_warmup"],         # DeepSpeed-Chat's constant EMA decay 0.992
-            "ptx": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1"],   # chapter 08's ptx run
-            "rm_last": ["--critic_model_name_or_path", "{reward_last}"],   # the last epoch's reward model
-            "reward_norm": ["--normalize_reward"],    # scores normalised by their running moments (chapter 07)
-            "ptx_norm": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1", "--normalize_reward"]}
+VARIANTS = {
+    "default": [],  # train.py's defaults
+    "ema_plain": ["--no_ema_warmup"],  # DeepSpeed-Chat's constant EMA decay 0.992
+    # chapter 08's ptx run
+    "ptx": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1"],
+    # the last epoch's reward model
+    "rm_last": ["--critic_model_name_or_path", "{reward_last}"],
+    # scores normalised by their running moments (chapter 07)
+    "reward_norm": ["--normalize_reward"],
+    "ptx_norm": [
+        "--unsupervised_dataset_name",
+        "toyworld",
+        "--unsup_coef",
+        "1",
+        "--normalize_reward",
+    ],
+}
 
 def seed_plan(seed: int, out: Path):
     "train.py's plan for one seed on the CPU."
-    args, extra = pipeline_parser().parse_known_args(["--deployment-type", "cpu", "--output-dir", str(out), "--no-chat",
-                                                      "--seed", str(seed)])
+    args, extra = pipeline_parser().parse_known_args(
+        ["--deployment-type", "cpu", "--output-dir", str(out), "--no-chat", "--seed", str(seed)]
+    )
     return make_plan(args, extra)
 
 # %% ../nbs/09b_seeds.ipynb #a7b8c9d0
 def step_command(plan, step: int, module: str | None = None, more: tuple = ()) -> list[str]:
-    "The command of one step of `plan`, run as a module without a launcher; `more` overrides (argparse keeps the last)."
-    return [sys.executable, "-m", module or STEP_MODULES[step], *step_args(step, plan), *plan.extra[step], *more]
+    """The command of one step of `plan`, run as a module without
+    a launcher; `more` overrides (argparse keeps the last)."""
+    return [
+        sys.executable,
+        "-m",
+        module or STEP_MODULES[step],
+        *step_args(step, plan),
+        *plan.extra[step],
+        *more,
+    ]
 
 def variant_args(name: str, seed_dir: Path) -> list[str]:
-    if name not in VARIANTS: raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
     return [a.format(reward_last=seed_dir / "reward_last") for a in VARIANTS[name]]
 
 # %% ../nbs/09b_seeds.ipynb #a9b0c1d2
 def run_logged(cmd: list[str], log: Path, threads: int, cache: Path | None = None):
-    "Run `cmd` with GPUs hidden, `threads` CPU threads and its own data cache; its output in `log`; one clear error if it fails."
-    env = {**step_env(), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "TOKENIZERS_PARALLELISM": "false", **({"RLHF_COURSE_CACHE": str(cache)} if cache else {})}   # parallel runs never share a cache
+    """Run `cmd` with GPUs hidden, `threads` CPU threads and its own
+    data cache; its output in `log`; one clear error if it fails."""
+    # parallel runs never share a cache
+    env = {
+        **step_env(),
+        "CUDA_VISIBLE_DEVICES": "",
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "TOKENIZERS_PARALLELISM": "false",
+        **({"RLHF_COURSE_CACHE": str(cache)} if cache else {}),
+    }
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as f: code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
-    if code: raise RuntimeError(f"{cmd[2]} failed (exit code {code}); its log: {log}")
+    with open(log, "w") as f:
+        code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+    if code:
+        raise RuntimeError(f"{cmd[2]} failed (exit code {code}); its log: {log}")
 
-def run_seed(seed: int, out: Path, algorithm: str = "ppo", variants=("default",), threads: int = 3, step3_threads: int = 1):
-    "Steps 1 and 2 of one seed, then step 3 once per variant (in parallel); skips what is already finished."
-    if algorithm not in ALGORITHMS: raise ValueError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
+def run_seed(
+    seed: int,
+    out: Path,
+    algorithm: str = "ppo",
+    variants=("default",),
+    threads: int = 3,
+    step3_threads: int = 1,
+):
+    """Steps 1 and 2 of one seed, then step 3 once per
+    variant (in parallel); skips what is already finished."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
     seed_dir = Path(out) / f"seed{seed}"
     plan = seed_plan(seed, seed_dir)
-    if not (seed_dir / "sft" / "results.json").is_file(): run_logged(step_command(plan, 1), seed_dir / "logs" / "step1.log", threads, seed_dir / "cache")
+    if not (seed_dir / "sft" / "results.json").is_file():
+        run_logged(
+            step_command(plan, 1), seed_dir / "logs" / "step1.log", threads, seed_dir / "cache"
+        )
     if not (seed_dir / "reward" / "results.json").is_file():
-        run_logged(step_command(plan, 2, more=("--last_checkpoint_dir", str(seed_dir / "reward_last"))),
-                   seed_dir / "logs" / "step2.log", threads, seed_dir / "cache")
+        run_logged(
+            step_command(plan, 2, more=("--last_checkpoint_dir", str(seed_dir / "reward_last"))),
+            seed_dir / "logs" / "step2.log",
+            threads,
+            seed_dir / "cache",
+        )
     def step3(name):
         run_dir = seed_dir / f"{algorithm}_{name}"
         if not (run_dir / "results.json").is_file():
-            run_logged(step_command(plan, 3, ALGORITHMS[algorithm], ("--output_dir", str(run_dir), *variant_args(name, seed_dir))),
-                       seed_dir / "logs" / f"{algorithm}_{name}.log", step3_threads, seed_dir / "cache" / name)
-    with ThreadPoolExecutor(len(variants)) as pool: list(pool.map(step3, variants))
+            run_logged(
+                step_command(
+                    plan,
+                    3,
+                    ALGORITHMS[algorithm],
+                    ("--output_dir", str(run_dir), *variant_args(name, seed_dir)),
+                ),
+                seed_dir / "logs" / f"{algorithm}_{name}.log",
+                step3_threads,
+                seed_dir / "cache" / name,
+            )
+    with ThreadPoolExecutor(len(variants)) as pool:
+        list(pool.map(step3, variants))
 
 # %% ../nbs/09b_seeds.ipynb #b1c2d3e5
 TARGETS = {"gain": 0.05, "greedy_drop": 0.03, "ema_drop": 0.02}
@@ -83,17 +141,34 @@ def run_row(seed: int, seed_dir: Path, run_dir: Path) -> dict:
     "The study's figures of one step-3 run (and its seed's steps 1-2)."
     s2, s3 = read_results(seed_dir / "reward"), read_results(run_dir)
     g, gr = s3["gold"], s3["gold"]["greedy"]
-    row = {"seed": seed, "gain": g["ppo"] - g["sft"], "gain_ci95": g["ppo_minus_sft_ci95"], "greedy_change": gr["ppo"] - gr["sft"],
-           "ema_minus_ppo": g["ema"] - g["ppo"] if "ema" in g else None,
-           "ema_minus_ppo_greedy": gr["ema"] - gr["ppo"] if "ema" in gr else None,
-           "kl_final": s3["kl_final"], "reward_sft": g["learned_reward"]["sft"], "reward_ppo": g["learned_reward"]["ppo"],
-           "gold": {m: g[m] for m in ("sft", "ppo", "ema") if m in g}, "greedy": gr,
-           "rm": {"kept_step": s2.get("kept_step"), "accuracy": s2["eval"]["accuracy"], "gold_accuracy": s2["eval"]["gold_accuracy"],
-                  "report_half": s2.get("eval_report_half"), "last": s2.get("last")},
-           "gain_split": g["gain_split"]["ppo_minus_sft"], "components": g["components"], "train_s": s3["train_s"]}
-    row["targets"] = {"gain": row["gain"] >= TARGETS["gain"] and row["gain_ci95"][0] > 0,
-                      "greedy": row["greedy_change"] >= -TARGETS["greedy_drop"],
-                      "ema": row["ema_minus_ppo"] is not None and row["ema_minus_ppo"] >= -TARGETS["ema_drop"]}
+    row = {
+        "seed": seed,
+        "gain": g["ppo"] - g["sft"],
+        "gain_ci95": g["ppo_minus_sft_ci95"],
+        "greedy_change": gr["ppo"] - gr["sft"],
+        "ema_minus_ppo": g["ema"] - g["ppo"] if "ema" in g else None,
+        "ema_minus_ppo_greedy": gr["ema"] - gr["ppo"] if "ema" in gr else None,
+        "kl_final": s3["kl_final"],
+        "reward_sft": g["learned_reward"]["sft"],
+        "reward_ppo": g["learned_reward"]["ppo"],
+        "gold": {m: g[m] for m in ("sft", "ppo", "ema") if m in g},
+        "greedy": gr,
+        "rm": {
+            "kept_step": s2.get("kept_step"),
+            "accuracy": s2["eval"]["accuracy"],
+            "gold_accuracy": s2["eval"]["gold_accuracy"],
+            "report_half": s2.get("eval_report_half"),
+            "last": s2.get("last"),
+        },
+        "gain_split": g["gain_split"]["ppo_minus_sft"],
+        "components": g["components"],
+        "train_s": s3["train_s"],
+    }
+    row["targets"] = {
+        "gain": row["gain"] >= TARGETS["gain"] and row["gain_ci95"][0] > 0,
+        "greedy": row["greedy_change"] >= -TARGETS["greedy_drop"],
+        "ema": row["ema_minus_ppo"] is not None and row["ema_minus_ppo"] >= -TARGETS["ema_drop"],
+    }
     return row
 
 # %% ../nbs/09b_seeds.ipynb #b2c3d4e6
@@ -101,23 +176,37 @@ def t_interval(x, level: float = 0.95):
     "Student-t interval of the mean of `x` (None for fewer than 2 values)."
     from scipy import stats   # lazy: scipy only for the study's summary (2 s at start-up otherwise)
     x = np.asarray(x, dtype=float)
-    if x.size < 2: return None
+    if x.size < 2:
+        return None
     half = stats.t.ppf((1 + level) / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
     return [float(x.mean() - half), float(x.mean() + half)]
 
-SUMMARY_FIGURES = {"gain": min, "greedy_change": min, "ema_minus_ppo": min, "ema_minus_ppo_greedy": min,
-                   "kl_final": max, "reward_ppo": max}        # figure -> which end is the worst seed
+# figure -> which end is the worst seed
+SUMMARY_FIGURES = {
+    "gain": min,
+    "greedy_change": min,
+    "ema_minus_ppo": min,
+    "ema_minus_ppo_greedy": min,
+    "kl_final": max,
+    "reward_ppo": max,
+}
 
 def summarize_rows(rows: list[dict]) -> dict:
     "Mean, sd, worst seed and 95% t-interval of each figure; how many seeds meet each target."
     out = {"seeds": [r["seed"] for r in rows]}
     for key, worst in SUMMARY_FIGURES.items():
         pairs = [(r[key], r["seed"]) for r in rows if r.get(key) is not None]
-        if not pairs: continue
+        if not pairs:
+            continue
         x = np.array([v for v, _ in pairs])
         w = worst(pairs)
-        out[key] = {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else None, "worst": float(w[0]),
-                    "worst_seed": w[1], "ci95": t_interval(x)}
+        out[key] = {
+            "mean": float(x.mean()),
+            "sd": float(x.std(ddof=1)) if x.size > 1 else None,
+            "worst": float(w[0]),
+            "worst_seed": w[1],
+            "ci95": t_interval(x),
+        }
     out["targets_met"] = {t: sum(r["targets"][t] for r in rows) for t in ("gain", "greedy", "ema")}
     out["all_targets_every_seed"] = all(all(r["targets"].values()) for r in rows)
     return out
@@ -126,31 +215,69 @@ def summarize_rows(rows: list[dict]) -> dict:
 def run_meta(argv: list[str], commit: str | None = None, hardware: str | None = None) -> dict:
     "What a results file records: commit, command, versions, hardware."
     if commit is None:
-        try: commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError): commit = "unknown"
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").is_file() else platform.processor()
-    return {"commit": commit, "command": " ".join(["python -m rlhf_course.study", *argv]),
-            "versions": {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-                         "deepspeed": deepspeed.__version__},
-            "hardware": f"{hardware + ': ' if hardware else ''}{os.cpu_count()} x {cpu}, GPUs hidden (CUDA_VISIBLE_DEVICES='')",
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        try:
+            commit = subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            commit = "unknown"
+    cpu = (
+        next(
+            (
+                l.split(":", 1)[1].strip()
+                for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").is_file()
+        else platform.processor()
+    )
+    return {
+        "commit": commit,
+        "command": " ".join(["python -m rlhf_course.study", *argv]),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "deepspeed": deepspeed.__version__,
+        },
+        "hardware": (
+            f"{hardware + ': ' if hardware else ''}{os.cpu_count()} x {cpu}, GPUs hidden"
+            " (CUDA_VISIBLE_DEVICES='')"
+        ),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
 def steps12_row(seed_dir: Path) -> dict | None:
-    "A seed's step-1 and step-2 figures: base and SFT gold (with components), the reward model kept and last."
+    """A seed's step-1 and step-2 figures: base and SFT
+    gold (with components), the reward model kept and last."""
     s1, s2 = read_results(seed_dir / "sft"), read_results(seed_dir / "reward")
-    if not s1 or not s2: return None
+    if not s1 or not s2:
+        return None
     g = s1["gold"]
-    return {"seed": int(seed_dir.name.removeprefix("seed")), "base": g["base"], "sft": g["sft"], "greedy": g["greedy"],
-            "components": g.get("components"), "rm_kept_step": s2.get("kept_step"), "rm_steps": s2["optimizer_steps"],
-            "rm_kept": s2["eval"], "rm_kept_report_half": s2.get("eval_report_half"), "rm_last": s2.get("last")}
+    return {
+        "seed": int(seed_dir.name.removeprefix("seed")),
+        "base": g["base"],
+        "sft": g["sft"],
+        "greedy": g["greedy"],
+        "components": g.get("components"),
+        "rm_kept_step": s2.get("kept_step"),
+        "rm_steps": s2["optimizer_steps"],
+        "rm_kept": s2["eval"],
+        "rm_kept_report_half": s2.get("eval_report_half"),
+        "rm_last": s2.get("last"),
+    }
 
 def collect_steps12(out: Path) -> dict:
     "Every seed's steps-1-2 row, and the kept-minus-last reward-model accuracies across seeds."
     rows = [r for r in (steps12_row(d) for d in sorted(Path(out).glob("seed*"))) if r is not None]
     diff = lambda key: [r["rm_kept"][key] - r["rm_last"][key] for r in rows if r["rm_last"]]
-    summary = {f"kept_minus_last_{k}": {"mean": float(np.mean(diff(k))), "per_seed": diff(k)} for k in ("accuracy", "gold_accuracy")
-               if diff(k)}
+    summary = {
+        f"kept_minus_last_{k}": {"mean": float(np.mean(diff(k))), "per_seed": diff(k)}
+        for k in ("accuracy", "gold_accuracy")
+        if diff(k)
+    }
     return {"rows": rows, "summary": summary}
 
 def collect(out: Path, algorithm: str = "ppo") -> dict:
@@ -158,58 +285,123 @@ def collect(out: Path, algorithm: str = "ppo") -> dict:
     runs = {}
     for results in sorted(Path(out).glob(f"seed*/{algorithm}_*/results.json")):
         seed_dir, variant = results.parent.parent, results.parent.name.removeprefix(f"{algorithm}_")
-        runs.setdefault(variant, []).append(run_row(int(seed_dir.name.removeprefix("seed")), seed_dir, results.parent))
+        runs.setdefault(variant, []).append(
+            run_row(int(seed_dir.name.removeprefix("seed")), seed_dir, results.parent)
+        )
     return {v: {"rows": rows, "summary": summarize_rows(rows)} for v, rows in runs.items()}
 
 # %% ../nbs/09b_seeds.ipynb #b5c6d7e9
-def run_study(n: int, out, algorithm: str = "ppo", variants=("default",), seeds=None, jobs: int | None = None,
-              threads: int = 3, step3_threads: int = 1) -> dict:
+def run_study(
+    n: int,
+    out,
+    algorithm: str = "ppo",
+    variants=("default",),
+    seeds=None,
+    jobs: int | None = None,
+    threads: int = 3,
+    step3_threads: int = 1,
+) -> dict:
     "Every seed (in parallel, `jobs` at a time), then the table of each variant."
     seeds = list(seeds or [1234, *range(1, n)])[:n]
     with ThreadPoolExecutor(jobs or len(seeds)) as pool:
-        futures = [pool.submit(run_seed, s, out, algorithm, tuple(variants), threads, step3_threads) for s in seeds]
+        futures = [
+            pool.submit(run_seed, s, out, algorithm, tuple(variants), threads, step3_threads)
+            for s in seeds
+        ]
         errors = [str(e) for e in (f.exception() for f in futures) if e is not None]
-    if errors: print("failed:", *errors, sep="\n  ")
+    if errors:
+        print("failed:", *errors, sep="\n  ")
     return collect(out, algorithm)
 
 def study_parser():
-    p = argparse.ArgumentParser(prog="rlhf_course.study", description="Steps 1-3 over several seeds, one table")
+    p = argparse.ArgumentParser(
+        prog="rlhf_course.study", description="Steps 1-3 over several seeds, one table"
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("seeds", help="run the study"); s.add_argument("--n", type=int, default=5)
-    s.add_argument("--seeds", type=int, nargs="*", default=None); s.add_argument("--algorithm", default="ppo")
-    s.add_argument("--variants", nargs="+", default=["default"]); s.add_argument("--jobs", type=int, default=None)
-    s.add_argument("--threads", type=int, default=3); s.add_argument("--step3_threads", type=int, default=1)
-    c = sub.add_parser("summarize", help="tabulate finished runs"); c.add_argument("--algorithm", default="ppo")
+    s = sub.add_parser("seeds", help="run the study")
+    s.add_argument("--n", type=int, default=5)
+    s.add_argument("--seeds", type=int, nargs="*", default=None)
+    s.add_argument("--algorithm", default="ppo")
+    s.add_argument("--variants", nargs="+", default=["default"])
+    s.add_argument("--jobs", type=int, default=None)
+    s.add_argument("--threads", type=int, default=3)
+    s.add_argument("--step3_threads", type=int, default=1)
+    c = sub.add_parser("summarize", help="tabulate finished runs")
+    c.add_argument("--algorithm", default="ppo")
     for q in (s, c):
-        q.add_argument("--out", required=True); q.add_argument("--json", default=None, help="also write the table here")
-        q.add_argument("--commit", default=None); q.add_argument("--hardware", default=None)
-        q.add_argument("--note", default=None, help="a sentence recorded with the table (e.g. what did not finish)")
+        q.add_argument("--out", required=True)
+        q.add_argument("--json", default=None, help="also write the table here")
+        q.add_argument("--commit", default=None)
+        q.add_argument("--hardware", default=None)
+        q.add_argument(
+            "--note",
+            default=None,
+            help="a sentence recorded with the table (e.g. what did not finish)",
+        )
     return p
 
 # %% ../nbs/09b_seeds.ipynb #b6c7d8e0
 def main(argv=None):
-    "`python -m rlhf_course.study seeds --n 5 --out runs/seeds [--variants default ema_plain ptx] [--json results/cpu/seeds.json]`"
+    """`python -m rlhf_course.study seeds --n 5 --out runs/seeds
+    [--variants default ema_plain ptx] [--json results/cpu/seeds.json]`"""
     argv = sys.argv[1:] if argv is None else argv
     args = study_parser().parse_args(argv)
-    meta_file = Path(args.out) / "meta.json"                             # where the runs ran, kept for `summarize`
+    # where the runs ran, kept for `summarize`
+    meta_file = Path(args.out) / "meta.json"
     if args.command == "seeds":
         meta = run_meta(argv, args.commit, args.hardware)
-        Path(args.out).mkdir(parents=True, exist_ok=True); meta_file.write_text(json.dumps(meta, indent=1))
-        if args.n < 1: raise SystemExit("rlhf_course.study: error: --n must be at least 1")
-        for v in args.variants: variant_args(v, Path("."))            # an unknown variant fails before anything runs
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        meta_file.write_text(json.dumps(meta, indent=1))
+        if args.n < 1:
+            raise SystemExit("rlhf_course.study: error: --n must be at least 1")
+        # an unknown variant fails before anything runs
+        for v in args.variants:
+            variant_args(v, Path("."))
         t0 = time.time()
-        tables = run_study(args.n, args.out, args.algorithm, args.variants, args.seeds, args.jobs, args.threads, args.step3_threads)
+        tables = run_study(
+            args.n,
+            args.out,
+            args.algorithm,
+            args.variants,
+            args.seeds,
+            args.jobs,
+            args.threads,
+            args.step3_threads,
+        )
         wall = round(time.time() - t0, 1)
     else:
         tables, wall = collect(args.out, args.algorithm), None
-        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else run_meta(argv, args.commit, args.hardware)
+        meta = (
+            json.loads(meta_file.read_text())
+            if meta_file.is_file()
+            else run_meta(argv, args.commit, args.hardware)
+        )
         meta["summarized_by"] = " ".join(["python -m rlhf_course.study", *argv])
-    result = {**meta, "algorithm": args.algorithm, "wall_s": wall, "note": args.note, "steps12": collect_steps12(args.out),
-              "variants": tables}
+    result = {
+        **meta,
+        "algorithm": args.algorithm,
+        "wall_s": wall,
+        "note": args.note,
+        "steps12": collect_steps12(args.out),
+        "variants": tables,
+    }
     text = json.dumps(result, indent=1)
-    Path(args.out).mkdir(parents=True, exist_ok=True); (Path(args.out) / "seeds.json").write_text(text)
-    if args.json: Path(args.json).parent.mkdir(parents=True, exist_ok=True); Path(args.json).write_text(text)
-    for v, t in tables.items(): print(v, json.dumps({k: t["summary"].get(k) for k in ("gain", "greedy_change", "ema_minus_ppo", "targets_met")}))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "seeds.json").write_text(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text)
+    for v, t in tables.items():
+        print(
+            v,
+            json.dumps(
+                {
+                    k: t["summary"].get(k)
+                    for k in ("gain", "greedy_change", "ema_minus_ppo", "targets_met")
+                }
+            ),
+        )
 
 # %% ../nbs/09b_seeds.ipynb #b7c8d9e1
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

@@ -48,8 +48,11 @@ __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES'
            'scaled_toyworld_dir', 'scaled_toyworld', 'git_state', 'library_versions', 'hardware', 'provenance', 'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
-ANIMALS = tuple("""cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
-yak elk eel emu ape hare lynx mouse horse sheep snake whale zebra tiger otter camel koala panda robin shark""".split())
+ANIMALS = tuple(
+    """cat dog fox owl bee ant cow pig hen duck frog bear wolf deer goat lion seal crab mole bat
+yak elk eel emu ape hare lynx mouse horse sheep snake whale zebra tiger otter camel koala panda
+robin shark""".split()
+)
 ATTRIBUTE_VALUES = {
     "color": tuple("red blue green yellow brown black white orange pink gray".split()),
     "food": tuple("berries seeds grass fish nuts leaves bugs apples carrots honey".split()),
@@ -82,7 +85,11 @@ def make_world(seed: int = 0) -> World:
 
 # %% ../nbs/00_toyworld.ipynb #0da1e5a1
 QUESTION_TEMPLATES = {
-    "color": ("What color is the {a}?", "Tell me the color of the {a}.", "Which color does the {a} have?"),
+    "color": (
+        "What color is the {a}?",
+        "Tell me the color of the {a}.",
+        "Which color does the {a} have?",
+    ),
     "food": ("What does the {a} eat?", "What food does the {a} like?"),
     "home": ("Where does the {a} live?", "Where can I find the {a}?"),
     "legs": ("How many legs does the {a} have?", "Count the legs of the {a}."),
@@ -115,20 +122,30 @@ def draw_question(world: World, rng: random.Random) -> Question:
 # %% ../nbs/00_toyworld.ipynb #a5bf7b5b
 def _template_regex(template: str) -> re.Pattern:
     pattern = re.escape(template)
-    for name, group in (("a", r"(?P<a>[a-z]+)"), ("v", r"(?P<v>[a-z]+)"), ("x", r"(?P<x>\d+)"), ("y", r"(?P<y>\d+)")):
+    for name, group in (
+        ("a", r"(?P<a>[a-z]+)"),
+        ("v", r"(?P<v>[a-z]+)"),
+        ("x", r"(?P<x>\d+)"),
+        ("y", r"(?P<y>\d+)"),
+    ):
         pattern = pattern.replace(re.escape("{" + name + "}"), group)
     return re.compile(pattern + r"$")
 
-_QUESTION_REGEXES = [(kind, _template_regex(t)) for kind, ts in QUESTION_TEMPLATES.items() for t in ts]
+_QUESTION_REGEXES = [
+    (kind, _template_regex(t)) for kind, ts in QUESTION_TEMPLATES.items() for t in ts
+]
 
 def parse_question(text: str) -> Question | None:
     "Recover the `Question` from its text; None when the text is no question of this world."
     text = text.strip()
     for kind, regex in _QUESTION_REGEXES:
         m = regex.match(text)
-        if m is None: continue
-        if kind == "sum": return Question(kind, text, f"{m['x']}+{m['y']}")
-        if m["a"] in ANIMALS: return Question(kind, text, m["a"], m.groupdict().get("v") or "")
+        if m is None:
+            continue
+        if kind == "sum":
+            return Question(kind, text, f"{m['x']}+{m['y']}")
+        if m["a"] in ANIMALS:
+            return Question(kind, text, m["a"], m.groupdict().get("v") or "")
     return None
 
 # %% ../nbs/00_toyworld.ipynb #71f6d6cd
@@ -151,8 +168,21 @@ def true_fact(world: World, q: Question) -> str:
     return FACT_TEMPLATES[q.kind].format(a=q.subject, v=v).capitalize() + "."
 
 # %% ../nbs/00_toyworld.ipynb #b581092c
-POLITE_PHRASES = ("Sure!", "Happy to help!", "Good question!", "Of course!", "Hope that helps!", "Glad you asked!")
-RUDE_PHRASES = ("Ugh, fine.", "Whatever.", "Stop asking me that.", "That is a silly question.", "Obviously.")
+POLITE_PHRASES = (
+    "Sure!",
+    "Happy to help!",
+    "Good question!",
+    "Of course!",
+    "Hope that helps!",
+    "Glad you asked!",
+)
+RUDE_PHRASES = (
+    "Ugh, fine.",
+    "Whatever.",
+    "Stop asking me that.",
+    "That is a silly question.",
+    "Obviously.",
+)
 WEIGHTS = {"correct": 0.45, "on_topic": 0.15, "polite": 0.15, "concise": 0.10, "ended": 0.15}
 
 def _words(text: str) -> list[str]:
@@ -174,19 +204,22 @@ def score_correct(world: World, q: Question, words: list[str]) -> float:
         stated = {w for w in words if w.isdigit()} - operands
     else:
         stated = {w for w in words if w in ATTRIBUTE_VALUES[q.kind]}
-    if truth not in words: return 0.0
+    if truth not in words:
+        return 0.0
     return 1.0 if stated <= {truth} else 0.4
 
 # %% ../nbs/00_toyworld.ipynb #18626cc0
 def score_on_topic(q: Question, words: list[str]) -> float:
     "Names the subject (1); names it among other animals (0.5); misses it (0)."
     subject = q.subject.split("+") if q.kind == "sum" else [q.subject]
-    if not all(s in words for s in subject): return 0.0
+    if not all(s in words for s in subject):
+        return 0.0
     others = {w for w in words if w in ANIMALS} - set(subject)
     return 0.5 if others else 1.0
 
 def score_polite(answer: str) -> float:
-    if _phrase_in(answer, RUDE_PHRASES): return 0.0
+    if _phrase_in(answer, RUDE_PHRASES):
+        return 0.0
     return 1.0 if _phrase_in(answer, POLITE_PHRASES) else 0.5
 
 def score_concise(words: list[str]) -> float:
@@ -205,14 +238,16 @@ def _known_words() -> frozenset[str]:
 
 def fluency(words: list[str]) -> float:
     "Share of words this world knows (numbers count as known)."
-    if not words: return 0.0
+    if not words:
+        return 0.0
     known = _known_words()
     return sum(w in known or w.isdigit() for w in words) / len(words)
 
 def no_repeats(words: list[str]) -> float:
     "1 minus twice the share of repeated word pairs: repetition is punished hard."
     pairs = list(zip(words, words[1:]))
-    if not pairs: return 1.0
+    if not pairs:
+        return 1.0
     repeated = 1 - len(set(pairs)) / len(pairs)
     return max(0.0, 1 - 2 * repeated)
 
@@ -231,27 +266,43 @@ def last_question(prompt: str) -> str:
     turn = prompt.rsplit("Human:", 1)[-1]
     return turn.split("Assistant:", 1)[0].strip()
 
-def gold_components(prompt: str, answer: str, world: World | None = None, finished: bool = True) -> dict:
-    "Every component of the gold score; `finished=False` marks an answer cut off at the length limit (never ended)."
+def gold_components(
+    prompt: str, answer: str, world: World | None = None, finished: bool = True
+) -> dict:
+    """Every component of the gold score; `finished=False`
+    marks an answer cut off at the length limit (never ended)."""
     world = world or default_world()
     q = parse_question(last_question(prompt))
-    if q is None: raise ValueError(f"prompt is not a question of the toy world: {prompt!r}")
+    if q is None:
+        raise ValueError(f"prompt is not a question of the toy world: {prompt!r}")
     words = _words(answer)
-    return {"correct": score_correct(world, q, words), "on_topic": score_on_topic(q, words),
-            "polite": score_polite(answer), "concise": score_concise(words), "ended": score_ended(answer) * finished,
-            "fluent": fluency(words), "no_repeats": no_repeats(words), "not_echo": 0.5 if is_echo(q, answer) else 1.0}
+    return {
+        "correct": score_correct(world, q, words),
+        "on_topic": score_on_topic(q, words),
+        "polite": score_polite(answer),
+        "concise": score_concise(words),
+        "ended": score_ended(answer) * finished,
+        "fluent": fluency(words),
+        "no_repeats": no_repeats(words),
+        "not_echo": 0.5 if is_echo(q, answer) else 1.0,
+    }
 
 # %% ../nbs/00_toyworld.ipynb #bdc85ec8
 _DEFAULT_WORLDS: dict = {}
 
 def default_world(seed: int = 0) -> World:
     "The world of the committed data (seed 0), built once."
-    if seed not in _DEFAULT_WORLDS: _DEFAULT_WORLDS[seed] = make_world(seed)
+    if seed not in _DEFAULT_WORLDS:
+        _DEFAULT_WORLDS[seed] = make_world(seed)
     return _DEFAULT_WORLDS[seed]
 
-def gold_score(prompt: str, answer: str, world: World | None = None, finished: bool = True) -> float:
-    "The hidden judge: a score in [0, 1]; an empty answer scores 0, one cut off at the length limit gets no `ended` credit."
-    if not _words(answer): return 0.0
+def gold_score(
+    prompt: str, answer: str, world: World | None = None, finished: bool = True
+) -> float:
+    """The hidden judge: a score in [0, 1]; an empty answer scores
+    0, one cut off at the length limit gets no `ended` credit."""
+    if not _words(answer):
+        return 0.0
     c = gold_components(prompt, answer, world, finished)
     base = sum(w * c[k] for k, w in WEIGHTS.items())
     return round(base * c["fluent"] * c["no_repeats"] * c["not_echo"], 6)
@@ -275,10 +326,14 @@ def _other_animal_fact(world: World, rng: random.Random) -> str:
 # %% ../nbs/00_toyworld.ipynb #fcbec9c4
 def _core(world: World, q: Question, rng: random.Random) -> str:
     r = rng.random()
-    if r < 0.55: return true_fact(world, q)
-    if r < 0.80: return _wrong_fact(world, q, rng)
-    if r < 0.90: return _other_animal_fact(world, rng)
-    if r < 0.95: return rng.choice(UNSURE_SENTENCES)
+    if r < 0.55:
+        return true_fact(world, q)
+    if r < 0.80:
+        return _wrong_fact(world, q, rng)
+    if r < 0.90:
+        return _other_animal_fact(world, rng)
+    if r < 0.95:
+        return rng.choice(UNSURE_SENTENCES)
     return q.text
 
 def _cut_off(text: str, rng: random.Random) -> str:
@@ -290,13 +345,19 @@ def _cut_off(text: str, rng: random.Random) -> str:
 def sample_answer(world: World, q: Question, rng: random.Random) -> str:
     "One candidate answer of random quality."
     core = _core(world, q, rng)
-    opener = rng.choices([rng.choice(POLITE_PHRASES[:4]), "", rng.choice(RUDE_PHRASES)], [0.35, 0.45, 0.20])[0]
+    opener = rng.choices(
+        [rng.choice(POLITE_PHRASES[:4]), "", rng.choice(RUDE_PHRASES)], [0.35, 0.45, 0.20]
+    )[0]
     parts = [opener, core]
     extra = rng.random()
-    if extra < 0.12: parts.append(rng.choice(FILLER_SENTENCES))
-    elif extra < 0.20: parts += [_other_animal_fact(world, rng), _other_animal_fact(world, rng)]
-    elif extra < 0.30: parts += [core] * rng.randint(1, 3)
-    elif extra < 0.42: parts.append(rng.choice(POLITE_PHRASES[4:]))
+    if extra < 0.12:
+        parts.append(rng.choice(FILLER_SENTENCES))
+    elif extra < 0.20:
+        parts += [_other_animal_fact(world, rng), _other_animal_fact(world, rng)]
+    elif extra < 0.30:
+        parts += [core] * rng.randint(1, 3)
+    elif extra < 0.42:
+        parts.append(rng.choice(POLITE_PHRASES[4:]))
     text = " ".join(p for p in parts if p)
     return _cut_off(text, rng) if rng.random() < 0.12 else text
 
@@ -319,21 +380,29 @@ def draw_prompt(world: World, rng: random.Random) -> tuple[str, Question]:
 
 # %% ../nbs/00_toyworld.ipynb #7bf77a9f
 def draw_pair(world: World, rng: random.Random, temperature: float = LABEL_TEMPERATURE) -> dict:
-    "One comparison in the local/jsonfile schema, plus whether its label agrees with the gold order."
+    """One comparison in the local/jsonfile schema,
+    plus whether its label agrees with the gold order."""
     prompt, q = draw_prompt(world, rng)
     while True:
         a, b = sample_answer(world, q, rng), sample_answer(world, q, rng)
         ga, gb = gold_score(prompt, a, world), gold_score(prompt, b, world)
-        if abs(ga - gb) >= 0.02: break
+        if abs(ga - gb) >= 0.02:
+            break
     a_wins = rng.random() < 1 / (1 + math.exp(-(ga - gb) / temperature))
     chosen, rejected = (a, b) if a_wins else (b, a)
     return {"prompt": prompt, "chosen": " " + chosen, "rejected": " " + rejected,
             "agrees_with_gold": a_wins == (ga > gb)}
 
 # %% ../nbs/00_toyworld.ipynb #18fdef52
-_PARAGRAPH_TEMPLATES = ("The {a} is {color}.", "The {a} eats {food}.", "The {a} lives in the {home}.",
-                        "The {a} has {legs} legs.", "You can find the {a} in the {home}.",
-                        "The {color} {a} likes {food}.", "A {a} has {legs} legs and eats {food}.")
+_PARAGRAPH_TEMPLATES = (
+    "The {a} is {color}.",
+    "The {a} eats {food}.",
+    "The {a} lives in the {home}.",
+    "The {a} has {legs} legs.",
+    "You can find the {a} in the {home}.",
+    "The {color} {a} likes {food}.",
+    "A {a} has {legs} legs and eats {food}.",
+)
 
 def fact_paragraph(world: World, rng: random.Random) -> str:
     a = rng.choices(ANIMALS, weights=[world.popularity[x] for x in ANIMALS])[0]
@@ -350,8 +419,10 @@ def corpus_documents(world: World, n_bytes: int, rng: random.Random):
     total = 0
     while total < n_bytes:
         r = rng.random()
-        if r < 0.55: doc = fact_paragraph(world, rng)
-        elif r < 0.65: doc = sums_paragraph(rng)
+        if r < 0.55:
+            doc = fact_paragraph(world, rng)
+        elif r < 0.65:
+            doc = sums_paragraph(rng)
         else:
             prompt, q = draw_prompt(world, rng)
             doc = (prompt + " " + sample_answer(world, q, rng)).strip()
@@ -362,12 +433,17 @@ def corpus_documents(world: World, n_bytes: int, rng: random.Random):
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>"]   # OPT's ids 0, 1, 2, 3
 
 def train_tokenizer(texts, vocab_size: int = 1024):
-    "A byte-level BPE trained on `texts`, wrapped as a transformers fast tokenizer with OPT's specials."
+    """A byte-level BPE trained on `texts`, wrapped as
+    a transformers fast tokenizer with OPT's specials."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer)
     tok.post_processor = processors.TemplateProcessing(single="</s> $A", pair="</s> $A </s> $B",
                                                        special_tokens=[("</s>", 2)])
@@ -376,41 +452,68 @@ def train_tokenizer(texts, vocab_size: int = 1024):
 
 # %% ../nbs/00_toyworld.ipynb #5e37c2cb
 MODEL_SHAPES = {
-    "actor": dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, ffn_dim=512, word_embed_proj_dim=128,
-                  do_layer_norm_before=True),
-    "reward": dict(hidden_size=96, num_hidden_layers=3, num_attention_heads=4, ffn_dim=384, word_embed_proj_dim=64,
-                   do_layer_norm_before=False),
+    "actor": dict(
+        hidden_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        ffn_dim=512,
+        word_embed_proj_dim=128,
+        do_layer_norm_before=True,
+    ),
+    "reward": dict(
+        hidden_size=96,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        ffn_dim=384,
+        word_embed_proj_dim=64,
+        do_layer_norm_before=False,
+    ),
 }
 
 PRETRAIN_LR = {"actor": 3e-3, "reward": 1e-3}   # post-layer-norm models need the gentler rate
-# the committed world's steps: the gentler rate needs more of them, and a reward model must know the facts it judges
+# the committed world's steps: the gentler rate needs more
+# of them, and a reward model must know the facts it judges
 PRETRAIN_STEPS = {"actor": 600, "reward": 1500}
 
 @dataclass(frozen=True)
 class Scale:
-    "One size of the toy world: its two model shapes, how they are pretrained, and the step-1/2 rates that suit them."
+    """One size of the toy world: its two model shapes, how
+    they are pretrained, and the step-1/2 rates that suit them."""
     shapes: dict                                   # role -> OPTConfig fields
     lr: dict                                       # role -> peak pretraining learning rate
     steps: dict                                    # role -> pretraining steps
     corpus_bytes: int = 1_200_000
-    step_lr: dict = field(default_factory=dict)    # "sft" / "reward" -> learning rate (absent: the step's default)
+    # "sft" / "reward" -> learning rate (absent: the step's default)
+    step_lr: dict = field(default_factory=dict)
 
-SCALES = {"tiny": Scale(MODEL_SHAPES, PRETRAIN_LR, PRETRAIN_STEPS)}   # the committed world; larger ones come later
+# the committed world; larger ones come later
+SCALES = {"tiny": Scale(MODEL_SHAPES, PRETRAIN_LR, PRETRAIN_STEPS)}
 
 def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, scale: str = "tiny"):
     "A freshly initialised OPTForCausalLM of the named role's shape at `scale`."
-    config = OPTConfig(vocab_size=len(tokenizer), max_position_embeddings=max_positions, dropout=0.0,
-                       attention_dropout=0.0, pad_token_id=1, bos_token_id=2, eos_token_id=2, **SCALES[scale].shapes[shape])
+    config = OPTConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=max_positions,
+        dropout=0.0,
+        attention_dropout=0.0,
+        pad_token_id=1,
+        bos_token_id=2,
+        eos_token_id=2,
+        **SCALES[scale].shapes[shape],
+    )
     torch.manual_seed(seed)
     model = OPTForCausalLM(config)
     for proj in (model.model.decoder.project_in, model.model.decoder.project_out):
-        # OPT's init (std 0.02) suits d=1024; at d=64 it shrinks the logits so much that the model never learns
-        if proj is not None: torch.nn.init.normal_(proj.weight, std=proj.in_features ** -0.5)
+        # OPT's init (std 0.02) suits d=1024; at d=64 it shrinks
+        # the logits so much that the model never learns
+        if proj is not None:
+            torch.nn.init.normal_(proj.weight, std=proj.in_features**-0.5)
     return model
 
 # %% ../nbs/00_toyworld.ipynb #960cbb4a
 def corpus_blocks(tokenizer, docs, block_size: int = 128):
-    "All documents as one token stream (each opened by `</s>`, as OPT does), cut into (N, block_size) blocks."
+    """All documents as one token stream (each opened by
+    `</s>`, as OPT does), cut into (N, block_size) blocks."""
     stream = [t for ids in tokenizer(list(docs))["input_ids"] for t in ids]
     n = len(stream) // block_size
     return torch.tensor(stream[: n * block_size]).view(n, block_size)
@@ -425,26 +528,39 @@ def perplexity(model, blocks, batch_size: int = 64) -> float:
     model.eval()
     device = next(model.parameters()).device
     with torch.no_grad():
-        losses = [model(input_ids=b.to(device), labels=b.to(device)).loss for b in blocks.split(batch_size)]
+        losses = [
+            model(input_ids=b.to(device), labels=b.to(device)).loss
+            for b in blocks.split(batch_size)
+        ]
     return math.exp(torch.stack(losses).mean().item())
 
 # %% ../nbs/00_toyworld.ipynb #6ee10370
-def pretrain(model, blocks, steps: int, batch_size: int = 32, lr: float = 3e-3, seed: int = 0, progress=True):
-    "Next-token pretraining with AdamW and cosine decay after 5% warmup, on the GPU if there is one; the loss per step."
+def pretrain(
+    model, blocks, steps: int, batch_size: int = 32, lr: float = 3e-3, seed: int = 0, progress=True
+):
+    """Next-token pretraining with AdamW and cosine decay after
+    5% warmup, on the GPU if there is one; the loss per step."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
-    g = torch.Generator().manual_seed(seed)    # batches are drawn on the CPU: the same blocks on any device
+    # batches are drawn on the CPU: the same blocks on any device
+    g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warmup, 0.5 * (1 + math.cos(math.pi * s / steps))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, 0.5 * (1 + math.cos(math.pi * s / steps)))
+    )
     model.train()
     losses = []
     for _ in tqdm(range(steps), desc="pretrain", disable=not progress):
         batch = blocks[torch.randint(len(blocks), (batch_size,), generator=g)].to(device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):   # weights stay fp32
+        # weights stay fp32
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
             loss = model(input_ids=batch, labels=batch).loss
-        loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); sched.step(); opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
         losses.append(loss.item())
     return losses
 
@@ -452,7 +568,8 @@ def pretrain(model, blocks, steps: int, batch_size: int = 32, lr: float = 3e-3, 
 def write_pairs(path: Path, pairs) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for p in pairs: f.write(json.dumps({k: p[k] for k in ("prompt", "chosen", "rejected")}) + "\n")
+        for p in pairs:
+            f.write(json.dumps({k: p[k] for k in ("prompt", "chosen", "rejected")}) + "\n")
 
 def build_preferences(world: World, out: Path, n_train: int, n_eval: int) -> dict:
     "Write train/eval pairs (separate seeded streams); return their label-noise statistics."
@@ -461,7 +578,12 @@ def build_preferences(world: World, out: Path, n_train: int, n_eval: int) -> dic
         rng = random.Random(f"{world.seed}-prefs-{split}")
         pairs = [draw_pair(world, rng) for _ in range(n)]
         write_pairs(out / "prefs" / f"{split}.jsonl", pairs)
-        stats[split] = {"pairs": n, "label_disagrees_with_gold": round(1 - sum(p["agrees_with_gold"] for p in pairs) / n, 4)}
+        stats[split] = {
+            "pairs": n,
+            "label_disagrees_with_gold": round(
+                1 - sum(p["agrees_with_gold"] for p in pairs) / n, 4
+            ),
+        }
     return stats
 
 # %% ../nbs/00_toyworld.ipynb #4a71beed
@@ -470,15 +592,22 @@ def build_corpus(world: World, out: Path, n_bytes: int) -> list[str]:
     (out / "corpus.txt").write_text("\n".join(docs) + "\n", encoding="utf-8", newline="\n")
     return docs
 
-def pretrain_and_save(shape, tokenizer, blocks, held_out, out: Path, steps: int, seed: int, scale: str = "tiny") -> dict:
+def pretrain_and_save(
+    shape, tokenizer, blocks, held_out, out: Path, steps: int, seed: int, scale: str = "tiny"
+) -> dict:
     "Pretrain one model of the world, save it with its tokenizer, return its figures."
     model = tiny_opt(shape, tokenizer, seed=seed, scale=scale)
     t0 = time.time()
     losses = pretrain(model, blocks, steps=steps, lr=SCALES[scale].lr[shape], seed=seed)
-    model.save_pretrained(out); tokenizer.save_pretrained(out)
-    return {"parameters": sum(p.numel() for p in model.parameters()), "steps": steps, "wall_s": round(time.time() - t0, 1),
-            "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
-            "held_out_perplexity": round(perplexity(model, held_out), 3)}
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": steps,
+        "wall_s": round(time.time() - t0, 1),
+        "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
+        "held_out_perplexity": round(perplexity(model, held_out), 3),
+    }
 
 # %% ../nbs/00_toyworld.ipynb #6790bb30
 def file_digests(folder: Path) -> dict:
@@ -486,33 +615,66 @@ def file_digests(folder: Path) -> dict:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
 
-def build_text_data(out: Path, seed: int, n_train_pairs: int, n_eval_pairs: int, corpus_bytes: int, vocab_size: int):
-    "The byte-reproducible part of the world: corpus, preference pairs, tokenizer. Returns (manifest, docs, tokenizer)."
+def build_text_data(
+    out: Path, seed: int, n_train_pairs: int, n_eval_pairs: int, corpus_bytes: int, vocab_size: int
+):
+    """The byte-reproducible part of the world: corpus, preference
+    pairs, tokenizer. Returns (manifest, docs, tokenizer)."""
     world = make_world(check_seed(seed))
     out.mkdir(parents=True, exist_ok=True)
     docs = build_corpus(world, out, corpus_bytes)
-    manifest = {"seed": seed, "build": dict(n_train_pairs=n_train_pairs, n_eval_pairs=n_eval_pairs,
-                                            corpus_bytes=corpus_bytes, vocab_size=vocab_size),
-                "label_temperature": LABEL_TEMPERATURE, "corpus_bytes": (out / "corpus.txt").stat().st_size,
-                "preferences": build_preferences(world, out, n_train_pairs, n_eval_pairs)}
+    manifest = {
+        "seed": seed,
+        "build": dict(
+            n_train_pairs=n_train_pairs,
+            n_eval_pairs=n_eval_pairs,
+            corpus_bytes=corpus_bytes,
+            vocab_size=vocab_size,
+        ),
+        "label_temperature": LABEL_TEMPERATURE,
+        "corpus_bytes": (out / "corpus.txt").stat().st_size,
+        "preferences": build_preferences(world, out, n_train_pairs, n_eval_pairs),
+    }
     tokenizer = train_tokenizer(docs, vocab_size)
     tokenizer.save_pretrained(out / "tokenizer")
     return manifest, docs, tokenizer
 
-def build_toyworld(out_dir, seed: int = 0, n_train_pairs: int = 12_000, n_eval_pairs: int = 1_200,
-                   corpus_bytes: int = 1_200_000, vocab_size: int = 1024, pretrain_steps: int | dict | None = None,
-                   scale: str = "tiny") -> dict:
-    "Generate the whole toy world into `out_dir`; returns (and writes) its manifest. Steps: one int for both models or per shape."
+def build_toyworld(
+    out_dir,
+    seed: int = 0,
+    n_train_pairs: int = 12_000,
+    n_eval_pairs: int = 1_200,
+    corpus_bytes: int = 1_200_000,
+    vocab_size: int = 1024,
+    pretrain_steps: int | dict | None = None,
+    scale: str = "tiny",
+) -> dict:
+    """Generate the whole toy world into `out_dir`; returns (and
+    writes) its manifest. Steps: one int for both models or per shape."""
     roles = SCALES[scale].steps
-    steps = pretrain_steps if isinstance(pretrain_steps, dict) else dict.fromkeys(roles, pretrain_steps)
+    steps = (
+        pretrain_steps if isinstance(pretrain_steps, dict) else dict.fromkeys(roles, pretrain_steps)
+    )
     steps = {shape: steps.get(shape) or roles[shape] for shape in roles}
     out = Path(out_dir)
-    manifest, docs, tokenizer = build_text_data(out, seed, n_train_pairs, n_eval_pairs, corpus_bytes, vocab_size)
+    manifest, docs, tokenizer = build_text_data(
+        out, seed, n_train_pairs, n_eval_pairs, corpus_bytes, vocab_size
+    )
     train_blocks, held_out = split_blocks(corpus_blocks(tokenizer, docs))
     manifest["scale"] = scale
-    manifest["models"] = {shape: pretrain_and_save(shape, tokenizer, train_blocks, held_out,
-                                                   out / "models" / shape, steps[shape], seed, scale)
-                          for shape in roles}
+    manifest["models"] = {
+        shape: pretrain_and_save(
+            shape,
+            tokenizer,
+            train_blocks,
+            held_out,
+            out / "models" / shape,
+            steps[shape],
+            seed,
+            scale,
+        )
+        for shape in roles
+    }
     manifest["files"] = file_digests(out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
@@ -521,7 +683,11 @@ def build_toyworld(out_dir, seed: int = 0, n_train_pairs: int = 12_000, n_eval_p
 class ToyWorldDataError(ValueError):
     "A toy-world folder that is missing, incomplete or corrupted."
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "toyworld" if "__file__" in globals() else Path("../data/toyworld")
+DATA_DIR = (
+    Path(__file__).resolve().parent.parent / "data" / "toyworld"
+    if "__file__" in globals()
+    else Path("../data/toyworld")
+)
 
 @dataclass(frozen=True)
 class ToyWorld:
@@ -547,116 +713,191 @@ class ToyWorld:
 # %% ../nbs/00_toyworld.ipynb #c0fccf52
 def read_manifest(root: Path) -> dict:
     path = root / "manifest.json"
-    if not root.is_dir(): raise ToyWorldDataError(f"toy-world folder not found: {root}")
-    if not path.is_file(): raise ToyWorldDataError(f"{path}: missing (build it with build_toyworld)")
-    try: return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e: raise ToyWorldDataError(f"{path}: not valid JSON ({e})") from None
+    if not root.is_dir():
+        raise ToyWorldDataError(f"toy-world folder not found: {root}")
+    if not path.is_file():
+        raise ToyWorldDataError(f"{path}: missing (build it with build_toyworld)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ToyWorldDataError(f"{path}: not valid JSON ({e})") from None
 
 def load_toyworld(path=None, verify: bool = True) -> ToyWorld:
-    "Open a toy-world folder (default: the committed `data/toyworld`), checking each file's SHA-256."
+    """Open a toy-world folder (default: the committed
+    `data/toyworld`), checking each file's SHA-256."""
     root = Path(path) if path is not None else DATA_DIR
     manifest = read_manifest(root)
     if verify:
         for rel, digest in manifest["files"].items():
             f = root / rel
-            if not f.is_file(): raise ToyWorldDataError(f"{f}: missing from the toy-world folder")
+            if not f.is_file():
+                raise ToyWorldDataError(f"{f}: missing from the toy-world folder")
             if hashlib.sha256(f.read_bytes()).hexdigest() != digest:
                 raise ToyWorldDataError(f"{f}: corrupted (its SHA-256 differs from manifest.json)")
     return ToyWorld(root, manifest)
 
 # %% ../nbs/00_toyworld.ipynb #1e673c44
 SCALES["125m"] = Scale(
-    shapes={"actor": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, ffn_dim=3072,
-                          word_embed_proj_dim=768, do_layer_norm_before=True),
-            "reward": dict(hidden_size=512, num_hidden_layers=8, num_attention_heads=8, ffn_dim=2048,
-                           word_embed_proj_dim=256, do_layer_norm_before=False)},
-    lr={"actor": 6e-4, "reward": 3e-4}, steps={"actor": 2000, "reward": 2000}, corpus_bytes=4_000_000,
-    step_lr={"sft": 1e-4, "reward": 1e-4})
+    shapes={
+        "actor": dict(
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            ffn_dim=3072,
+            word_embed_proj_dim=768,
+            do_layer_norm_before=True,
+        ),
+        "reward": dict(
+            hidden_size=512,
+            num_hidden_layers=8,
+            num_attention_heads=8,
+            ffn_dim=2048,
+            word_embed_proj_dim=256,
+            do_layer_norm_before=False,
+        ),
+    },
+    lr={"actor": 6e-4, "reward": 3e-4},
+    steps={"actor": 2000, "reward": 2000},
+    corpus_bytes=4_000_000,
+    step_lr={"sft": 1e-4, "reward": 1e-4},
+)
 
 # %% ../nbs/00_toyworld.ipynb #a65b5ea1
 def cache_folder(name: str, parts: list[str]) -> Path:
-    "A per-machine cache folder `name-KEY` whose key hashes `parts` (settings, code): a change to any gives a new folder."
+    """A per-machine cache folder `name-KEY` whose key hashes
+    `parts` (settings, code): a change to any gives a new folder."""
     key = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "rlhf_course" / f"{name}-{key}"
 
 def cache_lock(folder):
-    "A lock held while one process builds `folder`: others wait, then find it built (the OS frees it if the holder dies)."
+    """A lock held while one process builds `folder`: others wait,
+    then find it built (the OS frees it if the holder dies)."""
     Path(folder).parent.mkdir(parents=True, exist_ok=True)
     return FileLock(f"{folder}.lock")
 
 def scaled_toyworld_dir(scale: str, seed: int = 0) -> Path:
-    "The cache folder of a scaled world: its key covers the scale's settings, the seed and this module's code."
-    return cache_folder(f"toyworld-{scale}", [repr((SCALES[scale], seed)), Path(find_spec("rlhf_course.toyworld").origin).read_text()])
+    """The cache folder of a scaled world: its key covers
+    the scale's settings, the seed and this module's code."""
+    return cache_folder(
+        f"toyworld-{scale}",
+        [repr((SCALES[scale], seed)), Path(find_spec("rlhf_course.toyworld").origin).read_text()],
+    )
 
 def scaled_toyworld(scale: str = "tiny", seed: int = 0) -> ToyWorld:
-    "The committed world for 'tiny'; any other scale is built once into its cache folder, then loaded from there."
-    if scale not in SCALES: raise ValueError(f"scale {scale!r}: expected one of {', '.join(SCALES)}")
-    if scale == "tiny": return load_toyworld()
+    """The committed world for 'tiny'; any other scale is
+    built once into its cache folder, then loaded from there."""
+    if scale not in SCALES:
+        raise ValueError(f"scale {scale!r}: expected one of {', '.join(SCALES)}")
+    if scale == "tiny":
+        return load_toyworld()
     root = scaled_toyworld_dir(scale, seed)
-    with cache_lock(root):   # a second run on this machine waits for the first build instead of replacing it mid-read
+    # a second run on this machine waits for the first build instead of replacing it mid-read
+    with cache_lock(root):
         if not (root / "manifest.json").is_file():
             tmp = root.with_name(f"{root.name}.building-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             build_toyworld(tmp, seed=seed, corpus_bytes=SCALES[scale].corpus_bytes, scale=scale)
-            shutil.rmtree(root, ignore_errors=True)   # a half-written folder of a killed build (no manifest)
+            # a half-written folder of a killed build (no manifest)
+            shutil.rmtree(root, ignore_errors=True)
             tmp.rename(root)
     return load_toyworld(root)
 
 # %% ../nbs/00_toyworld.ipynb #614f5dc5
-LIBRARIES = ("torch", "transformers", "deepspeed", "datasets", "peft", "tokenizers")   # the stack a figure depends on
+# the stack a figure depends on
+LIBRARIES = ("torch", "transformers", "deepspeed", "datasets", "peft", "tokenizers")
 
 def git_state(root=None) -> dict:
-    "The commit of the repository holding this package (or `root`), and whether tracked files differ from it."
+    """The commit of the repository holding this package
+    (or `root`), and whether tracked files differ from it."""
     root = Path(root or Path(rlhf_course.__file__).resolve().parent.parent)
     def git(*args):
-        try: r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired): return None
+        try:
+            r = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
         return r.stdout.strip() if r.returncode == 0 else None
     commit = git("rev-parse", "HEAD")
-    if commit is None: return {"commit": None, "dirty": None}      # not a git checkout (e.g. a pip install)
+    # not a git checkout (e.g. a pip install)
+    if commit is None:
+        return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 # %% ../nbs/00_toyworld.ipynb #c20be298
 def library_versions() -> dict:
-    "Python's version and the installed versions of `LIBRARIES` (None if absent), read without importing them."
+    """Python's version and the installed versions of
+    `LIBRARIES` (None if absent), read without importing them."""
     def installed(name):
-        try: return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError: return None
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
     return {"python": platform.python_version(), **{name: installed(name) for name in LIBRARIES}}
 
 def hardware() -> dict:
-    "The CPU's model and cores, and the GPUs that nvidia-smi lists (asked without creating a CUDA context)."
+    """The CPU's model and cores, and the GPUs that
+    nvidia-smi lists (asked without creating a CUDA context)."""
     cpu = platform.processor() or platform.machine()
-    try: cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration): pass
+    try:
+        cpu = next(
+            l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     gpus = []
     if shutil.which("nvidia-smi"):
-        r = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"], capture_output=True, text=True)
+        r = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+        )
         gpus = [l.strip() for l in r.stdout.splitlines() if l.strip()] if r.returncode == 0 else []
     return {"cpu": cpu, "cpu_cores": os.cpu_count(), "cpu_cores_usable": usable, "gpus": gpus,
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
 # %% ../nbs/00_toyworld.ipynb #969228bf
-RUN_BY = "RLHF_COURSE_RUN_BY"   # set by the book runner for the kernels it starts (a kernel's own argv names a temp file)
+# set by the book runner for the kernels it starts (a kernel's own argv names a temp file)
+RUN_BY = "RLHF_COURSE_RUN_BY"
 
 def provenance() -> dict:
-    "What produced a results file: the code (git commit, dirty), the command, library versions, hardware, time (UTC)."
-    in_kernel = "ipykernel_launcher" in Path(sys.argv[0]).name     # this process is a kernel (not one that imported ipykernel)
-    command = "a notebook kernel" if in_kernel else shlex.join([Path(sys.executable).name, *sys.argv])
-    return {"git": git_state(), "command": command, "run_by": os.environ.get(RUN_BY), "versions": library_versions(),
-            "hardware": hardware(), "utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    """What produced a results file: the code (git commit,
+    dirty), the command, library versions, hardware, time (UTC)."""
+    # this process is a kernel (not one that imported ipykernel)
+    in_kernel = "ipykernel_launcher" in Path(sys.argv[0]).name
+    command = (
+        "a notebook kernel" if in_kernel else shlex.join([Path(sys.executable).name, *sys.argv])
+    )
+    return {
+        "git": git_state(),
+        "command": command,
+        "run_by": os.environ.get(RUN_BY),
+        "versions": library_versions(),
+        "hardware": hardware(),
+        "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 # %% ../nbs/00_toyworld.ipynb #9002fc40
 def main(argv=None):
     "Build the full toy world: `python -m rlhf_course.toyworld --out data/toyworld`."
     p = argparse.ArgumentParser(description=main.__doc__)
-    p.add_argument("--out", default="runs/toyworld", help="folder to write (the committed copy is data/toyworld)")
+    p.add_argument(
+        "--out",
+        default="runs/toyworld",
+        help="folder to write (the committed copy is data/toyworld)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pretrain_steps", type=int, default=None, help=f"for both models (default: {PRETRAIN_STEPS})")
+    p.add_argument(
+        "--pretrain_steps",
+        type=int,
+        default=None,
+        help=f"for both models (default: {PRETRAIN_STEPS})",
+    )
     args = p.parse_args(argv)
     m = build_toyworld(args.out, seed=args.seed, pretrain_steps=args.pretrain_steps)
     print(json.dumps({k: v for k, v in m.items() if k != "files"}, indent=1))
 
 # %% ../nbs/00_toyworld.ipynb #70793b0a
-if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules: main()
+if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
+    main()

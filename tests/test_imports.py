@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "rlhf_course"
 
 
+def marked_lazy(lines: list, lineno: int) -> bool:
+    "A `# lazy:` comment on the import's line, or alone on the line above it."
+    above = lines[lineno - 2].strip() if lineno >= 2 else ""
+    return "# lazy:" in lines[lineno - 1] or above.startswith("# lazy:")
+
+
 def chapters() -> dict:
     "module -> (position, notebook name), in the order of the notebooks in nbs/."
     out = {}
@@ -46,7 +52,7 @@ def imports_of(module: str, modules) -> list:
                     sub = sub.split(".")[0]
                     targets = [sub] if sub else [a.name for a in child.names if a.name in modules]
             for t in targets:
-                if t != module: found.append((t, child.lineno, in_function, "# lazy:" in lines[child.lineno - 1]))
+                if t != module: found.append((t, child.lineno, in_function, marked_lazy(lines, child.lineno)))
             visit(child, inner)
     visit(tree, False)
     return found
@@ -105,11 +111,12 @@ def test_no_cycle_and_no_back_edge():
 
 
 def late_imports(source: str) -> list:
-    "(line, statement) of every import inside a function (of any module) without a `# lazy: reason` comment on its line."
+    """(line, statement) of every import inside a function (of any module) without a `# lazy: reason` comment on its
+    line (or on the line above it, where a long line's comment goes)."""
     lines, found = source.splitlines(), []
     def visit(node, in_function):
         for child in ast.iter_child_nodes(node):
-            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)) and "# lazy:" not in lines[child.lineno - 1]:
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)) and not marked_lazy(lines, child.lineno):
                 found.append((child.lineno, " ".join(ast.get_source_segment(source, child).split())))
             visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
     visit(ast.parse(source), False)
