@@ -24,6 +24,7 @@ def pytest_configure(config):
 BOOK_FILES = ("test_notebooks.py", "test_site.py")
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in BOOK_FILES: item.add_marker(pytest.mark.xdist_group("book"))
