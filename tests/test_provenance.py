@@ -2,6 +2,7 @@
 (`save_run_outputs`), train.py (`pipeline_results`), the benchmarks (`bench/common.py`); the book's timings are
 checked in chapter 90. Benchmarks write under runs/ unless told otherwise."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ def check_provenance(p: dict):
     assert set(p) == {"git", "command", "run_by", "versions", "hardware", "utc"}, p
     if (ROOT / ".git").exists(): assert p["git"]["commit"] == head_commit() and isinstance(p["git"]["dirty"], bool)
     else: assert p["git"] == {"commit": None, "dirty": None}       # a copy without git history says so
-    assert p["command"].startswith("python") and "pytest" in p["command"]   # this very process
+    # this very process: pytest, or one of pytest-xdist's workers (started as `python -c ...`)
+    assert p["command"].startswith("python") and ("pytest" in p["command"] or os.environ.get("PYTEST_XDIST_WORKER"))
     for lib in ("python", "torch", "transformers", "deepspeed", "datasets"): assert p["versions"][lib], lib
     assert p["hardware"]["cpu"] and p["hardware"]["cpu_cores"] >= 1 and isinstance(p["hardware"]["gpus"], list)
 
