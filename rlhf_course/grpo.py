@@ -19,11 +19,10 @@ from .ds_utils import default_device, get_rank, print_rank_0, save_hf_format
 from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
 from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores,
                                      NonFiniteLossError, rollout_mask)
-from .rlhf_engine import (engine_config, frozen_stage, init_frozen, load_actor,
-                                     load_critic, moving_average, PPOConfig, role_args,
-                                     step3_parser)
+from .rlhf_engine import (DeepSpeedRLHFEngine, engine_config, frozen_stage, init_frozen,
+                                     load_critic, PPOConfig, step3_parser)
 from .rollout import rollout_engine_for
-from .sft import (held_out_prompts, init_engine, MetricsLog, run_main, save_run_outputs,
+from .sft import (held_out_prompts, MetricsLog, run_main, save_run_outputs,
                              uses_toyworld)
 from .step3 import step3_setup, toyworld_corpus_split, training_batches
 
@@ -81,8 +80,9 @@ def grpo_loss(
     }
 
 # %% ../nbs/13_grpo.ipynb #6f518ac7
-class GRPOEngine:
-    "Actor, reference, reward model and optional EMA actor in their DeepSpeed engines; no critic."
+class GRPOEngine(DeepSpeedRLHFEngine):
+    """Actor, reference, reward model and optional EMA actor in their DeepSpeed engines; no critic.
+    The policy side (and the fp32 EMA with its warm-up, `update_ema`) is chapter 06's."""
     def __init__(
         self,
         actor_model_name_or_path,
@@ -94,38 +94,7 @@ class GRPOEngine:
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
         # chapter 06's EngineConfig (the critic's is the reward's)
         self.config = config = engine_config(args)
-        a_stage, device = config.actor.zero_stage, default_device()
-        self.actor = init_engine(
-            load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
-            role_args(config, "actor"),
-            num_total_iters,
-            device,
-        )
-        ref_stage = frozen_stage(a_stage, config.offload_reference_model)
-        self.ref = init_frozen(
-            load_actor(
-                actor_model_name_or_path,
-                tokenizer,
-                config,
-                False,
-                ref_stage,
-                config.offload_reference_model,
-            ),
-            config,
-            ref_stage,
-            config.offload_reference_model,
-        )
-        self.actor_ema = (
-            init_frozen(
-                load_actor(
-                    actor_model_name_or_path, tokenizer, config, False, frozen_stage(a_stage)
-                ),
-                config,
-                frozen_stage(a_stage),
-            )
-            if config.enable_ema
-            else None
-        )
+        self.init_policy(actor_model_name_or_path, default_device())
         r_stage = frozen_stage(config.critic.zero_stage)
         self.reward = init_frozen(
             load_critic(reward_model_name_or_path, tokenizer, config, False, r_stage),
@@ -327,7 +296,7 @@ def train_on(self: GRPORun, exps: list[dict], generator) -> dict:
             losses["actor_loss"].append(loss.item())
             losses["kl_k3"].append(kl.item())
             if self.engine.actor_ema is not None:
-                moving_average(self.engine.actor, self.engine.actor_ema, args.ema_beta)
+                self.engine.update_ema()   # fp32, warm-up decay (chapter 06)
     return {k: float(np.mean(v)) for k, v in losses.items()}
 
 @patch

@@ -302,7 +302,8 @@ TOY_STEP_ARGS = {
         "256",
     ],
     2: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "8"],
-    # ptx (InstructGPT's gamma = 1) and normalised scores: the best
+    # ptx with coefficient 1 (InstructGPT used gamma = 27.8, the flag's default; under one Adam the
+    # scale matters little, chapter 07) and normalised scores: the best
     # of chapter 09b's five-seed study (results/cpu/seeds.json);
     # `--unsup_coef 0 --no-normalize_reward` gives DeepSpeed-Chat's plain step 3
     3: [

@@ -595,15 +595,28 @@ class DeepSpeedRLHFEngine:
         "`args`: an EngineConfig, or step 3's flags (converted once)."
         self.args, self.tokenizer, self.num_total_iters = args, tokenizer, num_total_iters
         self.config = config = engine_config(args)
-        a_stage, c_stage, device = (
-            config.actor.zero_stage,
-            config.critic.zero_stage,
-            default_device(),
+        c_stage, device = config.critic.zero_stage, default_device()
+        self.init_policy(actor_model_name_or_path, device)
+        self.critic = init_engine(
+            load_critic(critic_model_name_or_path, tokenizer, config, True, c_stage),
+            role_args(config, "critic"),
+            num_total_iters,
+            device,
         )
+        self.reward = init_frozen(
+            load_critic(critic_model_name_or_path, tokenizer, config, False, frozen_stage(c_stage)),
+            config,
+            frozen_stage(c_stage),
+        )
+
+    def init_policy(self, actor_model_name_or_path, device):
+        """The policy side, shared with chapter 13's critic-free engine: the trained actor,
+        its frozen reference, and the optional fp32 EMA actor with its warm-up clock."""
+        config, tokenizer, a_stage = self.config, self.tokenizer, self.config.actor.zero_stage
         self.actor = init_engine(
             load_actor(actor_model_name_or_path, tokenizer, config, True, a_stage),
             role_args(config, "actor"),
-            num_total_iters,
+            self.num_total_iters,
             device,
         )
         ref_stage = frozen_stage(a_stage, config.offload_reference_model)
@@ -627,17 +640,7 @@ class DeepSpeedRLHFEngine:
         )
         # EMA steps taken: the warm-up's clock
         self.ema_updates = 0
-        self.critic = init_engine(
-            load_critic(critic_model_name_or_path, tokenizer, config, True, c_stage),
-            role_args(config, "critic"),
-            num_total_iters,
-            device,
-        )
-        self.reward = init_frozen(
-            load_critic(critic_model_name_or_path, tokenizer, config, False, frozen_stage(c_stage)),
-            config,
-            frozen_stage(c_stage),
-        )
+
 
 # %% ../nbs/06_rlhf_engine.ipynb #7eb13101
 def merged_parameters(module) -> dict:
