@@ -320,7 +320,7 @@ def train_dpo(args) -> dict:
         "peak_memory": peak_memory(),
         "gold": summarize_dpo_gold(before, after) if before else None,
     }
-    save_run_outputs(args.output_dir, log, results, rank)
+    save_run_outputs(args, log, results, rank)
     print_rank_0(
         f"dpo done in {train_s:.0f}s: "
         + json.dumps({k: results[k] for k in ("eval_final", "gold")})

@@ -333,7 +333,7 @@ def train_grpo(args) -> dict:
         samples_per_s=round(results["samples_per_s"] * args.group_size, 2),
         peak_memory=peak_memory(),
     )
-    save_run_outputs(args.output_dir, run.log, results, run.rank)
+    save_run_outputs(args, run.log, results, run.rank)
     print_rank_0(
         f"{args.baseline} done in {results['train_s']:.0f}s: "
         + json.dumps({k: results[k] for k in ("kl_final", "reward_final")})

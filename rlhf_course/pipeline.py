@@ -30,13 +30,13 @@ from .toyworld import load_toyworld, provenance
 
 # %% auto #0
 __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 'REAL_STEP_ARGS', 'STEP_MODULES', 'STEP_DIRS',
-           'LAUNCHER_VARIABLES', 'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model', 'local_param_count',
-           'SizeDefaults', 'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus', 'check_deployment',
-           'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups', 'step_parsers',
-           'route_extra_args', 'PipelinePlan', 'default_deployment', 'make_plan', 'option_value', 'check_data_split',
-           'check_checkpoint', 'check_step3_inputs', 'stream_process', 'step_record', 'finished', 'run_step',
-           'step_env', 'read_results', 'gold_summary', 'pipeline_results', 'summary_table', 'Interrupted',
-           'interrupted_message', 'run', 'print_chat_reply', 'main']
+           'NOT_COMPARED', 'LAUNCHER_VARIABLES', 'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model',
+           'local_param_count', 'SizeDefaults', 'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus',
+           'check_deployment', 'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups',
+           'step_parsers', 'route_extra_args', 'PipelinePlan', 'default_deployment', 'make_plan', 'option_value',
+           'check_data_split', 'check_checkpoint', 'check_step3_inputs', 'stream_process', 'step_record',
+           'option_differences', 'finished', 'run_step', 'step_env', 'read_results', 'gold_summary', 'pipeline_results',
+           'summary_table', 'Interrupted', 'interrupted_message', 'run', 'print_chat_reply', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #cf149815
 OPT_SIZES = {
@@ -556,19 +556,42 @@ def stream_process(cmd: list[str], log_path: Path, env=None) -> int:
 def step_record(plan: PipelinePlan, step: int) -> Path:
     return plan.output_dir / STEP_DIRS[step] / "pipeline_step.json"
 
+# where a run writes, the launcher's rank, how step 3 starts: not what it trains
+NOT_COMPARED = ("output_dir", "local_rank", "force")
+
+def option_differences(recorded: dict, wanted: dict) -> list[str]:
+    "'name: earlier -> now' for each compared option that differs."
+    names = sorted((set(recorded) | set(wanted)) - set(NOT_COMPARED))
+    return [f"{k}: {recorded.get(k)!r} -> {wanted.get(k)!r}" for k in names
+            if recorded.get(k) != wanted.get(k)]
+
 def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
-    """The earlier run's record if the step finished with
-    the same options; raises if it finished with other ones."""
-    rec = step_record(plan, step)
-    if not (rec.parent / "results.json").is_file() or not rec.is_file():
+    """The earlier run's record if the step's folder holds a finished run with
+    the same options: one train.py launched, or the step run on its own into
+    that folder (adopted); raises if it finished with other options."""
+    rec, options = step_record(plan, step), cmd[cmd.index("--module") + 2:]
+    results = rec.parent / "results.json"
+    if not results.is_file():
         return None
-    old = json.loads(rec.read_text())
-    if old["options"] != cmd[cmd.index("--module") + 2:]:
-        raise ValueError(
-            f"step {step} in {rec.parent} finished with other options; use --force to redo it, or"
-            f" another --output-dir (earlier: {shlex.join(old['options'])})"
+    if rec.is_file():
+        old = json.loads(rec.read_text())
+        if old["options"] == options:
+            return old
+        differ = [f"earlier: {shlex.join(old['options'])}"]
+    else:
+        ran = json.loads(results.read_text())
+        recorded = ran.get("provenance", {}).get("options")
+        wanted = sft.run_options(step_parsers()[step].parse_args(options))
+        differ = (
+            ["no options recorded"] if recorded is None else option_differences(recorded, wanted)
         )
-    return old
+        if not differ:
+            by = ran["provenance"].get("run_by") or ran["provenance"]["command"]
+            return {"wall_s": ran.get("train_s", 0.0), "options": options, "adopted": by}
+    raise ValueError(
+        f"step {step} in {rec.parent} finished with other options ({'; '.join(differ)});"
+        " use --force to redo it, or another --output-dir"
+    )
 
 # %% ../nbs/09_pipeline.ipynb #7c6f3e09
 def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
@@ -581,8 +604,14 @@ def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
         + ["--module", STEP_MODULES[step], *step_args(step, plan), *plan.extra.get(step, [])]
     )
     old = None if force else finished(plan, step, cmd)
-    if old:
+    if old and "adopted" in old:
+        print(
+            f"step {step}: {plan.output_dir / STEP_DIRS[step]} holds a run with the same options"
+            f" ({old['adopted']}), kept (--force redoes it)"
+        )
+    elif old:
         print(f"step {step}: finished earlier in {old['wall_s']:.0f}s, skipped (--force redoes it)")
+    if old:
         return {**old, "skipped": True}
     for stale in (step_record(plan, step), step_record(plan, step).parent / "results.json"):
         stale.unlink(missing_ok=True)

@@ -270,7 +270,7 @@ def train_reward(args) -> dict:
     }
     if not uses_toyworld(args):
         results["last"]["gold_accuracy"] = None
-    save_run_outputs(args.output_dir, log, results, rank)
+    save_run_outputs(args, log, results, rank)
     print_rank_0(f"step 2 done in {train_s:.0f}s: " + json.dumps(metrics))
     return results
 

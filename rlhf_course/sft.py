@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -38,8 +39,8 @@ __all__ = ['FINISHED_RECORDS', 'held_out_prompts', 'split_answer', 'generate_ans
            'add_deepspeed_args', 'sft_parser', 'parse_args', 'check_train_args', 'prepare_model',
            'match_partitioned_dtype', 'init_engine', 'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics',
            'tensorboard_dir', 'run_epochs', 'sft_loss', 'sft_datasets', 'sft_eval', 'uses_toyworld', 'gold_report',
-           'summarize_gold', 'start_run', 'clear_results', 'save_run_outputs', 'train_sft', 'sample_table',
-           'interrupted_note', 'run_main', 'main']
+           'summarize_gold', 'start_run', 'clear_results', 'run_options', 'save_run_outputs', 'train_sft',
+           'sample_table', 'interrupted_note', 'run_main', 'main']
 
 # %% ../nbs/03_sft.ipynb #8fe795da
 def held_out_prompts(n: int, world_dir=None) -> list[str]:
@@ -474,16 +475,27 @@ def clear_results(output_dir):
     for name in FINISHED_RECORDS:
         (Path(output_dir) / name).unlink(missing_ok=True)
 
-def save_run_outputs(output_dir, log: MetricsLog, results: dict, rank: int):
-    """metrics.jsonl, then results.json (with chapter 00's provenance),
-    beside the checkpoint (rank 0 writes): results.json last."""
+def run_options(args) -> dict:
+    """A run's arguments as JSON, existing paths made absolute: what it
+    was asked to do (train.py compares them to adopt a finished run)."""
+    absolute = lambda v: (
+        os.path.realpath(v) if isinstance(v, (str, Path)) and os.path.exists(v) else v
+    )
+    return json.loads(json.dumps({k: absolute(v) for k, v in vars(args).items()}, default=str))
+
+def save_run_outputs(args, log: MetricsLog, results: dict, rank: int):
+    """metrics.jsonl, then results.json (with chapter 00's provenance and
+    the run's options) in `args.output_dir`, beside the checkpoint
+    (rank 0 writes): results.json last."""
     log.close()
     if rank != 0:
         return
-    log.save(Path(output_dir) / "metrics.jsonl")
-    tmp = Path(output_dir) / ".results.json.tmp"
-    tmp.write_text(json.dumps({**results, "provenance": provenance()}, indent=1))
-    tmp.replace(Path(output_dir) / "results.json")
+    output_dir = Path(args.output_dir)
+    log.save(output_dir / "metrics.jsonl")
+    tmp = output_dir / ".results.json.tmp"
+    record = {**provenance(), "options": run_options(args)}
+    tmp.write_text(json.dumps({**results, "provenance": record}, indent=1))
+    tmp.replace(output_dir / "results.json")
 
 
 # %% ../nbs/03_sft.ipynb #00320358
@@ -520,7 +532,7 @@ def train_sft(args) -> dict:
         "gold": summarize_gold(before, after) if before else None,
         "samples": sample_table(before, after) if before else None,
     }
-    save_run_outputs(args.output_dir, log, results, rank)
+    save_run_outputs(args, log, results, rank)
     print_rank_0(
         f"step 1 done in {train_s:.0f}s: "
         + json.dumps({k: results[k] for k in ("final_eval", "gold")})

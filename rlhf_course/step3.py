@@ -670,7 +670,7 @@ def finish(self: Step3Run, train_s: float) -> dict:
         "samples": example_answers(ev) if ev else None,
         "config": vars(self.args),
     }
-    save_run_outputs(self.args.output_dir, self.log, results, self.rank)
+    save_run_outputs(self.args, self.log, results, self.rank)
     if ev and self.rank == 0:
         save_eval_answers(ev, self.eval_prompts, Path(self.args.output_dir) / "eval_answers.jsonl")
     return results

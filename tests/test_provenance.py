@@ -25,12 +25,18 @@ def check_provenance(p: dict):
 
 
 def test_step_results_record_provenance(tmp_path):
-    from rlhf_course.sft import MetricsLog, save_run_outputs
-    save_run_outputs(tmp_path, MetricsLog(), {"final_eval": {"loss": 1.0}}, rank=0)
+    from rlhf_course.sft import MetricsLog, parse_args, save_run_outputs
+    args = parse_args(["--model_name_or_path", str(ROOT / "data" / "toyworld" / "models" / "actor"),
+                       "--output_dir", str(tmp_path), "--learning_rate", "0.002"])
+    save_run_outputs(args, MetricsLog(), {"final_eval": {"loss": 1.0}}, rank=0)
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["final_eval"] == {"loss": 1.0}
-    check_provenance(written["provenance"])
-    save_run_outputs(tmp_path / "rank1", MetricsLog(), {}, rank=1)                  # other ranks write nothing
+    check_provenance({k: v for k, v in written["provenance"].items() if k != "options"})
+    options = written["provenance"]["options"]                                       # what the run was asked to do
+    assert options["learning_rate"] == 0.002 and options["data_split"] == "2,4,4"
+    assert options["model_name_or_path"] == str((ROOT / "data" / "toyworld" / "models" / "actor").resolve())
+    args.output_dir = tmp_path / "rank1"
+    save_run_outputs(args, MetricsLog(), {}, rank=1)                                 # other ranks write nothing
     assert not (tmp_path / "rank1").exists()
 
 
