@@ -38,9 +38,9 @@ from .toyworld import gold_components
 # %% auto #0
 __all__ = ['ALGORITHMS', 'MODELS_HELD', 'ALGORITHM_HELP', 'ALGORITHM_STEP', 'Budget', 'algorithm_argv', 'run_algorithm',
            'kl_to_reference', 'gold_component_means', 'evaluate_policy', 'run_metadata', 'aggregate', 'study',
-           'train_figures', 'steps12_figures', 'example_table', 'compare_parser', 'main', 'summary_markdown',
-           'components_markdown', 'algorithm_parser', 'algorithm_step_args', 'split_extra', 'run_algorithm_step',
-           'train_main']
+           'merge_studies', 'train_figures', 'steps12_figures', 'example_table', 'compare_parser', 'main',
+           'summary_markdown', 'components_markdown', 'algorithm_parser', 'algorithm_step_args', 'split_extra',
+           'run_algorithm_step', 'train_main']
 
 # %% ../nbs/14_compare.ipynb #e931b3ac
 ALGORITHMS = ("ppo", "dpo", "grpo", "rloo")
@@ -55,16 +55,25 @@ class Budget:
     group_size: int = 4            # answers per prompt (GRPO, RLOO)
     beta: float = 0.1              # KL coefficient, all four
     learning_rate: float = 1e-4    # the actor's, all four
+    # PPO's critic (chapter 06's CRITIC; 1e-4 on the 125m world)
+    critic_learning_rate: float = 5e-4
     n_eval_prompts: int = 256      # held-out prompts of the gold evaluation
     max_answer_len: int = 48
 
 # %% ../nbs/14_compare.ipynb #4900edf1
 def algorithm_argv(
-    algorithm: str, seed: int, budget: Budget, actor, reward, out: Path
+    algorithm: str, seed: int, budget: Budget, actor, reward, out: Path, dtype: str = "fp32"
 ) -> tuple[str, list[str], Path]:
     """(module, its flags, where the trained actor lands) of one
     run; the final gold evaluation is left to `evaluate_policy`."""
-    B, lengths = budget.prompts_per_step, ["--max_prompt_seq_len", "64", "--seed", str(seed)]
+    B, lengths = budget.prompts_per_step, [
+        "--max_prompt_seq_len",
+        "64",
+        "--seed",
+        str(seed),
+        "--dtype",
+        dtype,
+    ]
     if algorithm == "dpo":
         return (
             "rlhf_course.dpo",
@@ -119,7 +128,11 @@ def algorithm_argv(
         *lengths,
     ]
     if algorithm == "ppo":
-        return "rlhf_course.step3", rl, out / "actor"
+        return (
+            "rlhf_course.step3",
+            rl + ["--critic_learning_rate", str(budget.critic_learning_rate)],
+            out / "actor",
+        )
     return (
         "rlhf_course.grpo",
         rl + ["--baseline", algorithm, "--group_size", str(budget.group_size)],
@@ -128,15 +141,24 @@ def algorithm_argv(
 
 # %% ../nbs/14_compare.ipynb #561093e5
 def run_algorithm(
-    algorithm: str, seed: int, budget: Budget, actor, reward, out_dir, log=None
+    algorithm: str, seed: int, budget: Budget, actor, reward, out_dir, log=None,
+    device: str = "cpu", dtype: str = "fp32",
 ) -> dict:
-    "Train one algorithm in a subprocess; {'wall_s', 'peak_rss_gb', 'model', 'results', 'command'}."
-    module, argv, model = algorithm_argv(algorithm, seed, budget, actor, reward, Path(out_dir))
+    """Train one algorithm in a subprocess (on the CPU with the GPUs hidden, or on
+    one GPU); {'wall_s', 'peak_rss_gb', 'model', 'results', 'command'}."""
+    module, argv, model = algorithm_argv(
+        algorithm, seed, budget, actor, reward, Path(out_dir), dtype
+    )
     cmd = [sys.executable, "-m", module, *argv]
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with open(log or Path(out_dir) / "train.log", "wb") as f:
         t0 = time.time()
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=step_env())
+        proc = subprocess.Popen(
+            cmd,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            env=step_env("cpu" if device == "cpu" else "single_gpu"),
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.time() - t0
@@ -169,8 +191,12 @@ def kl_to_reference(
             p + tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] * e
             for p, a, e in zip(ps, answers[i : i + batch_size], ended[i : i + batch_size])
         ]
-        b = collate([{"input_ids": r, "labels": r} for r in rows])
-        plen = torch.tensor([len(p) for p in ps])
+        device = next(model.parameters()).device
+        b = {
+            k: v.to(device)
+            for k, v in collate([{"input_ids": r, "labels": r} for r in rows]).items()
+        }
+        plen = torch.tensor([len(p) for p in ps], device=device)
         lp = [
             answer_logps(
                 m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
@@ -180,7 +206,7 @@ def kl_to_reference(
             )
             for m in (model, ref)
         ]
-        out.append((lp[0] - lp[1]).numpy())
+        out.append((lp[0] - lp[1]).float().cpu().numpy())
     return np.concatenate(out)
 
 # %% ../nbs/14_compare.ipynb #b9c29685
@@ -295,16 +321,18 @@ def aggregate(rows: list[dict]) -> dict:
 
 # %% ../nbs/14_compare.ipynb #25e7a152
 def study(
-    algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None, reward=None, argv=None
+    algorithms, seeds, budget: Budget, out_dir, json_path=None, actor=None, reward=None, argv=None,
+    device: str = "cpu", dtype: str = "fp32", scale: str = "tiny",
 ) -> dict:
-    """Every algorithm for every seed from one SFT checkpoint and
-    reward model; the aggregated figures (also at `json_path`)."""
+    """Every algorithm for every seed from one SFT checkpoint and reward model
+    (default: the `scale` world's cached steps 1-2), trained in `dtype` on
+    `device`, evaluated there in fp32; the aggregated figures (also at `json_path`)."""
     if actor is None:
-        actor, reward = toyworld_steps12()
+        actor, reward = toyworld_steps12(dtype=dtype, scale=scale)
     tok, out_dir = load_hf_tokenizer(actor), Path(out_dir)
     ref, rm = (
-        AutoModelForCausalLM.from_pretrained(actor).eval(),
-        create_reward_model(reward, tok).eval(),
+        AutoModelForCausalLM.from_pretrained(actor, dtype=torch.float32).to(device).eval(),
+        create_reward_model(reward, tok).float().to(device).eval(),
     )
     prompts, rows, meta = held_out_prompts(budget.n_eval_prompts), [], run_metadata(argv)
     doc = lambda: {
@@ -313,6 +341,8 @@ def study(
         "algorithms": list(algorithms),
         "seeds": list(seeds),
         "actor": str(actor),
+        "device": device,
+        "dtype": dtype,
         "reward": str(reward),
         "steps12": steps12_figures(actor, reward),
         "summary": aggregate(rows) if rows else {},
@@ -335,8 +365,18 @@ def study(
         }
         rows.append({**sft, "gain_sampled": 0.0, "gain_greedy": 0.0})
         for alg in (bar := tqdm(algorithms, desc=f"seed {seed}")):
-            r = run_algorithm(alg, seed, budget, actor, reward, out_dir / f"{alg}-seed{seed}")
-            model = AutoModelForCausalLM.from_pretrained(r["model"]).eval()
+            r = run_algorithm(
+                alg,
+                seed,
+                budget,
+                actor,
+                reward,
+                out_dir / f"{alg}-seed{seed}",
+                device=device,
+                dtype=dtype,
+            )
+            model = AutoModelForCausalLM.from_pretrained(r["model"], dtype=torch.float32)
+            model = model.to(device).eval()
             ev = evaluate_policy(model, ref, rm, tok, prompts, seed, budget.max_answer_len)
             seen = budget.steps * budget.prompts_per_step
             rows.append(
@@ -362,6 +402,25 @@ def study(
             if json_path:
                 Path(json_path).write_text(json.dumps(doc(), indent=1))
     return doc()
+
+# %% ../nbs/14_compare.ipynb #5e7d1c2a
+def merge_studies(docs: list[dict], note: str = "") -> dict:
+    """One study from several calls that ran other seeds with the same budget
+    (e.g. a GPU call's time limit): runs concatenated, summary recomputed,
+    each call's metadata kept in `parts`."""
+    first = docs[0]
+    for d in docs[1:]:
+        for key in ("budget", "algorithms", "actor", "reward", "device", "dtype"):
+            if d.get(key) != first.get(key):
+                raise ValueError(
+                    f"cannot merge studies with different {key}: {first.get(key)!r}, {d.get(key)!r}"
+                )
+    seeds = [s for d in docs for s in d["seeds"]]
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"cannot merge studies that share seeds: {seeds}")
+    runs = [r for d in docs for r in d["runs"]]
+    return {**first, "meta": {**first["meta"], "parts": [d["meta"] for d in docs], "note": note},
+            "seeds": seeds, "runs": runs, "summary": aggregate(runs)}
 
 # %% ../nbs/14_compare.ipynb #e1c88ddb
 def train_figures(algorithm: str, results: dict) -> dict:
@@ -415,6 +474,13 @@ def compare_parser():
     )
     p.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N")
+    p.add_argument(
+        "--seed_list",
+        type=int,
+        nargs="+",
+        default=None,
+        help="these seeds instead of 1..N (e.g. to add seeds to a study in another call)",
+    )
     p.add_argument("--out", default="runs/algos", help="folder of the runs' checkpoints and logs")
     p.add_argument(
         "--json", default=None, help="where the study's JSON goes (default: OUT/algorithms.json)"
@@ -428,6 +494,17 @@ def compare_parser():
         "--reward_model_name_or_path",
         default=None,
         help="the step-2 reward model (default: the shared cache)",
+    )
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: train on one GPU and evaluate there (cpu hides the GPUs)")
+    p.add_argument(
+        "--dtype", choices=["fp32", "bf16"], default="fp32", help="the runs' training precision"
+    )
+    p.add_argument(
+        "--scale",
+        choices=["tiny", "125m"],
+        default="tiny",
+        help="the toy world whose cached steps 1-2 start every run (without the paths above)",
     )
     for f in Budget.__dataclass_fields__.values():
         p.add_argument(f"--{f.name}", type=type(f.default), default=f.default)
@@ -443,13 +520,16 @@ def main(argv=None):
     json_path.parent.mkdir(parents=True, exist_ok=True)
     doc = study(
         args.algorithms,
-        range(1, args.seeds + 1),
+        args.seed_list or range(1, args.seeds + 1),
         budget,
         args.out,
         json_path,
         actor=args.actor_model_name_or_path,
         reward=args.reward_model_name_or_path,
         argv=argv,
+        device=args.device,
+        dtype=args.dtype,
+        scale=args.scale,
     )
     print(summary_markdown(doc))
 
