@@ -1,8 +1,12 @@
+import os
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+STATUS = ROOT / "runs" / "pytest" / "status"   # one file per chapter: this run's id and running/passed/failed
 
 
 @pytest.fixture(scope="session")
@@ -10,26 +14,60 @@ def root() -> Path:
     return ROOT
 
 
-# Chapters whose papermill run passed in this session: tests/test_site.py builds the whole book's site only then.
-CHAPTERS_PASSED: set = set()
+# pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters as two chains, one per worker, each in the
+# order of the book: "book" holds steps 1-3 and every chapter that uses their checkpoints (params/ci.yaml wires them to
+# chapters 03-04's runs), then the site test; "book-side" holds the chapters that need none of it. Every other test
+# goes to whichever worker is free. Each worker (and what it launches) uses one thread: two workers on two cores, no
+# oversubscription.
+BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "01_data.ipynb", "02_deepspeed.ipynb", "05_ppo.ipynb",
+             "09b_seeds.ipynb", "11_multi_gpu.ipynb", "90_book.ipynb", "91_site.ipynb"}
 
 
 def pytest_configure(config):
-    config._chapters_passed = CHAPTERS_PASSED
+    config._rlhf_run_id = uuid.uuid4().hex
+    if hasattr(config, "workerinput"):   # an xdist worker
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
 
 
-# pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml): the chapters run in order in one worker (a chapter may use
-# what an earlier one built, and the site test needs every chapter's run), with the site test after them; every other
-# test goes to the other worker, so the unit and launcher tests overlap the chapters instead of following them.
-BOOK_FILES = ("test_notebooks.py", "test_site.py")
+def run_id(config) -> str:
+    "One id for this pytest run, shared by its xdist workers."
+    worker = getattr(config, "workerinput", None)
+    return worker["testrunuid"] if worker else config._rlhf_run_id
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in BOOK_FILES: item.add_marker(pytest.mark.xdist_group("book"))
+        if item.path.name == "test_site.py":
+            item.add_marker(pytest.mark.xdist_group("book"))
+        elif item.path.name == "test_notebooks.py":
+            nb = getattr(item, "callspec", None) and item.callspec.params.get("nb_path")
+            item.add_marker(pytest.mark.xdist_group("book-side" if nb and nb.name in BOOK_SIDE else "book"))
 
 
-def pytest_runtest_logreport(report):
-    if report.when == "call" and report.passed and "test_chapter_runs[" in report.nodeid:
-        CHAPTERS_PASSED.add(report.nodeid.rsplit("[", 1)[1].rstrip("]"))
+class ChapterStatus:
+    "Which chapters ran in this pytest run and how, across xdist workers (a file per chapter under runs/pytest/status)."
+    def __init__(self, config):
+        self.run = run_id(config)
+
+    def mark(self, chapter: str, state: str):
+        STATUS.mkdir(parents=True, exist_ok=True)
+        (STATUS / chapter).write_text(f"{self.run} {state}")
+
+    def state(self, chapter: str) -> str | None:
+        p = STATUS / chapter
+        run, _, state = p.read_text().partition(" ") if p.is_file() else ("", "", "")
+        return state if run == self.run else None
+
+    def wait(self, chapters, timeout: float = 1800) -> dict:
+        "Each chapter's final state once none is still running (None: not run in this pytest run)."
+        deadline = time.time() + timeout
+        while any(self.state(c) == "running" for c in chapters) and time.time() < deadline:
+            time.sleep(5)
+        return {c: self.state(c) for c in chapters}
+
+
+@pytest.fixture(scope="session")
+def chapter_status(request) -> ChapterStatus:
+    return ChapterStatus(request.config)

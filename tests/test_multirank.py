@@ -62,7 +62,7 @@ def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
     from transformers import AutoModelForCausalLM
     from rlhf_course.ds_utils import free_port
     from rlhf_course.rlhf_engine import toyworld_steps12
-    actor, reward = toyworld_steps12()
+    actor, reward = toyworld_steps12(sft_epochs=1, rm_epochs=1)   # mechanics, not quality: one epoch each
     cmd = ["deepspeed", "--num_gpus", "2", "--master_port", str(free_port()), "--module", "rlhf_course.step3",
            "--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward),
            "--actor_zero_stage", "3", "--critic_zero_stage", "2", "--max_steps", "4", "--eval_interval", "2",
@@ -95,7 +95,7 @@ def test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine(tmp_path):
     import shutil
     import torch
     from rlhf_course.rlhf_engine import toyworld_steps12
-    actor, reward = toyworld_steps12()
+    actor, reward = toyworld_steps12(sft_epochs=1, rm_epochs=1)   # mechanics, not quality: one epoch each
     out = tmp_path / "out"
     shutil.copytree(actor, out / "sft"); shutil.copytree(reward, out / "reward")
     (tmp_path / "hostfile").write_text("localhost slots=2\n")

@@ -1,6 +1,7 @@
 """Every chapter runs top to bottom with papermill, from a fresh kernel, with the CI parameters.
 
-Chapters run in order (a chapter may use what an earlier one built); the executed notebooks stay in
+Chapters run in order, in two chains (tests/conftest.py: a chapter may use what an earlier one of its chain built);
+the executed notebooks stay in
 runs/pytest/ for inspection. The chapters' own cells carry their tests (fastcore's test_eq and friends).
 """
 from pathlib import Path
@@ -30,7 +31,13 @@ def test_every_chapter_has_one_parameters_cell():
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.name for p in CHAPTERS])
-def test_chapter_runs(nb_path):
+def test_chapter_runs(nb_path, chapter_status):
     cfg = load_params(ROOT / "params" / "ci.yaml")
-    run_notebook(nb_path, ROOT / "runs" / "pytest" / nb_path.name, notebook_parameters(cfg, nb_path),
-                 flags=cfg["flags"], cwd=ROOT / "nbs", known=known_flags(ROOT / "settings.ini"), progress=False)
+    chapter_status.mark(nb_path.name, "running")   # the site test (another worker, maybe) waits for the chapters
+    try:
+        run_notebook(nb_path, ROOT / "runs" / "pytest" / nb_path.name, notebook_parameters(cfg, nb_path),
+                     flags=cfg["flags"], cwd=ROOT / "nbs", known=known_flags(ROOT / "settings.ini"), progress=False)
+    except BaseException:
+        chapter_status.mark(nb_path.name, "failed")
+        raise
+    chapter_status.mark(nb_path.name, "passed")

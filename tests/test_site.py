@@ -37,18 +37,23 @@ CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--disable-dev-shm-usage", "--window-size=1280,1000"]
 
 
-def _book_ran_in_this_session(config) -> bool:
-    passed = getattr(config, "_chapters_passed", set())
-    return bool(passed) and passed >= {p.name for p in chapter_notebooks(ROOT / "nbs")}
+def _book_ran_in_this_session(request, chapter_status) -> bool:
+    "Whether every chapter ran and passed in this pytest run (waiting for those still running on another worker)."
+    chapters = [p.name for p in chapter_notebooks(ROOT / "nbs")]
+    selected = {i.callspec.params["nb_path"].name for i in request.session.items if i.originalname == "test_chapter_runs"}
+    if not selected >= set(chapters): return False
+    states = chapter_status.wait(chapters)
+    print("chapters of this run:", {s: sum(v == s for v in states.values()) for s in set(states.values())})
+    return all(v == "passed" for v in states.values())
 
 
 @pytest.fixture(scope="module")
-def site(request, tmp_path_factory):
+def site(request, tmp_path_factory, chapter_status):
     "(site folder, build summary): the whole book when it ran in this session, else a small run."
     out, only = ROOT / "runs" / "site", os.environ.get("RLHF_SITE_ONLY", "").split() or None
     if os.environ.get("RLHF_SITE_RUN"):   # any executed run folder, e.g. a GPU run's (RLHF_SITE_ONLY: chapter prefixes)
         run, nbs = Path(os.environ["RLHF_SITE_RUN"]).resolve(), ROOT / "nbs"
-    elif _book_ran_in_this_session(request.config):
+    elif _book_ran_in_this_session(request, chapter_status):
         run, nbs = ROOT / "runs" / "pytest", ROOT / "nbs"
     else:
         work = tmp_path_factory.mktemp("site-run")
