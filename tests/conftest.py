@@ -14,13 +14,15 @@ def root() -> Path:
     return ROOT
 
 
-# pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters as two chains, one per worker, each in the
-# order of the book: "book" holds steps 1-3 and every chapter that uses their checkpoints (params/ci.yaml wires them to
-# chapters 03-04's runs), then the site test; "book-side" holds the chapters that need none of it. Every other test
-# goes to whichever worker is free. Each worker (and what it launches) uses one thread: two workers on two cores, no
-# oversubscription.
+# pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters in two chains, one per worker, each in the
+# order of the book: "book" holds steps 1-3 (chapters 03, 04, 08, 09) and chapter 10, which chats with the step-3 run
+# (params/ci.yaml wires them together), then the site test, and any chapter not named below; "book-side" holds the chapters that need none of it. The chapters that
+# need only the steps-1-2 checkpoints (NEEDS) go, like every other test, to whichever worker is free, and wait for
+# chapter 04 there. Each worker (and what it launches) uses one thread: two workers on two cores, no oversubscription.
 BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "01_data.ipynb", "02_deepspeed.ipynb", "05_ppo.ipynb",
              "09b_seeds.ipynb", "11_multi_gpu.ipynb", "90_book.ipynb", "91_site.ipynb"}
+NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
+                                         "12_dpo.ipynb", "13_grpo.ipynb", "14_compare.ipynb")}
 
 
 def pytest_configure(config):
@@ -43,6 +45,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("book"))
         elif item.path.name == "test_notebooks.py":
             nb = getattr(item, "callspec", None) and item.callspec.params.get("nb_path")
+            if nb and nb.name in NEEDS: continue
             item.add_marker(pytest.mark.xdist_group("book-side" if nb and nb.name in BOOK_SIDE else "book"))
 
 
@@ -61,11 +64,17 @@ class ChapterStatus:
         return state if run == self.run else None
 
     def wait(self, chapters, timeout: float = 1800) -> dict:
-        "Each chapter's final state once none is still running (None: not run in this pytest run)."
+        "Each chapter's state once all have passed or failed in this pytest run (or the timeout passed)."
         deadline = time.time() + timeout
-        while any(self.state(c) == "running" for c in chapters) and time.time() < deadline:
+        while any(self.state(c) not in ("passed", "failed") for c in chapters) and time.time() < deadline:
             time.sleep(5)
         return {c: self.state(c) for c in chapters}
+
+    def needs(self, chapter: str, selected: set):
+        "Wait for the chapter this one builds on, when this pytest run runs it too; fail if it failed."
+        need = NEEDS.get(chapter)
+        if need in selected and self.wait([need])[need] != "passed":
+            pytest.fail(f"{chapter} needs {need}, which did not pass in this run")
 
 
 @pytest.fixture(scope="session")

@@ -31,8 +31,10 @@ def test_every_chapter_has_one_parameters_cell():
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=[p.name for p in CHAPTERS])
-def test_chapter_runs(nb_path, chapter_status):
+def test_chapter_runs(nb_path, chapter_status, request):
     cfg = load_params(ROOT / "params" / "ci.yaml")
+    chapter_status.needs(nb_path.name, {i.callspec.params["nb_path"].name for i in request.session.items
+                                        if i.originalname == "test_chapter_runs"})
     chapter_status.mark(nb_path.name, "running")   # the site test (another worker, maybe) waits for the chapters
     try:
         run_notebook(nb_path, ROOT / "runs" / "pytest" / nb_path.name, notebook_parameters(cfg, nb_path),
