@@ -15,10 +15,10 @@ def root() -> Path:
 
 
 # pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters in two chains, one per worker, each in the
-# order of the book: "book" holds steps 1-3 (chapters 03, 04, 08, 09) and chapter 10, which chats with the step-3 run
-# (params/ci.yaml wires them together), then the site test, and any chapter not named below; "book-side" holds the chapters that need none of it. The chapters that
-# need only the steps-1-2 checkpoints (NEEDS) go, like every other test, to whichever worker is free, and wait for
-# chapter 04 there. Each worker (and what it launches) uses one thread: two workers on two cores, no oversubscription.
+# order of the book. "book": steps 1-3 (chapters 03, 04, 08, 09), chapter 10 (it chats with the step-3 run; params/ci.yaml
+# wires them together), any chapter not named below, then the site test. "book-side": the chapters that need none of
+# it. The chapters that need only the steps-1-2 checkpoints (NEEDS) go, like every other test, to whichever worker is
+# free, and wait there for chapter 04. Each worker (and what it launches) uses one thread: two workers on two cores.
 BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "01_data.ipynb", "02_deepspeed.ipynb", "05_ppo.ipynb",
              "09b_seeds.ipynb", "11_multi_gpu.ipynb", "90_book.ipynb", "91_site.ipynb"}
 NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
