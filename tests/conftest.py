@@ -14,11 +14,11 @@ def root() -> Path:
     return ROOT
 
 
-# pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters in two chains, one per worker, each in the
-# order of the book. "book": steps 1-3 (chapters 03, 04, 08, 09), chapter 10 (it chats with the step-3 run; params/ci.yaml
-# wires them together), any chapter not named below, then the site test. "book-side": the chapters that need none of
-# it. The chapters that need only the steps-1-2 checkpoints (NEEDS) go, like every other test, to whichever worker is
-# free, and wait there for chapter 04. Each worker (and what it launches) uses one thread: two workers on two cores.
+# pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters in two chains, one per worker. "book":
+# steps 1-3 (chapters 03, 04, 08, 09), chapter 10 (it chats with the step-3 run; params/ci.yaml wires them together),
+# any chapter not named below, then the site test. "book-side": the chapters that need none of it, then those that
+# need only the steps-1-2 checkpoints (NEEDS: each waits for chapter 04, which is done by then). Every other test goes
+# to whichever worker is free. Each worker (and what it launches) uses one thread: two workers on two cores.
 BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "01_data.ipynb", "02_deepspeed.ipynb", "05_ppo.ipynb",
              "09b_seeds.ipynb", "11_multi_gpu.ipynb", "90_book.ipynb", "91_site.ipynb"}
 NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
@@ -38,15 +38,21 @@ def run_id(config) -> str:
     return worker["testrunuid"] if worker else config._rlhf_run_id
 
 
+def chapter_of(item) -> str | None:
+    nb = getattr(item, "callspec", None) and item.callspec.params.get("nb_path")
+    return nb.name if nb else None
+
+
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
+    # the chapters of NEEDS after the others, the site test last (a stable sort: each chain keeps the book's order)
+    items.sort(key=lambda item: 2 if item.path.name == "test_site.py" else int(chapter_of(item) in NEEDS))
     for item in items:
         if item.path.name == "test_site.py":
             item.add_marker(pytest.mark.xdist_group("book"))
         elif item.path.name == "test_notebooks.py":
-            nb = getattr(item, "callspec", None) and item.callspec.params.get("nb_path")
-            if nb and nb.name in NEEDS: continue
-            item.add_marker(pytest.mark.xdist_group("book-side" if nb and nb.name in BOOK_SIDE else "book"))
+            side = chapter_of(item) in BOOK_SIDE or chapter_of(item) in NEEDS
+            item.add_marker(pytest.mark.xdist_group("book-side" if side else "book"))
 
 
 class ChapterStatus:
