@@ -37,6 +37,8 @@ def main(argv=None):
     p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--top", type=int, default=25)
+    p.add_argument("--sdpa_backends", nargs="+", default=None, choices=["flash", "efficient", "cudnn", "math"],
+                   help="allow only these scaled_dot_product_attention backends (default: torch's choice)")
     p.add_argument("--out", default=None, help=f"the JSON (default: {DEFAULT_OUT}/profile_stepN.json)")
     args = p.parse_args(argv)
     world, module = load_toyworld(), (sft if args.step == 1 else reward)
@@ -46,6 +48,11 @@ def main(argv=None):
              "--num_train_epochs", str(args.epochs), "--dtype", args.dtype]
     if args.step == 1: flags += ["--n_gold_prompts", "0"]
     train = sft.train_sft if args.step == 1 else reward.train_reward
+    if args.sdpa_backends:   # e.g. cuDNN's attention builds a plan per new shape (dynamic padding: most batches)
+        import torch
+        for name in ("flash", "efficient", "cudnn", "math"):
+            getattr(torch.backends.cuda, f"enable_{'mem_efficient' if name == 'efficient' else name}_sdp")(
+                name in args.sdpa_backends)
     profile = cProfile.Profile()
     t0 = synced_time()
     profile.enable()
@@ -60,7 +67,7 @@ def main(argv=None):
     stats.sort_stats("tottime").print_stats(args.top)
     write_results(args.out or DEFAULT_OUT / f"profile_step{args.step}.json", {
         "command": " ".join(["python", "bench/profile_steps12.py", *(argv if argv is not None else sys.argv[1:])]),
-        "step": args.step, "dtype": args.dtype, "epochs": args.epochs, "wall_s": round(wall, 2),
+        "step": args.step, "dtype": args.dtype, "sdpa_backends": args.sdpa_backends, "epochs": args.epochs, "wall_s": round(wall, 2),
         "train_s": results["train_s"], "optimizer_steps": steps, "ms_per_step": round(1000 * results["train_s"] / steps, 2),
         "top_cumulative": top(stats, "cumulative", args.top), "top_own": top(stats, "tottime", args.top)})
 
