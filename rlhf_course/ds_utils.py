@@ -335,9 +335,9 @@ def init_distributed(backend: str | None = None) -> tuple[int, int, torch.device
     local_rank = int(os.environ["LOCAL_RANK"])
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)  # before NCCL touches a GPU
-        # cuDNN's attention builds an execution plan per new shape, and each batch here is padded
-        # to its own length: it more than doubled a tiny bf16 step on an H200 (results/gpu/profile/);
-        # flash, memory-efficient and math attention remain
+        # cuDNN's attention builds an execution plan per new shape, and each batch here is
+        # padded to its own length: it more than doubled a tiny bf16 step on an H200
+        # (results/gpu/profile/); flash, memory-efficient and math attention remain
         torch.backends.cuda.enable_cudnn_sdp(False)
     clear_stale_build_locks()
     # a no-op when already initialised
