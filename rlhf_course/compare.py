@@ -515,6 +515,8 @@ def main(argv=None):
     args = compare_parser().parse_args(argv)
     if args.seeds < 1:
         raise SystemExit("rlhf_course.compare: error: --seeds must be at least 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("rlhf_course.compare: error: --device cuda: no GPU is visible here")
     budget = Budget(**{k: getattr(args, k) for k in Budget.__dataclass_fields__})
     json_path = Path(args.json or Path(args.out) / "algorithms.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -478,9 +478,10 @@ def clear_results(output_dir):
 def run_options(args) -> dict:
     """A run's arguments as JSON, existing paths made absolute: what it
     was asked to do (train.py compares them to adopt a finished run)."""
-    absolute = lambda v: (
-        os.path.realpath(v) if isinstance(v, (str, Path)) and os.path.exists(v) else v
-    )
+    def absolute(v):
+        if isinstance(v, list):   # e.g. --data_path a b
+            return [absolute(x) for x in v]
+        return os.path.realpath(v) if isinstance(v, (str, Path)) and os.path.exists(v) else v
     return json.loads(json.dumps({k: absolute(v) for k, v in vars(args).items()}, default=str))
 
 def save_run_outputs(args, log: MetricsLog, results: dict, rank: int):

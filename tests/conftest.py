@@ -1,4 +1,5 @@
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +31,8 @@ def pytest_configure(config):
     if hasattr(config, "workerinput"):   # an xdist worker
         os.environ["OMP_NUM_THREADS"] = "1"
         os.environ["MKL_NUM_THREADS"] = "1"
+        if "torch" in sys.modules:   # imported already (a plugin): its threads are set
+            sys.modules["torch"].set_num_threads(1)
 
 
 def run_id(config) -> str:
