@@ -31,7 +31,7 @@ from .grpo import grpo_parser
 from .pipeline import option_groups, pipeline_parser, step_args, step_env, step_parsers
 from .reward import create_reward_model
 from .rlhf_engine import toyworld_steps12
-from .sft import held_out_prompts
+from .harness import held_out_prompts
 from .step3 import policy_eval
 from .toyworld import gold_components
 

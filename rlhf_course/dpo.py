@@ -25,10 +25,10 @@ from .ds_utils import (check_model_path, create_hf_model, load_hf_tokenizer,
                                   print_rank_0, save_hf_format, to_device)
 from .ppo import gather_log_probs
 from .reward import gold_prefers_chosen, reward_datasets, reward_metrics
-from .sft import (add_data_args, add_deepspeed_args, add_train_args, bootstrap_ci,
-                             check_train_args, gold_report, init_engine, make_loader, MetricsLog,
-                             prepare_model, run_epochs, run_main, save_run_outputs, start_run,
-                             uses_toyworld)
+from .harness import (add_data_args, add_deepspeed_args, add_train_args, bootstrap_ci,
+                                 check_train_args, gold_report, init_engine, make_loader,
+                                 MetricsLog, prepare_model, run_epochs, run_main, save_run_outputs,
+                                 start_run, uses_toyworld)
 from .step3 import peak_gpu_memory_gb
 
 # %% auto #0

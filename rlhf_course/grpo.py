@@ -22,8 +22,8 @@ from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_
 from .rlhf_engine import (DeepSpeedRLHFEngine, engine_config, frozen_stage, init_frozen,
                                      load_critic, PPOConfig, step3_parser)
 from .rollout import rollout_engine_for
-from .sft import (held_out_prompts, MetricsLog, run_main, save_run_outputs,
-                             uses_toyworld)
+from .harness import (held_out_prompts, MetricsLog, run_main, save_run_outputs,
+                                 uses_toyworld)
 from .step3 import step3_setup, toyworld_corpus_split, training_batches
 
 # %% auto #0

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig
 
-from . import reward, sft
+from . import harness, reward, sft
 from .data import parse_split
 from .ds_utils import check_zero_stage, free_port, load_hf_tokenizer
 from .reward import VALUE_HEAD_FILE
@@ -33,10 +33,10 @@ __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 
            'NOT_COMPARED', 'LAUNCHER_VARIABLES', 'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model',
            'local_param_count', 'SizeDefaults', 'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus',
            'check_deployment', 'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups',
-           'step_parsers', 'route_extra_args', 'PipelinePlan', 'default_deployment', 'make_plan', 'option_value',
-           'check_data_split', 'check_checkpoint', 'check_step3_inputs', 'stream_process', 'step_record',
-           'option_differences', 'finished', 'run_step', 'step_env', 'read_results', 'gold_summary', 'pipeline_results',
-           'summary_table', 'Interrupted', 'interrupted_message', 'run', 'print_chat_reply', 'main']
+           'step_parsers', 'route_extra_args', 'PipelinePlan', 'default_deployment', 'default_dtype', 'make_plan',
+           'option_value', 'check_data_split', 'check_checkpoint', 'check_step3_inputs', 'stream_process',
+           'step_record', 'option_differences', 'finished', 'run_step', 'step_env', 'read_results', 'gold_summary',
+           'pipeline_results', 'summary_table', 'Interrupted', 'interrupted_message', 'run', 'print_chat_reply', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #cf149815
 OPT_SIZES = {
@@ -438,6 +438,18 @@ class PipelinePlan:
 def default_deployment() -> str:
     return "single_gpu" if torch.cuda.is_available() else "cpu"
 
+def default_dtype(deployment: str, size: str, extra: dict) -> str:
+    """The steps' --dtype: the user's (passed to the steps), else fp32 on the CPU and for
+    tiny models, bf16 for OPT sizes on GPUs (DeepSpeed-Chat trains in 16 bits; bf16 needs
+    no loss scaling)."""
+    chosen = [v for options in extra.values() if (v := option_value(options, "--dtype"))]
+    if chosen:
+        return chosen[-1]
+    # a tiny model's step is bound by kernel launches, not arithmetic: 16 bits only add casts
+    # and DeepSpeed's per-parameter mixed-precision optimizer (results/gpu/remeasure/)
+    return "fp32" if deployment == "cpu" or size == "tiny" else "bf16"
+
+
 # %% ../nbs/09_pipeline.ipynb #349b1184
 def make_plan(args, extra: list[str]) -> PipelinePlan:
     """Resolve models, deployment, ZeRO stages, data,
@@ -466,7 +478,7 @@ def make_plan(args, extra: list[str]) -> PipelinePlan:
         reward_zero,
         out.resolve(),
         args.data_path or (["toyworld"] if actor.toy else ["Dahoas/rm-static"]),
-        "fp32" if deployment == "cpu" else "bf16",
+        default_dtype(deployment, actor.size, extra),
         steps,
         launcher_command(deployment, nproc, args.num_gpus, args.num_nodes, args.hostfile),
         extra,
@@ -581,7 +593,7 @@ def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
     else:
         ran = json.loads(results.read_text())
         recorded = ran.get("provenance", {}).get("options")
-        wanted = sft.run_options(step_parsers()[step].parse_args(options))
+        wanted = harness.run_options(step_parsers()[step].parse_args(options))
         differ = (
             ["no options recorded"] if recorded is None else option_differences(recorded, wanted)
         )

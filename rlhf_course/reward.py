@@ -21,9 +21,9 @@ from transformers import AutoModel
 from .data import create_prompt_dataset, DataCollatorReward
 from .ds_utils import (atomic_output_dir, create_hf_model, gathered_parameters, get_rank,
                                   plain_state_dict, print_rank_0, unwrap_model)
-from .sft import (add_data_args, add_deepspeed_args, add_train_args, init_engine,
-                             make_loader, MetricsLog, prepare_model, run_epochs, run_main,
-                             save_run_outputs, start_run, tensorboard_dir, uses_toyworld)
+from .harness import (add_data_args, add_deepspeed_args, add_train_args, init_engine,
+                                 make_loader, MetricsLog, prepare_model, run_epochs, run_main,
+                                 save_run_outputs, start_run, tensorboard_dir, uses_toyworld)
 from .toyworld import gold_score
 
 # %% auto #0

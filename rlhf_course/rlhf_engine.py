@@ -17,13 +17,13 @@ import torch
 from peft.tuners.lora import LoraLayer
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from . import data, reward, sft
+from . import data, harness, reward, sft
 from .data import tokenizer_fingerprint
 from .ds_utils import (check_ds_args, check_model_path, create_hf_model, default_device,
                                   gathered_parameters, get_eval_ds_config, get_train_ds_config,
                                   is_lora_model, load_hf_tokenizer, unwrap_model)
 from .reward import VALUE_HEAD_FILE, create_reward_model
-from .sft import init_engine, prepare_model
+from .harness import init_engine, prepare_model
 from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
 
 # %% auto #0
@@ -326,7 +326,7 @@ def add_runtime_args(p):
         action="store_true",
         help="start afresh instead of resuming from OUTPUT_DIR/resume (chapter 08)",
     )
-    sft.add_tensorboard_args(p)
+    harness.add_tensorboard_args(p)
 
 def step3_parser():
     p = argparse.ArgumentParser(prog="rlhf_course.step3", description="Step 3: RLHF with PPO")

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import sdpa_kernel, SDPBackend
 
 from .ds_utils import gathered_parameters, is_lora_model, unwrap_model
 # Sampling: step 3's sampling flags (chapter 06)
 from .rlhf_engine import Sampling, merged_parameters
 
 # %% auto #0
-__all__ = ['PREFIX', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads', 'cached_attention',
-           'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill', 'filtered_logits',
-           'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for',
-           'plot_step3_phases', 'plot_decode_steps']
+__all__ = ['PREFIX', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads',
+           'cached_attention', 'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill',
+           'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv',
+           'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -398,6 +399,13 @@ def _start(self: RolloutEngine, w, cache, state, prompts, prompt_mask, sampling,
     state.slot.fill_(P)
     state.step.fill_(1)
 
+# Chapter 02 turns cuDNN's attention off for training, whose batches each have their own length.
+# Here every shape repeats (a graph per window), so cuDNN plans once per shape, and it was the
+# fastest kernel for these steps: without it, step 3's generation
+# phase took longer (results/gpu/remeasure/README.md).
+FIXED_SHAPE_ATTENTION = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
+                         SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+
 @patch
 @torch.no_grad()
 def generate(
@@ -424,15 +432,16 @@ def generate(
         self._forget_graphs_if_weights_moved(w)
     cache, state = self._buffers(B, P, max_new_tokens)
     prompts, prompt_mask = prompts.to(self.device), prompt_mask.to(self.device)
-    self._start(w, cache, state, prompts, prompt_mask, sampling, eos, pad)
-    for t, window in enumerate(self._windows(P, max_new_tokens), start=1):
-        # the only host sync in the loop
-        if t % self.check_every == 0 and bool(state.finished.all()):
-            break
-        if self.use_cuda_graph:
-            self._graph(w, cache, state, window, sampling, eos, pad).replay()
-        else:
-            decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
+    with sdpa_kernel(FIXED_SHAPE_ATTENTION):
+        self._start(w, cache, state, prompts, prompt_mask, sampling, eos, pad)
+        for t, window in enumerate(self._windows(P, max_new_tokens), start=1):
+            # the only host sync in the loop
+            if t % self.check_every == 0 and bool(state.finished.all()):
+                break
+            if self.use_cuda_graph:
+                self._graph(w, cache, state, window, sampling, eos, pad).replay()
+            else:
+                decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
     self.stats["rollouts"] += 1
     return torch.cat([prompts, state.tokens], dim=1), state.logprobs.clone()
 

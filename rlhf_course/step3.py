@@ -28,9 +28,9 @@ from .ppo_trainer import (DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised,
 from .reward import end_scores, save_reward_model
 from .rlhf_engine import (check_step3_args, DeepSpeedRLHFEngine, frozen_stage,
                                      parse_step3_args)
-from .sft import (bootstrap_ci, gold_component_rows, gold_eval, held_out_prompts,
-                             make_loader, MetricsLog, run_main, save_run_outputs, start_run,
-                             tensorboard_dir, uses_toyworld)
+from .harness import (bootstrap_ci, gold_component_rows, gold_eval, held_out_prompts,
+                                 make_loader, MetricsLog, run_main, save_run_outputs, start_run,
+                                 tensorboard_dir, uses_toyworld)
 from .toyworld import corpus_blocks, load_toyworld, split_blocks, WEIGHTS
 
 # %% auto #0

@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from rlhf_course.ds_utils import create_hf_model, get_train_ds_config, init_distributed, load_hf_tokenizer
-from rlhf_course.sft import prepare_model
+from rlhf_course.harness import prepare_model
 from rlhf_course.toyworld import load_toyworld
 
 

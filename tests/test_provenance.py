@@ -25,7 +25,8 @@ def check_provenance(p: dict):
 
 
 def test_step_results_record_provenance(tmp_path):
-    from rlhf_course.sft import MetricsLog, parse_args, save_run_outputs
+    from rlhf_course.sft import parse_args
+    from rlhf_course.harness import MetricsLog, save_run_outputs
     args = parse_args(["--model_name_or_path", str(ROOT / "data" / "toyworld" / "models" / "actor"),
                        "--output_dir", str(tmp_path), "--learning_rate", "0.002"])
     save_run_outputs(args, MetricsLog(), {"final_eval": {"loss": 1.0}}, rank=0)
