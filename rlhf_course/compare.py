@@ -33,7 +33,7 @@ from .reward import create_reward_model
 from .rlhf_engine import toyworld_steps12
 from .harness import held_out_prompts
 from .step3 import policy_eval
-from .toyworld import gold_components
+from .toyworld import gold_components, TOY_LENGTHS
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'MODELS_HELD', 'ALGORITHM_HELP', 'ALGORITHM_STEP', 'Budget', 'algorithm_argv', 'run_algorithm',
@@ -58,7 +58,7 @@ class Budget:
     # PPO's critic (chapter 06's CRITIC; 1e-4 on the 125m world)
     critic_learning_rate: float = 5e-4
     n_eval_prompts: int = 256      # held-out prompts of the gold evaluation
-    max_answer_len: int = 48
+    max_answer_len: int = TOY_LENGTHS.answer
 
 # %% ../nbs/14_compare.ipynb #4900edf1
 def algorithm_argv(
@@ -68,7 +68,7 @@ def algorithm_argv(
     run; the final gold evaluation is left to `evaluate_policy`."""
     B, lengths = budget.prompts_per_step, [
         "--max_prompt_seq_len",
-        "64",
+        str(TOY_LENGTHS.prompt),
         "--seed",
         str(seed),
         "--dtype",
@@ -95,7 +95,7 @@ def algorithm_argv(
                 "--max_eval_pairs",
                 "160",
                 "--max_seq_len",
-                str(64 + budget.max_answer_len),
+                str(TOY_LENGTHS.prompt + budget.max_answer_len),
                 *lengths,
             ],
             out,
@@ -217,7 +217,13 @@ def gold_component_means(prompts, answers, ended) -> dict:
     return {k: round(float(np.mean([c[k] for c in comps])), 4) for k in comps[0]}
 
 def evaluate_policy(
-    model, ref, reward_model, tokenizer, prompts, seed: int, max_new_tokens: int = 48
+    model,
+    ref,
+    reward_model,
+    tokenizer,
+    prompts,
+    seed: int,
+    max_new_tokens: int = TOY_LENGTHS.answer,
 ) -> dict:
     """Gold (sampled, greedy), components, learned reward and
     KL to the reference of one actor on held-out prompts."""

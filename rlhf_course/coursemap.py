@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -120,6 +119,7 @@ CHAPTER_PARTS = {
     "00": ("data",),
     "01": ("data",),
     "02": ("sft", "reward_tr", "actor", "critic"),
+    "02a": ("sft", "actor", "critic"),  # LoRA adapters and the checkpoints steps hand on
     "02b": ("sft", "reward_tr", "actor", "critic"),  # the harness trains them all
     "03": ("sft",),
     "04": ("reward_tr",),
@@ -143,7 +143,7 @@ CHAPTER_PARTS = {
 
 TRACKS = {
     n: "core" for n in ("00", "03", "04", "05", "07", "08", "09b", "10", "12", "13", "14")
-} | {n: "systems" for n in ("01", "02", "02b", "06", "06b", "09", "11", "90", "91")}
+} | {n: "systems" for n in ("01", "02", "02a", "02b", "06", "06b", "09", "11", "90", "91")}
 
 # %% ../nbs/00_map.ipynb #86d275e6
 def side_point(part: str, side: str, offset: float = 0.0) -> tuple[float, float]:

@@ -11,7 +11,6 @@ import math
 import resource
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,7 +21,8 @@ from transformers import AutoModelForCausalLM
 from .data import (DataCollatorReward, DataError, parse_source, RAW_DATASETS,
                               tokenizer_fingerprint)
 from .ds_utils import (check_model_path, create_hf_model, load_hf_tokenizer,
-                                  print_rank_0, save_hf_format, to_device)
+                                  print_rank_0, to_device)
+from .checkpoints import save_hf_format
 from .ppo import gather_log_probs
 from .reward import gold_prefers_chosen, reward_datasets, reward_metrics
 from .harness import (add_data_args, add_deepspeed_args, add_train_args, bootstrap_ci,

@@ -15,7 +15,8 @@ import torch
 from fastcore.basics import patch
 
 from .dpo import peak_memory
-from .ds_utils import default_device, get_rank, print_rank_0, save_hf_format
+from .ds_utils import default_device, get_rank, get_world_size, print_rank_0
+from .checkpoints import save_hf_format
 from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
 from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores,
                                      NonFiniteLossError, rollout_mask)
@@ -130,7 +131,7 @@ class DeepSpeedGRPOTrainer(DeepSpeedPPOTrainer):
             None,
         )
         self.kl_ctl = FixedKLController(config.kl_ctl)          # beta of the loss's KL term
-        self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
+        self.synced_gpus = get_world_size() > 1 and engine.config.actor.zero_stage == 3
         self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)
         self.last_stats = {}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .ds_utils import free_port
 from .pipeline import step_env, stream_process
+from .toyworld import TOY_LENGTHS
 
 # %% auto #0
 __all__ = ['MATRIX', 'matrix_run', 'matrix_figures', 'gpu_card']
@@ -70,10 +71,7 @@ def matrix_run(
         str(run_dir),
         "--max_steps",
         str(steps),
-        "--max_prompt_seq_len",
-        "64",
-        "--max_answer_seq_len",
-        "48",
+        *TOY_LENGTHS.flags(3),
         "--dtype",
         dtype,
         "--n_gold_prompts",

@@ -26,7 +26,7 @@ from .data import parse_split
 from .ds_utils import check_zero_stage, free_port, load_hf_tokenizer
 from .reward import VALUE_HEAD_FILE
 from .rlhf_engine import step3_parser
-from .toyworld import load_toyworld, provenance
+from .toyworld import load_toyworld, provenance, TOY_LENGTHS
 
 # %% auto #0
 __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 'REAL_STEP_ARGS', 'STEP_MODULES', 'STEP_DIRS',
@@ -292,25 +292,19 @@ def launcher_command(
 # %% ../nbs/09_pipeline.ipynb #e0d78437
 TOY_STEP_ARGS = {
     1: [
-        "--max_prompt_seq_len",
-        "64",
-        "--max_seq_len",
-        "128",
+        *TOY_LENGTHS.flags(1),
         "--num_train_epochs",
         "2",
         "--n_gold_prompts",
         "256",
     ],
-    2: ["--max_prompt_seq_len", "64", "--max_seq_len", "128", "--num_train_epochs", "8"],
+    2: [*TOY_LENGTHS.flags(2), "--num_train_epochs", "8"],
     # ptx with coefficient 1 (InstructGPT used gamma = 27.8, the flag's default; under one Adam the
     # scale matters little, chapter 07) and normalised scores: the best
     # of chapter 09b's five-seed study (results/cpu/seeds.json);
     # `--unsup_coef 0 --no-normalize_reward` gives DeepSpeed-Chat's plain step 3
     3: [
-        "--max_prompt_seq_len",
-        "64",
-        "--max_answer_seq_len",
-        "48",
+        *TOY_LENGTHS.flags(3),
         "--max_steps",
         "60",
         "--enable_ema",

@@ -9,6 +9,7 @@ from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 
+from .ds_utils import get_world_size
 from .rlhf_engine import PPOConfig
 from .rollout import rollout_engine_for
 from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended,
@@ -124,16 +125,13 @@ class DeepSpeedPPOTrainer:
             if config.adaptive_kl
             else FixedKLController(config.kl_ctl)
         )
-        self.synced_gpus = self._world_size() > 1 and engine.config.actor.zero_stage == 3
+        self.synced_gpus = get_world_size() > 1 and engine.config.actor.zero_stage == 3
         # None: Hugging Face generate()
         self.rollout = rollout_engine_for(engine.actor, config.rollout_engine)
         self.last_stats = {}
         # None: DeepSpeed-Chat's raw scores; else the running
         # moments that normalise them (--normalize_reward)
         self.reward_moments = RunningMoments() if config.normalize_reward else None
-
-    def _world_size(self) -> int:
-        return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
 
     def _logits(self, model, seq, mask, prompt_len: int) -> torch.Tensor:
         """The logits of the last A + 1 positions (those that

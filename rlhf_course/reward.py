@@ -18,12 +18,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel
 
-from .data import create_prompt_dataset, DataCollatorReward
-from .ds_utils import (atomic_output_dir, create_hf_model, gathered_parameters, get_rank,
-                                  plain_state_dict, print_rank_0, unwrap_model)
+from .data import DataCollatorReward
+from .ds_utils import create_hf_model, get_rank, print_rank_0
+from .checkpoints import (atomic_output_dir, gathered_parameters, plain_state_dict,
+                                     unwrap_model)
 from .harness import (add_data_args, add_deepspeed_args, add_train_args, init_engine,
                                  make_loader, MetricsLog, prepare_model, run_epochs, run_main,
-                                 save_run_outputs, start_run, tensorboard_dir, uses_toyworld)
+                                 save_run_outputs, start_run, step_datasets, tensorboard_dir,
+                                 uses_toyworld)
 from .toyworld import gold_score
 
 # %% auto #0
@@ -186,16 +188,8 @@ def rm_eval(engine, loader, device) -> dict:
     }
 
 def reward_datasets(args, tokenizer):
-    return create_prompt_dataset(
-        args.data_path,
-        args.data_split,
-        2,
-        tokenizer,
-        args.max_prompt_seq_len,
-        args.max_seq_len,
-        args.seed,
-        args.data_output_path,
-    )
+    "Step 2's (train, eval) share of the data (chapter 01): pairs."
+    return step_datasets(args, tokenizer, 2)
 
 # %% ../nbs/04_reward.ipynb #7c2f3a4b
 class KeepBest:

@@ -14,17 +14,16 @@ from types import SimpleNamespace
 from fastcore.basics import patch
 import deepspeed
 import torch
-from peft.tuners.lora import LoraLayer
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from . import data, harness, reward, sft
 from .data import tokenizer_fingerprint
 from .ds_utils import (check_ds_args, check_model_path, create_hf_model, default_device,
-                                  gathered_parameters, get_eval_ds_config, get_train_ds_config,
-                                  is_lora_model, load_hf_tokenizer, unwrap_model)
+                                  get_eval_ds_config, get_train_ds_config, load_hf_tokenizer)
+from .checkpoints import gathered_parameters, merged_parameters, unwrap_model
 from .reward import VALUE_HEAD_FILE, create_reward_model
 from .harness import init_engine, prepare_model
-from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld
+from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld, TOY_LENGTHS
 
 # %% auto #0
 __all__ = ['EMA_BETA', 'PPO', 'ACTOR', 'CRITIC', 'ROLE_FLAGS', 'PPOConfig', 'RoleConfig', 'EngineConfig', 'engine_config',
@@ -32,7 +31,7 @@ __all__ = ['EMA_BETA', 'PPO', 'ACTOR', 'CRITIC', 'ROLE_FLAGS', 'PPOConfig', 'Rol
            'parse_step3_args', 'role_args', 'max_positions', 'check_value_head', 'check_same_tokenizer',
            'check_lengths', 'Sampling', 'check_step3_args', 'steps12_cache_dir', 'toyworld_steps12', 'frozen_stage',
            'init_frozen', 'eval_config', 'train_config', 'load_actor', 'load_critic', 'fp32_view', 'load_ema',
-           'DeepSpeedRLHFEngine', 'merged_parameters', 'moving_average', 'ema_decay']
+           'DeepSpeedRLHFEngine', 'moving_average', 'ema_decay']
 
 # %% ../nbs/06_rlhf_engine.ipynb #5c0f1a02
 EMA_BETA = 0.992   # DeepSpeed-Chat's moving_average decay (the cap of chapter 06's warm-up)
@@ -471,10 +470,7 @@ def toyworld_steps12(
     world = scaled_toyworld(scale)
     out = Path(output_dir or steps12_cache_dir(seed, sft_epochs, rm_epochs, dtype, world))
     common = [
-        "--max_prompt_seq_len",
-        "64",
-        "--max_seq_len",
-        "128",
+        *TOY_LENGTHS.flags(1),
         "--seed",
         str(seed),
         "--dtype",
@@ -641,22 +637,6 @@ class DeepSpeedRLHFEngine:
         # EMA steps taken: the warm-up's clock
         self.ema_updates = 0
 
-
-# %% ../nbs/06_rlhf_engine.ipynb #7eb13101
-def merged_parameters(module) -> dict:
-    """Name -> weight as a plain model names it, LoRA
-    updates merged in (no copies for plain weights)."""
-    if not is_lora_model(module):
-        return dict(module.named_parameters())
-    base = module.get_base_model()
-    out = {
-        n.replace(".base_layer.", "."): p for n, p in base.named_parameters() if "lora_" not in n
-    }
-    for name, layer in base.named_modules():
-        if isinstance(layer, LoraLayer) and not layer.merged:
-            for adapter in layer.active_adapters:
-                out[f"{name}.weight"] = out[f"{name}.weight"] + layer.get_delta_weight(adapter)
-    return out
 
 # %% ../nbs/06_rlhf_engine.ipynb #4a46f59a
 @torch.no_grad()

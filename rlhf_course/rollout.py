@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
-from .ds_utils import gathered_parameters, is_lora_model, unwrap_model
+from .checkpoints import (gathered_parameters, is_lora_model, merged_parameters,
+                                     unwrap_model)
 # Sampling: step 3's sampling flags (chapter 06)
-from .rlhf_engine import Sampling, merged_parameters
+from .rlhf_engine import Sampling
 
 # %% auto #0
 __all__ = ['PREFIX', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads',

@@ -14,12 +14,13 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForCausalLM
 
-from .data import create_prompt_dataset, DataCollatorSFT
-from .ds_utils import create_hf_model, print_rank_0, save_hf_format
+from .data import DataCollatorSFT
+from .ds_utils import create_hf_model, get_world_size, print_rank_0
+from .checkpoints import save_hf_format
 from .harness import (add_data_args, add_deepspeed_args, add_train_args,
                                  evaluate_lm_loss, gold_report, init_engine, make_loader,
                                  MetricsLog, prepare_model, run_epochs, run_main, save_run_outputs,
-                                 start_run, summarize_gold, tensorboard_dir)
+                                 start_run, step_datasets, summarize_gold, tensorboard_dir)
 
 # %% auto #0
 __all__ = ['sft_parser', 'parse_args', 'sft_loss', 'sft_datasets', 'sft_eval', 'train_sft', 'sample_table', 'main']
@@ -61,7 +62,7 @@ def sft_loss(engine, batch):
         logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100, reduction="sum"
     )
     n_tokens = (labels != -100).sum().float()
-    world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+    world = get_world_size()
     # tokens on all ranks
     if world > 1:
         torch.distributed.all_reduce(n_tokens)
@@ -70,19 +71,9 @@ def sft_loss(engine, batch):
 
 # %% ../nbs/03_sft.ipynb #9ff9ad70
 def sft_datasets(args, tokenizer):
-    "Step 1's (train, eval) share of the data (chapter 01)."
-    return create_prompt_dataset(
-        args.data_path,
-        args.data_split,
-        1,
-        tokenizer,
-        args.max_prompt_seq_len,
-        args.max_seq_len,
-        args.seed,
-        args.data_output_path,
-        args.sft_only_data_path,
-        mask_prompt=not args.no_mask_prompt,
-    )
+    "Step 1's (train, eval) share of the data (chapter 01), with the SFT-only sources."
+    return step_datasets(args, tokenizer, 1, args.sft_only_data_path,
+                         mask_prompt=not args.no_mask_prompt)
 
 def sft_eval(engine, loader, device) -> dict:
     loss, ppl = evaluate_lm_loss(engine, loader, device)

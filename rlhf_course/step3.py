@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import shutil
 import time
@@ -20,9 +19,9 @@ from tqdm.auto import tqdm
 
 from .data import (create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT,
                               get_unsupervised_data)
-from .ds_utils import (gathered_parameters, get_all_reduce_mean, get_rank,
-                                  plain_state_dict, print_rank_0, save_hf_format, to_device,
-                                  unwrap_model)
+from .ds_utils import get_all_reduce_mean, get_rank, print_rank_0, to_device
+from .checkpoints import (gathered_parameters, plain_state_dict, save_hf_format,
+                                     unwrap_model)
 from .ppo_trainer import (DeepSpeedPPOTrainer, DeepSpeedPPOTrainerUnsupervised,
                                      NonFiniteLossError, RunningMoments)
 from .reward import end_scores, save_reward_model

@@ -37,15 +37,16 @@ import rlhf_course
 # %% auto #0
 __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES', 'POLITE_PHRASES', 'RUDE_PHRASES', 'WEIGHTS',
            'FILLER_SENTENCES', 'UNSURE_SENTENCES', 'LABEL_TEMPERATURE', 'SPECIAL_TOKENS', 'MODEL_SHAPES', 'PRETRAIN_LR',
-           'PRETRAIN_STEPS', 'SCALES', 'DATA_DIR', 'LIBRARIES', 'RUN_BY', 'check_seed', 'World', 'make_world',
-           'Question', 'draw_question', 'parse_question', 'true_value', 'true_fact', 'score_correct', 'score_on_topic',
-           'score_polite', 'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo', 'last_question',
-           'gold_components', 'default_world', 'gold_score', 'sample_answer', 'format_prompt', 'draw_prompt',
-           'draw_pair', 'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'Scale', 'tiny_opt',
-           'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs', 'build_preferences',
-           'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data', 'build_toyworld',
-           'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder', 'cache_lock',
-           'scaled_toyworld_dir', 'scaled_toyworld', 'git_state', 'library_versions', 'hardware', 'provenance', 'main']
+           'PRETRAIN_STEPS', 'SCALES', 'TOY_LENGTHS', 'DATA_DIR', 'LIBRARIES', 'RUN_BY', 'check_seed', 'World',
+           'make_world', 'Question', 'draw_question', 'parse_question', 'true_value', 'true_fact', 'score_correct',
+           'score_on_topic', 'score_polite', 'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo',
+           'last_question', 'gold_components', 'default_world', 'gold_score', 'sample_answer', 'format_prompt',
+           'draw_prompt', 'draw_pair', 'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer',
+           'Scale', 'toy_opt', 'ToyLengths', 'corpus_blocks', 'split_blocks', 'perplexity', 'pretrain', 'write_pairs',
+           'build_preferences', 'build_corpus', 'pretrain_and_save', 'file_digests', 'build_text_data',
+           'build_toyworld', 'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder',
+           'cache_lock', 'scaled_toyworld_dir', 'scaled_toyworld', 'git_state', 'library_versions', 'hardware',
+           'provenance', 'main']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple(
@@ -489,7 +490,7 @@ class Scale:
 # the committed world; larger ones come later
 SCALES = {"tiny": Scale(MODEL_SHAPES, PRETRAIN_LR, PRETRAIN_STEPS)}
 
-def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, scale: str = "tiny"):
+def toy_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, scale: str = "tiny"):
     "A freshly initialised OPTForCausalLM of the named role's shape at `scale`."
     config = OPTConfig(
         vocab_size=len(tokenizer),
@@ -509,6 +510,23 @@ def tiny_opt(shape: str, tokenizer, max_positions: int = 256, seed: int = 0, sca
         if proj is not None:
             torch.nn.init.normal_(proj.weight, std=proj.in_features**-0.5)
     return model
+
+# %% ../nbs/00_toyworld.ipynb #7d2e9b14
+@dataclass(frozen=True)
+class ToyLengths:
+    """The token lengths every step uses on the toy world (their one home): its prompts
+    and answers fit with room to spare, which the cell below checks."""
+    prompt: int = 64   # --max_prompt_seq_len: a question and its chat history
+    seq: int = 128     # --max_seq_len of steps 1 and 2: prompt + answer
+    answer: int = 48   # --max_answer_seq_len of step 3: generated answer tokens
+    def flags(self, step: int) -> list[str]:
+        "The length flags of step 1, 2 or 3 (step 3 generates, so it bounds the answer instead)."
+        if step not in (1, 2, 3):
+            raise ValueError(f"step {step}: expected 1, 2 or 3")
+        tail = ("--max_answer_seq_len", self.answer) if step == 3 else ("--max_seq_len", self.seq)
+        return ["--max_prompt_seq_len", str(self.prompt), tail[0], str(tail[1])]
+
+TOY_LENGTHS = ToyLengths()
 
 # %% ../nbs/00_toyworld.ipynb #960cbb4a
 def corpus_blocks(tokenizer, docs, block_size: int = 128):
@@ -596,7 +614,7 @@ def pretrain_and_save(
     shape, tokenizer, blocks, held_out, out: Path, steps: int, seed: int, scale: str = "tiny"
 ) -> dict:
     "Pretrain one model of the world, save it with its tokenizer, return its figures."
-    model = tiny_opt(shape, tokenizer, seed=seed, scale=scale)
+    model = toy_opt(shape, tokenizer, seed=seed, scale=scale)
     t0 = time.time()
     losses = pretrain(model, blocks, steps=steps, lr=SCALES[scale].lr[shape], seed=seed)
     model.save_pretrained(out)

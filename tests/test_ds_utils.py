@@ -1,4 +1,4 @@
-"""rlhf_course.ds_utils: DeepSpeed configs, the process group, optimizer groups, LoRA and checkpoints.
+"""rlhf_course.ds_utils (chapter 02) and rlhf_course.checkpoints (02a): DeepSpeed configs, the process group, optimizer groups, LoRA and checkpoints.
 
 Everything runs in this process (a world of one) with the toy world's tiny OPT models, on the CPU in CI (on a GPU
 server the engines use the GPU), except one test that starts two CPU ranks with torchrun, as a cluster would.
@@ -14,13 +14,19 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, OPTConfig, OPTForCausalLM
 
-from rlhf_course.ds_utils import (
-    atomic_output_dir, check_ds_args, check_model_path, convert_linear_layer_to_lora, convert_lora_to_linear_layer,
-    create_hf_model, enable_gradient_checkpointing, get_all_reduce_mean, get_eval_ds_config, get_lr_scheduler,
-    get_optimizer_grouped_parameters, get_train_ds_config, init_distributed, is_lora_model, load_hf_tokenizer,
-    lora_target_modules, make_optimizer, only_optimize_lora_parameters, opt_param_count, plain_state_dict, print_rank_0,
-    quiet_deepspeed, resize_embeddings_if_needed, save_hf_format, set_random_seed, to_device, zero_memory_gb)
-from rlhf_course.toyworld import MODEL_SHAPES, load_toyworld, tiny_opt
+from rlhf_course.ds_utils import (check_ds_args, check_model_path, create_hf_model,
+                                  enable_gradient_checkpointing, get_all_reduce_mean,
+                                  get_eval_ds_config, get_lr_scheduler,
+                                  get_optimizer_grouped_parameters, get_train_ds_config,
+                                  init_distributed, load_hf_tokenizer, make_optimizer,
+                                  opt_param_count, print_rank_0, quiet_deepspeed,
+                                  resize_embeddings_if_needed, set_random_seed, to_device,
+                                  zero_memory_gb)
+from rlhf_course.checkpoints import (atomic_output_dir, convert_linear_layer_to_lora,
+                                     convert_lora_to_linear_layer, is_lora_model,
+                                     lora_target_modules, only_optimize_lora_parameters,
+                                     plain_state_dict, save_hf_format)
+from rlhf_course.toyworld import MODEL_SHAPES, load_toyworld, toy_opt
 
 # torch's and transformers' deprecation notices are not this module's concern
 pytestmark = [pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -148,7 +154,7 @@ def test_eval_config_refuses_weight_offload_below_stage_3():
 def test_deepspeed_itself_cannot_wrap_a_frozen_model_at_zero_1_2(device, tokenizer, stage, works):
     "The fact behind get_eval_ds_config's rule; if DeepSpeed ever lifts it, this test says so."
     cfg = {"train_batch_size": 1, "train_micro_batch_size_per_gpu": 1, "zero_optimization": {"stage": stage}}
-    model = tiny_opt("actor", tokenizer)
+    model = toy_opt("actor", tokenizer)
     if works:
         engine, *_ = deepspeed.initialize(model=model, config=cfg)
         with torch.no_grad(): assert engine(input_ids=ids(tokenizer).to(device)).logits.shape[-1] == len(tokenizer)
@@ -173,8 +179,8 @@ def test_opt_param_count_matches_transformers(tokenizer):
         model = OPTForCausalLM(OPTConfig(hidden_size=2048, num_hidden_layers=24, ffn_dim=8192, num_attention_heads=32))
     assert opt_param_count(2048, 24) == sum(p.numel() for p in model.parameters())
     for shape in MODEL_SHAPES:
-        c = tiny_opt(shape, tokenizer).config
-        n = sum(p.numel() for p in tiny_opt(shape, tokenizer).parameters())
+        c = toy_opt(shape, tokenizer).config
+        n = sum(p.numel() for p in toy_opt(shape, tokenizer).parameters())
         assert opt_param_count(c.hidden_size, c.num_hidden_layers, c.ffn_dim, c.vocab_size, c.max_position_embeddings,
                                c.word_embed_proj_dim, final_layer_norm=c.do_layer_norm_before) == n
 
@@ -264,7 +270,7 @@ def test_gradient_checkpointing_keeps_the_gradients(toyworld, tokenizer):
 
 @pytest.mark.parametrize("shape", ["actor", "reward"])
 def test_param_groups_cover_every_parameter_once(tokenizer, shape):
-    model = tiny_opt(shape, tokenizer)
+    model = toy_opt(shape, tokenizer)
     groups = get_optimizer_grouped_parameters(model, weight_decay=0.1)
     grouped = [id(p) for g in groups for p in g["params"]]
     assert len(grouped) == len(set(grouped)) == len({id(p) for p in model.parameters()})
@@ -290,10 +296,10 @@ def test_param_groups_find_norms_by_type_and_skip_frozen():
 
 
 def test_lora_parameters_get_their_own_learning_rate(tokenizer):
-    model = convert_linear_layer_to_lora(tiny_opt("actor", tokenizer), "decoder.layers.", lora_dim=2)
+    model = convert_linear_layer_to_lora(toy_opt("actor", tokenizer), "decoder.layers.", lora_dim=2)
     groups = get_optimizer_grouped_parameters(model, 0.0, lora_lr=5e-4)
     lora_group = [g for g in groups if g.get("lr") == 5e-4]
-    assert len(lora_group) == 1 and len(lora_group[0]["params"]) == 2 * len(lora_target_modules(tiny_opt("actor", tokenizer), "decoder.layers."))
+    assert len(lora_group) == 1 and len(lora_group[0]["params"]) == 2 * len(lora_target_modules(toy_opt("actor", tokenizer), "decoder.layers."))
     optimizer = make_optimizer(groups, lr=1e-3, device="cpu")
     assert type(optimizer) is torch.optim.AdamW
     assert sorted(g["lr"] for g in optimizer.param_groups) == [5e-4, 1e-3, 1e-3]
@@ -332,7 +338,7 @@ def test_bad_schedule_arguments(kw, message):
 # ---------------------------------------------------------------- LoRA
 
 def test_lora_targets_the_named_linears_and_freezes_on_request(tokenizer):
-    model = convert_linear_layer_to_lora(tiny_opt("actor", tokenizer), "decoder.layers.", lora_dim=4)
+    model = convert_linear_layer_to_lora(toy_opt("actor", tokenizer), "decoder.layers.", lora_dim=4)
     assert is_lora_model(model)
     assert all(p.requires_grad for p in model.parameters())          # DeepSpeed-Chat: base weights keep training
     lora_layers = {n.split(".lora_")[0] for n, _ in model.named_parameters() if "lora_" in n}
@@ -346,7 +352,7 @@ def test_lora_targets_the_named_linears_and_freezes_on_request(tokenizer):
 
 def test_lora_module_name_that_matches_nothing_lists_real_names(tokenizer):
     with pytest.raises(ValueError) as e:
-        convert_linear_layer_to_lora(tiny_opt("actor", tokenizer), "transformer.h.", lora_dim=4)
+        convert_linear_layer_to_lora(toy_opt("actor", tokenizer), "transformer.h.", lora_dim=4)
     message = str(e.value)
     assert "--lora_module_name 'transformer.h.' matches no Linear layer of OPTForCausalLM" in message
     assert "model.decoder.layers.0.self_attn.k_proj" in message and "lm_head" in message
@@ -355,16 +361,16 @@ def test_lora_module_name_that_matches_nothing_lists_real_names(tokenizer):
 @pytest.mark.parametrize("lora_dim", [0, -2, 2.0, True])
 def test_bad_lora_dim(tokenizer, lora_dim):
     with pytest.raises(ValueError, match="--lora_dim must be a positive int"):
-        convert_linear_layer_to_lora(tiny_opt("actor", tokenizer), "decoder.layers.", lora_dim=lora_dim)
+        convert_linear_layer_to_lora(toy_opt("actor", tokenizer), "decoder.layers.", lora_dim=lora_dim)
 
 
 def test_only_optimize_lora_without_lora(tokenizer):
     with pytest.raises(ValueError, match="--only_optimize_lora needs LoRA"):
-        only_optimize_lora_parameters(tiny_opt("actor", tokenizer))
+        only_optimize_lora_parameters(toy_opt("actor", tokenizer))
 
 
 def trained_lora(tokenizer, lora_dim=4):
-    model = convert_linear_layer_to_lora(tiny_opt("actor", tokenizer), "decoder.layers.", lora_dim=lora_dim, lora_alpha=2.0)
+    model = convert_linear_layer_to_lora(toy_opt("actor", tokenizer), "decoder.layers.", lora_dim=lora_dim, lora_alpha=2.0)
     with torch.no_grad():
         for n, p in model.named_parameters():
             if "lora_B" in n: p.normal_(0, 0.2, generator=torch.Generator().manual_seed(1))
@@ -402,7 +408,7 @@ def train_a_little(engine, tokenizer, steps=3):
 
 @pytest.mark.parametrize("stage,lora,offload", [(0, False, False), (2, False, True), (3, False, False), (3, True, False)])
 def test_save_from_engine_reloads_to_identical_logits(device, tokenizer, tmp_path, stage, lora, offload):
-    model = trained_lora(tokenizer) if lora else tiny_opt("actor", tokenizer)
+    model = trained_lora(tokenizer) if lora else toy_opt("actor", tokenizer)
     if lora: only_optimize_lora_parameters(model)
     engine = engine_for(model, stage, device, offload)
     train_a_little(engine, tokenizer)
@@ -419,17 +425,17 @@ def test_save_from_engine_reloads_to_identical_logits(device, tokenizer, tmp_pat
 
 
 def test_save_on_another_rank_writes_nothing(tokenizer, tmp_path):
-    assert save_hf_format(tiny_opt("actor", tokenizer), tokenizer, tmp_path / "ckpt", rank=1) is None
+    assert save_hf_format(toy_opt("actor", tokenizer), tokenizer, tmp_path / "ckpt", rank=1) is None
     assert not (tmp_path / "ckpt").exists()
 
 
 def test_interrupted_save_keeps_the_finished_checkpoint(tokenizer, tmp_path, monkeypatch):
-    first = tiny_opt("actor", tokenizer, seed=0)
+    first = toy_opt("actor", tokenizer, seed=0)
     save_hf_format(first, tokenizer, tmp_path / "ckpt")
     def killed(*args, **kwargs): raise KeyboardInterrupt("killed mid-save")
     monkeypatch.setattr(type(tokenizer), "save_pretrained", killed)
     with pytest.raises(KeyboardInterrupt):
-        save_hf_format(tiny_opt("actor", tokenizer, seed=1), tokenizer, tmp_path / "ckpt")
+        save_hf_format(toy_opt("actor", tokenizer, seed=1), tokenizer, tmp_path / "ckpt")
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
     reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "ckpt")
     torch.testing.assert_close(reloaded.model.decoder.embed_tokens.weight, first.model.decoder.embed_tokens.weight)
@@ -458,7 +464,7 @@ def test_gradient_accumulation_matches_a_bigger_micro_batch(device, tokenizer):
     final = []
     for micro, accumulation in ((4, 1), (2, 2)):
         set_random_seed(0)
-        model = tiny_opt("actor", tokenizer)
+        model = toy_opt("actor", tokenizer)
         cfg = get_train_ds_config(False, "fp32", 2, train_micro_batch_size_per_gpu=micro,
                                   gradient_accumulation_steps=accumulation, world_size=1)
         engine, *_ = deepspeed.initialize(model=model, config=cfg,
@@ -473,7 +479,7 @@ def test_gradient_accumulation_matches_a_bigger_micro_batch(device, tokenizer):
 
 def test_two_ranks_under_torchrun_partition_and_save(root, tmp_path):
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "rlhf_course.ds_utils",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "rlhf_course.checkpoints",
            "--zero_stage", "3", "--steps", "3", "--output_dir", str(tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=root)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]

@@ -101,7 +101,7 @@ def test_every_exercise_has_a_hint_and_an_executed_solution(nb_path):
 PAPERS = {"PPO": "1707.06347", "GAE": "1506.02438", "InstructGPT": "2203.02155", "Ziegler": "1909.08593",
           "DeepSpeed-Chat": "2308.01320", "ZeRO": "1910.02054", "LoRA": "2106.09685"}
 CITED_IN = {"05_ppo": ("PPO", "GAE", "Ziegler", "InstructGPT"), "07_ppo_trainer": ("PPO", "InstructGPT"),
-            "04_reward": ("InstructGPT", "Ziegler"), "02_deepspeed": ("ZeRO", "LoRA"), "06_rlhf_engine": ("LoRA", "ZeRO"),
+            "04_reward": ("InstructGPT", "Ziegler"), "02_deepspeed": ("ZeRO",), "02a_checkpoints": ("LoRA", "ZeRO"), "06_rlhf_engine": ("LoRA", "ZeRO"),
             "08_step3": ("InstructGPT", "Ziegler"), "03_sft": ("InstructGPT",)}
 
 
