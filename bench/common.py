@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from rlhf_course.toyworld import MODEL_SHAPES, provenance
+from rlhf_course.toyworld import provenance
+from rlhf_course.toymodels import MODEL_SHAPES
 
 # OPT configs by the size they stand for; "tiny-*" are the CPU smoke-test stand-ins (same code path, seconds to run).
 SHAPES = {

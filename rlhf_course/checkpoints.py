@@ -19,7 +19,8 @@ from .ds_utils import (check_ds_args, check_zero_stage, DTYPES, get_all_reduce_m
                                   get_optimizer_grouped_parameters, get_rank, get_train_ds_config,
                                   init_distributed, load_hf_tokenizer, make_optimizer,
                                   quiet_deepspeed, set_random_seed, to_device)
-from .toyworld import corpus_blocks, load_toyworld, toy_opt
+from .toyworld import load_toyworld
+from .toymodels import corpus_blocks, toy_opt
 
 import deepspeed
 import torch

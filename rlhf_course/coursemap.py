@@ -117,6 +117,7 @@ EDGES = [
 # which parts of the map each chapter builds, by chapter number
 CHAPTER_PARTS = {
     "00": ("data",),
+    "00b": ("sft", "reward_tr"),  # the actor and reward bases they start from
     "01": ("data",),
     "02": ("sft", "reward_tr", "actor", "critic"),
     "02a": ("sft", "actor", "critic"),  # LoRA adapters and the checkpoints steps hand on
@@ -142,7 +143,7 @@ CHAPTER_PARTS = {
 }
 
 TRACKS = {
-    n: "core" for n in ("00", "03", "04", "05", "07", "08", "09b", "10", "12", "13", "14")
+    n: "core" for n in ("00", "00b", "03", "04", "05", "07", "08", "09b", "10", "12", "13", "14")
 } | {n: "systems" for n in ("01", "02", "02a", "02b", "06", "06b", "09", "11", "90", "91")}
 
 # %% ../nbs/00_map.ipynb #86d275e6

@@ -23,7 +23,8 @@ from .ds_utils import (check_ds_args, check_model_path, create_hf_model, default
 from .checkpoints import gathered_parameters, merged_parameters, unwrap_model
 from .reward import VALUE_HEAD_FILE, create_reward_model
 from .harness import init_engine, prepare_model
-from .toyworld import SCALES, cache_folder, cache_lock, scaled_toyworld, TOY_LENGTHS
+from .toyworld import cache_folder, cache_lock, TOY_LENGTHS
+from .toymodels import SCALES, scaled_toyworld
 
 # %% auto #0
 __all__ = ['EMA_BETA', 'PPO', 'ACTOR', 'CRITIC', 'ROLE_FLAGS', 'PPOConfig', 'RoleConfig', 'EngineConfig', 'engine_config',

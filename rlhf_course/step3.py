@@ -30,7 +30,8 @@ from .rlhf_engine import (check_step3_args, DeepSpeedRLHFEngine, frozen_stage,
 from .harness import (bootstrap_ci, gold_component_rows, gold_eval, held_out_prompts,
                                  make_loader, MetricsLog, run_main, save_run_outputs, start_run,
                                  tensorboard_dir, uses_toyworld)
-from .toyworld import corpus_blocks, load_toyworld, split_blocks, WEIGHTS
+from .toyworld import load_toyworld, WEIGHTS
+from .toymodels import corpus_blocks, split_blocks
 
 # %% auto #0
 __all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards',

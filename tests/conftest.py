@@ -20,9 +20,9 @@ def root() -> Path:
 # any chapter not named below, then the site test. "book-side": the chapters that need none of it, then those that
 # need only the steps-1-2 checkpoints (NEEDS: each waits for chapter 04, which is done by then). Every other test goes
 # to whichever worker is free. Each worker (and what it launches) uses one thread: two workers on two cores.
-BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "01_data.ipynb", "02_deepspeed.ipynb", "02a_checkpoints.ipynb",
-             "02b_harness.ipynb", "05_ppo.ipynb", "09b_seeds.ipynb", "11_multi_gpu.ipynb", "90_book.ipynb",
-             "91_site.ipynb"}
+BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "00b_toymodels.ipynb", "01_data.ipynb", "02_deepspeed.ipynb",
+             "02a_checkpoints.ipynb", "02b_harness.ipynb", "05_ppo.ipynb", "09b_seeds.ipynb", "11_multi_gpu.ipynb",
+             "90_book.ipynb", "91_site.ipynb"}
 NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
                                          "12_dpo.ipynb", "13_grpo.ipynb", "14_compare.ipynb")}
 

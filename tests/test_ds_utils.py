@@ -26,7 +26,8 @@ from rlhf_course.checkpoints import (atomic_output_dir, convert_linear_layer_to_
                                      convert_lora_to_linear_layer, is_lora_model,
                                      lora_target_modules, only_optimize_lora_parameters,
                                      plain_state_dict, save_hf_format)
-from rlhf_course.toyworld import MODEL_SHAPES, load_toyworld, toy_opt
+from rlhf_course.toyworld import load_toyworld
+from rlhf_course.toymodels import MODEL_SHAPES, toy_opt
 
 # torch's and transformers' deprecation notices are not this module's concern
 pytestmark = [pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]

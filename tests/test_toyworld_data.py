@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rlhf_course.toyworld import (ToyWorldDataError, build_text_data, build_toyworld, corpus_blocks, load_toyworld,
-                                  perplexity, split_blocks)
+from rlhf_course.toyworld import ToyWorldDataError, build_text_data, load_toyworld
+from rlhf_course.toymodels import build_toyworld, corpus_blocks, perplexity, split_blocks
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,14 @@ def _start(folder: str, interval: float):
     inclusive, samples, state = collections.Counter(), [0], {"last": time.time(), "written": time.time()}
     path = os.path.join(folder, f"{os.getpid()}.txt")
 
+    lock = threading.Lock()   # the sampling thread and the exit hook both write; never read the counts mid-update
+
     def write():
+        with lock: counts = collections.Counter(inclusive)
         wall = time.time() - t_start
         lines = [f"command: {' '.join(sys.argv)}", f"pid {os.getpid()} parent {os.getppid()}, wall {wall:.1f} s, {samples[0]} samples",
                  f"{'seconds':>8s}  function (inclusive: on the stack)"]
-        lines += [f"{sec:8.1f}  {key}" for key, sec in inclusive.most_common(80) if sec >= 0.2]
+        lines += [f"{sec:8.1f}  {key}" for key, sec in counts.most_common(80) if sec >= 0.2]
         with open(path, "w") as f: f.write("\n".join(lines) + "\n")
 
     def sample():
@@ -40,8 +43,9 @@ def _start(folder: str, interval: float):
             while frame is not None:
                 keys.add(f"{_short(frame.f_code.co_filename)}:{frame.f_code.co_name}")
                 frame = frame.f_back
-            for key in keys: inclusive[key] += weight
-            samples[0] += 1
+            with lock:
+                for key in keys: inclusive[key] += weight
+                samples[0] += 1
             if now - state["written"] > 5: write(); state["written"] = now
 
     os.makedirs(folder, exist_ok=True)
