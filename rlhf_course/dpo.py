@@ -331,7 +331,7 @@ def train_dpo(args) -> dict:
 def main(argv=None):
     """`deepspeed --num_gpus N --module rlhf_course.dpo
     --model_name_or_path SFT_FOLDER --output_dir ...`"""
-    # chapter 03's entry point: one line for bad input and Ctrl-C
+    # chapter 02b's entry point: one line for bad input and Ctrl-C
     run_main(
         "rlhf_course.dpo",
         train_dpo,

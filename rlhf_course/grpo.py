@@ -344,7 +344,7 @@ def train_grpo(args) -> dict:
 def main(argv=None):
     """`deepspeed --num_gpus N --module rlhf_course.grpo
     --actor_model_name_or_path SFT --critic_model_name_or_path RM ...`"""
-    # chapter 03's entry point: one line for bad input and Ctrl-C
+    # chapter 02b's entry point: one line for bad input and Ctrl-C
     run_main(
         "rlhf_course.grpo",
         train_grpo,
