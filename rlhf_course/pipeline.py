@@ -23,7 +23,7 @@ from transformers import AutoConfig
 
 from . import harness, reward, sft
 from .data import parse_split
-from .ds_utils import check_zero_stage, free_port, load_hf_tokenizer
+from .ds_utils import check_zero_stage, DTYPES, free_port, load_hf_tokenizer
 from .reward import VALUE_HEAD_FILE
 from .rlhf_engine import step3_parser
 from .toyworld import load_toyworld, provenance, TOY_LENGTHS
@@ -35,8 +35,9 @@ __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 
            'check_deployment', 'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups',
            'step_parsers', 'route_extra_args', 'PipelinePlan', 'default_deployment', 'default_dtype', 'make_plan',
            'option_value', 'check_data_split', 'check_checkpoint', 'check_step3_inputs', 'stream_process',
-           'step_record', 'option_differences', 'finished', 'run_step', 'step_env', 'read_results', 'gold_summary',
-           'pipeline_results', 'summary_table', 'Interrupted', 'interrupted_message', 'run', 'print_chat_reply', 'main']
+           'step_record', 'option_differences', 'finished', 'StepFailed', 'run_step', 'step_env', 'read_results',
+           'gold_summary', 'pipeline_results', 'summary_table', 'Interrupted', 'interrupted_message', 'run',
+           'print_chat_reply', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #cf149815
 OPT_SIZES = {
@@ -437,6 +438,9 @@ def default_dtype(deployment: str, size: str, extra: dict) -> str:
     tiny models, bf16 for OPT sizes on GPUs (DeepSpeed-Chat trains in 16 bits; bf16 needs
     no loss scaling)."""
     chosen = [v for options in extra.values() if (v := option_value(options, "--dtype"))]
+    if chosen and chosen[-1] not in DTYPES:
+        # the steps would refuse it only after their launch
+        raise ValueError(f"--dtype {chosen[-1]}: expected one of {', '.join(DTYPES)}")
     if chosen:
         return chosen[-1]
     # a tiny model's step is bound by kernel launches, not arithmetic: 16 bits only add casts
@@ -600,6 +604,9 @@ def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
     )
 
 # %% ../nbs/09_pipeline.ipynb #7c6f3e09
+class StepFailed(RuntimeError):
+    "A step's process ended with an error (it printed the error itself)."
+
 def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
     "Launch one step (or skip it when finished); {'wall_s', 'skipped'}."
     # torchrun binds its own
@@ -629,7 +636,7 @@ def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
         cmd + fresh, plan.output_dir / "logs" / f"step{step}.log", env=step_env(plan.deployment)
     )
     if code:
-        raise RuntimeError(
+        raise StepFailed(
             f"step {step} failed (exit code {code}); its log:"
             f" {plan.output_dir / 'logs' / f'step{step}.log'}"
         )
@@ -831,7 +838,8 @@ def main(argv=None):
         signal.signal(sig, interrupt)
     try:
         run(argv)
-    except ValueError as e:
+    # the step printed its own error above; this names the step and its log
+    except (ValueError, StepFailed) as e:
         sys.exit(f"train.py: error: {e}")
     except KeyboardInterrupt as e:
         print(

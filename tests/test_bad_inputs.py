@@ -255,3 +255,23 @@ def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
     assert [s for s, _ in kl["cut"]] == [1, 2, 3, 4, 5, 6], kl["cut"]
     assert [v for _, v in kl["full"]] == pytest.approx([json.loads(l)["kl"] for l in m_full if "kl" in json.loads(l)], abs=1e-5)
     assert [v for _, v in kl["cut"]] == pytest.approx([v for _, v in kl["full"]], abs=1e-5)
+
+
+def test_train_py_refuses_a_bad_dtype_and_names_a_failed_step_in_one_line(tmp_path):
+    out = tmp_path / "out"
+    r = run_py(["train.py", "--deployment-type", "cpu", "--dtype", "fp64", "--output-dir", str(out)], timeout=120)
+    assert one_line_error(r) == "train.py: error: --dtype fp64: expected one of fp32, fp16, bf16"
+    assert not out.exists(), "refused before anything was written"
+    # a step that refuses its flags after launch: the step's own line (streamed), then train.py's on stderr. torchrun
+    # still prints its ChildFailedError report into the streamed output (left as is: it is the launcher's)
+    r = run_py(["train.py", "--deployment-type", "cpu", "--step", "1", "--learning_rate", "-1",
+                "--output-dir", str(out)], timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    ours = [l for l in r.stderr.splitlines() if l.startswith("train.py:")]
+    assert ours == [f"train.py: error: step 1 failed (exit code 1); its log: {out.resolve() / 'logs' / 'step1.log'}"]
+    assert "rlhf_course.sft: error: --learning_rate must be positive, got -1.0" in r.stdout
+
+
+def test_the_multi_rank_check_refuses_a_bad_stage_in_one_line():
+    r = run_py(["-m", "rlhf_course.checkpoints", "--zero_stage", "5"], timeout=120)
+    assert one_line_error(r) == "rlhf_course.checkpoints: error: --zero_stage must be 0, 1, 2 or 3, got 5"
