@@ -23,8 +23,7 @@ import papermill
 import yaml
 from tqdm.auto import tqdm
 
-from .pipeline import LAUNCHER_VARIABLES
-from .toyworld import RUN_BY, git_state, provenance
+from .toyworld import LAUNCHER_VARIABLES, RUN_BY, git_state, provenance
 
 # %% auto #0
 __all__ = ['CHAPTER_PATTERN', 'WIDGET_VIEW', 'MANIFEST', 'RESULTS_MARKER', 'RENDERERS', 'chapter_notebooks', 'cell_directives',

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,18 +26,19 @@ from .data import parse_split
 from .ds_utils import check_zero_stage, DTYPES, free_port, load_hf_tokenizer
 from .reward import VALUE_HEAD_FILE
 from .rlhf_engine import step3_parser
-from .toyworld import load_toyworld, provenance, TOY_LENGTHS
+from .toyworld import LAUNCHER_VARIABLES, load_toyworld, provenance, TOY_LENGTHS
 
 # %% auto #0
 __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 'REAL_STEP_ARGS', 'STEP_MODULES', 'STEP_DIRS',
-           'NOT_COMPARED', 'LAUNCHER_VARIABLES', 'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model',
-           'local_param_count', 'SizeDefaults', 'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus',
-           'check_deployment', 'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups',
-           'step_parsers', 'route_extra_args', 'PipelinePlan', 'default_deployment', 'default_dtype', 'make_plan',
+           'NOT_COMPARED', 'CPU_ONLY_ENV', 'size_of', 'ModelChoice', 'resolve_model', 'local_param_count',
+           'SizeDefaults', 'zero_stage_for', 'pipeline_parser', 'read_hostfile', 'visible_gpus', 'check_deployment',
+           'check_hostfile_use', 'launcher_command', 'memory_savers', 'step_args', 'option_groups', 'step_parsers',
+           'route_extra_args', 'PipelinePlan', 'default_deployment', 'default_dtype', 'steps_together', 'make_plan',
            'option_value', 'check_data_split', 'check_checkpoint', 'check_step3_inputs', 'stream_process',
-           'step_record', 'option_differences', 'finished', 'StepFailed', 'run_step', 'step_env', 'read_results',
-           'gold_summary', 'pipeline_results', 'summary_table', 'Interrupted', 'interrupted_message', 'run',
-           'print_chat_reply', 'main']
+           'step_record', 'option_differences', 'finished', 'StepFailed', 'step_command', 'step_log', 'kept_run',
+           'start_step', 'end_step', 'run_step', 'step_env', 'stop_process', 'run_steps_together', 'read_results',
+           'gold_summary', 'pipeline_results', 'summary_table', 'Interrupted', 'interrupted_message', 'step_groups',
+           'run', 'print_chat_reply', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #cf149815
 OPT_SIZES = {
@@ -177,6 +178,13 @@ def pipeline_parser():
         help="multi_node: hosts to use (default: all in the hostfile)",
     )
     p.add_argument("--hostfile", default=None, help="multi_node: lines 'host slots=N'")
+    p.add_argument(
+        "--parallel-steps",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="launch steps 1 and 2 at once (neither needs the other); auto: yes on one GPU with"
+        " the toy models",
+    )
     p.add_argument("--force", action="store_true", help="redo finished steps")
     p.add_argument("--no-chat", action="store_true", help="skip the closing chat reply")
     return p
@@ -429,6 +437,7 @@ class PipelinePlan:
     steps: list
     launcher: list
     extra: dict
+    together: list = field(default_factory=list)   # steps launched at once: [1, 2] or []
 
 def default_deployment() -> str:
     return "single_gpu" if torch.cuda.is_available() else "cpu"
@@ -446,6 +455,17 @@ def default_dtype(deployment: str, size: str, extra: dict) -> str:
     # a tiny model's step is bound by kernel launches, not arithmetic: 16 bits only add casts
     # and DeepSpeed's per-parameter mixed-precision optimizer (results/gpu/remeasure/)
     return "fp32" if deployment == "cpu" or size == "tiny" else "bf16"
+
+def steps_together(choice: str, deployment: str, actor_toy: bool, reward_toy: bool, steps) -> list:
+    """Steps 1 and 2 launched at once (`--parallel-steps yes`), or []. `auto`: on one GPU with
+    the toy models, where each step alone leaves the GPU mostly idle
+    (results/gpu/pipeline_parallel/)."""
+    both = [s for s in (1, 2) if s in steps]
+    if len(both) < 2 or choice == "no":
+        return []
+    if choice == "yes":
+        return both
+    return both if deployment == "single_gpu" and actor_toy and reward_toy else []
 
 
 # %% ../nbs/09_pipeline.ipynb #349b1184
@@ -480,6 +500,9 @@ def make_plan(args, extra: list[str]) -> PipelinePlan:
         steps,
         launcher_command(deployment, nproc, args.num_gpus, args.num_nodes, args.hostfile),
         extra,
+    )
+    plan.together = steps_together(
+        args.parallel_steps, deployment, actor.toy, reward.toy, steps
     )
     if 3 in steps:
         check_step3_inputs(plan)
@@ -607,15 +630,21 @@ def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
 class StepFailed(RuntimeError):
     "A step's process ended with an error (it printed the error itself)."
 
-def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
-    "Launch one step (or skip it when finished); {'wall_s', 'skipped'}."
+def step_command(plan: PipelinePlan, step: int) -> list[str]:
+    "The launcher command of one step under `plan`."
     # torchrun binds its own
     port = ["--master_port", str(free_port())] if plan.launcher[0] == "deepspeed" else []
-    cmd = (
+    return (
         plan.launcher
         + port
         + ["--module", STEP_MODULES[step], *step_args(step, plan), *plan.extra.get(step, [])]
     )
+
+def step_log(plan: PipelinePlan, step: int) -> Path:
+    return plan.output_dir / "logs" / f"step{step}.log"
+
+def kept_run(plan: PipelinePlan, step: int, cmd: list[str], force: bool) -> dict | None:
+    "The step's finished earlier run with the same options, kept (and said so); None: it must run."
     old = None if force else finished(plan, step, cmd)
     if old and "adopted" in old:
         print(
@@ -624,35 +653,35 @@ def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
         )
     elif old:
         print(f"step {step}: finished earlier in {old['wall_s']:.0f}s, skipped (--force redoes it)")
-    if old:
-        return {**old, "skipped": True}
+    return {**old, "skipped": True} if old else None
+
+def start_step(plan: PipelinePlan, step: int, cmd: list[str], force: bool) -> list[str]:
+    "Remove the step's stale record, print its command; the command to launch."
     for stale in (step_record(plan, step), step_record(plan, step).parent / "results.json"):
         stale.unlink(missing_ok=True)
     # step 3 would resume its last checkpoint; not part of the record
-    fresh = ["--force"] if force and step == 3 else []
-    print(f"step {step}: {shlex.join(cmd + fresh)}", flush=True)
-    t0 = time.time()
-    code = stream_process(
-        cmd + fresh, plan.output_dir / "logs" / f"step{step}.log", env=step_env(plan.deployment)
-    )
+    launch = cmd + (["--force"] if force and step == 3 else [])
+    print(f"step {step}: {shlex.join(launch)}", flush=True)
+    return launch
+
+def end_step(plan: PipelinePlan, step: int, cmd: list[str], code: int, t0: float) -> dict:
+    "Raise StepFailed on a non-zero exit; else record the finished step."
     if code:
-        raise StepFailed(
-            f"step {step} failed (exit code {code}); its log:"
-            f" {plan.output_dir / 'logs' / f'step{step}.log'}"
-        )
+        raise StepFailed(f"step {step} failed (exit code {code}); its log: {step_log(plan, step)}")
     record = {"wall_s": round(time.time() - t0, 1), "options": cmd[cmd.index("--module") + 2:]}
     step_record(plan, step).write_text(json.dumps(record, indent=1))
     print(f"step {step} done in {record['wall_s']:.0f}s")
     return {**record, "skipped": False}
 
-LAUNCHER_VARIABLES = (
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "RANK",
-    "WORLD_SIZE",
-    "LOCAL_RANK",
-    "LOCAL_WORLD_SIZE",
-)
+def run_step(plan: PipelinePlan, step: int, force: bool) -> dict:
+    "Launch one step (or skip it when finished); {'wall_s', 'skipped'}."
+    cmd = step_command(plan, step)
+    if kept := kept_run(plan, step, cmd, force):
+        return kept
+    launch, t0 = start_step(plan, step, cmd, force), time.time()
+    code = stream_process(launch, step_log(plan, step), env=step_env(plan.deployment))
+    return end_step(plan, step, cmd, code, t0)
+
 # no GPU visible; DeepSpeed's CPU accelerator (gloo)
 CPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES": "", "DS_ACCELERATOR": "cpu"}
 
@@ -663,6 +692,54 @@ def step_env(deployment: str = "cpu") -> dict:
     env["PYTHONUNBUFFERED"] = "1"   # progress bars and logs stream as they come
     return {**env, **(CPU_ONLY_ENV if deployment == "cpu" else {})}
 
+
+# %% ../nbs/09_pipeline.ipynb #133bc01c
+def stop_process(proc: subprocess.Popen, grace: float = 60):
+    """SIGINT to a launcher (it stops its ranks in
+    turn); SIGKILL if it has not ended after `grace` s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+def run_steps_together(plan: PipelinePlan, steps: list, force: bool) -> dict:
+    """Launch `steps` at once: the first streams to the terminal, the others write only to their
+    logs; {step: record}. A failure or Ctrl-C stops the ones still running, then re-raises."""
+    walls, todo = {}, []
+    for step in steps:
+        cmd = step_command(plan, step)
+        if kept := kept_run(plan, step, cmd, force):
+            walls[step] = kept
+        else:
+            todo.append((step, cmd))
+    if len(todo) < 2:
+        return {**walls, **{step: run_step(plan, step, force) for step, _ in todo}}
+    (first, _), background = todo[0], []
+    try:
+        for step, cmd in todo[1:]:
+            launch, log = start_step(plan, step, cmd, force), step_log(plan, step)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "wb") as out:
+                proc = subprocess.Popen(
+                    launch,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=step_env(plan.deployment),
+                    start_new_session=True,
+                )
+            background.append((step, cmd, proc, time.time()))
+            print(f"step {step} runs alongside step {first}; its output goes to {log}", flush=True)
+        walls[first] = run_step(plan, first, force)
+        for step, cmd, proc, t0 in background:
+            walls[step] = end_step(plan, step, cmd, proc.wait(), t0)
+    except BaseException:
+        for _, _, proc, _ in background:
+            stop_process(proc)
+        raise
+    return walls
 
 # %% ../nbs/09_pipeline.ipynb #81c4cb6f
 def read_results(folder: Path) -> dict:
@@ -761,20 +838,31 @@ def summary_table(results: dict) -> str:
 class Interrupted(KeyboardInterrupt):
     "Ctrl-C during a step; its message says what was kept and how to continue."
 
-def interrupted_message(plan: PipelinePlan, step: int, argv: list[str]) -> str:
-    "One line: the step that stopped, the finished steps kept on disk, the command that continues."
-    kept = [
-        f"step {s} in {plan.output_dir / STEP_DIRS[s]}"
+def interrupted_message(plan: PipelinePlan, steps: list, argv: list[str]) -> str:
+    """One line: the step(s) that stopped, the finished
+    steps kept on disk, the command that continues."""
+    done = [
+        s
         for s in (1, 2, 3)
-        if s != step
-        and step_record(plan, s).is_file()
+        if step_record(plan, s).is_file()
         and (plan.output_dir / STEP_DIRS[s] / "results.json").is_file()
     ]
+    kept = [f"step {s} in {plan.output_dir / STEP_DIRS[s]}" for s in done]
+    name = lambda group: " and ".join(map(str, group))
+    stopped = [s for s in steps if s not in done]
     return (
-        f"train.py: interrupted in step {step}; kept: {', '.join(kept) or 'no finished step'}; step"
-        f" {step} did not finish. Continue with: {shlex.join(['python', 'train.py', *argv])}"
+        f"train.py: interrupted in step {name(steps)}; kept:"
+        f" {', '.join(kept) or 'no finished step'};"
+        + (f" step {name(stopped)} did not finish." if stopped else "")
+        + f" Continue with: {shlex.join(['python', 'train.py', *argv])}"
         " (finished steps are skipped; step 3 resumes from its last checkpoint)"
     )
+
+def step_groups(plan: PipelinePlan) -> list[list]:
+    """The steps in launch order, those launched together
+    in one group: [[1, 2], [3]] or [[1], [2], [3]]."""
+    alone = [[s] for s in plan.steps if s not in plan.together]
+    return ([plan.together] if plan.together else []) + alone
 
 def run(argv=None) -> dict:
     """Parse, plan (all checks), run the chosen steps,
@@ -786,16 +874,20 @@ def run(argv=None) -> dict:
     # written again at the end, from this run's steps
     (plan.output_dir / "results.json").unlink(missing_ok=True)
     t0, walls = time.time(), {}
-    for step in plan.steps:
+    for group in step_groups(plan):
         # did steps 1-2 leave loadable checkpoints?
-        if step == 3:
+        if 3 in group:
             check_step3_inputs(plan, about_to_run=True)
         try:
-            walls[step] = {
-                k: v for k, v in run_step(plan, step, args.force).items() if k != "options"
-            }
+            if len(group) > 1:
+                ran = run_steps_together(plan, group, args.force)
+            else:
+                ran = {group[0]: run_step(plan, group[0], args.force)}
         except KeyboardInterrupt:
-            raise Interrupted(interrupted_message(plan, step, argv)) from None
+            raise Interrupted(interrupted_message(plan, group, argv)) from None
+        walls.update(
+            {s: {k: v for k, v in w.items() if k != "options"} for s, w in sorted(ran.items())}
+        )
     results = pipeline_results(plan, walls, time.time() - t0)
     (plan.output_dir / "results.json").write_text(json.dumps(results, indent=1))
     print(summary_table(results))

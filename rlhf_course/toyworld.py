@@ -32,13 +32,14 @@ import rlhf_course
 # %% auto #0
 __all__ = ['ANIMALS', 'ATTRIBUTE_VALUES', 'QUESTION_TEMPLATES', 'FACT_TEMPLATES', 'POLITE_PHRASES', 'RUDE_PHRASES', 'WEIGHTS',
            'FILLER_SENTENCES', 'UNSURE_SENTENCES', 'LABEL_TEMPERATURE', 'SPECIAL_TOKENS', 'TOY_LENGTHS', 'DATA_DIR',
-           'LIBRARIES', 'RUN_BY', 'check_seed', 'World', 'make_world', 'Question', 'draw_question', 'parse_question',
-           'true_value', 'true_fact', 'score_correct', 'score_on_topic', 'score_polite', 'score_concise', 'score_ended',
-           'fluency', 'no_repeats', 'is_echo', 'last_question', 'gold_components', 'default_world', 'gold_score',
-           'sample_answer', 'format_prompt', 'draw_prompt', 'draw_pair', 'fact_paragraph', 'sums_paragraph',
-           'corpus_documents', 'train_tokenizer', 'ToyLengths', 'write_pairs', 'build_preferences', 'build_corpus',
-           'file_digests', 'build_text_data', 'ToyWorldDataError', 'ToyWorld', 'read_manifest', 'load_toyworld',
-           'cache_folder', 'cache_lock', 'git_state', 'library_versions', 'hardware', 'provenance']
+           'LIBRARIES', 'RUN_BY', 'LAUNCHER_VARIABLES', 'check_seed', 'World', 'make_world', 'Question',
+           'draw_question', 'parse_question', 'true_value', 'true_fact', 'score_correct', 'score_on_topic',
+           'score_polite', 'score_concise', 'score_ended', 'fluency', 'no_repeats', 'is_echo', 'last_question',
+           'gold_components', 'default_world', 'gold_score', 'sample_answer', 'format_prompt', 'draw_prompt',
+           'draw_pair', 'fact_paragraph', 'sums_paragraph', 'corpus_documents', 'train_tokenizer', 'ToyLengths',
+           'write_pairs', 'build_preferences', 'build_corpus', 'file_digests', 'build_text_data', 'ToyWorldDataError',
+           'ToyWorld', 'read_manifest', 'load_toyworld', 'cache_folder', 'cache_lock', 'git_state', 'library_versions',
+           'hardware', 'provenance']
 
 # %% ../nbs/00_toyworld.ipynb #8a08af20
 ANIMALS = tuple(
@@ -649,6 +650,17 @@ def hardware() -> dict:
 # %% ../nbs/00_toyworld.ipynb #969228bf
 # set by the book runner for the kernels it starts (a kernel's own argv names a temp file)
 RUN_BY = "RLHF_COURSE_RUN_BY"
+# what a launcher (torchrun, deepspeed) sets for its ranks: train.py's steps and the book's kernels
+# start without them, so a notebook kernel that once initialised
+# torch.distributed does not hand its rank to a fresh process
+LAUNCHER_VARIABLES = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+)
 
 def provenance() -> dict:
     """What produced a results file: the code (git commit,
