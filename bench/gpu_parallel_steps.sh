@@ -1,0 +1,26 @@
+#!/bin/bash
+# Issue 20: the tiny `python train.py` on one GPU with steps 1 and 2 launched together (--parallel-steps auto, the
+# default there) against one after the other (--parallel-steps no), run alternately: auto, no, auto. Each run's
+# train.py output (progress bars dropped), results.json and per-step results.json go to $OUT/<name>/.
+# COMMIT (the commit the working tree holds; the device copy's .git may name another) goes into $OUT/commit.txt.
+set -o pipefail
+OUT=${OUT:-runs/gpu_parallel}; mkdir -p $OUT; T0=$SECONDS
+echo "${COMMIT:-unknown}" > $OUT/commit.txt
+python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
+export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
+env | grep -E "^PYTHON|^TORCH_CUDA" | sort > $OUT/env.txt
+python -c "import rlhf_course.step3" 2>/dev/null; echo "=== warm-up import done at $((SECONDS - T0)) s"
+for run in auto_1:auto no_1:no auto_2:auto; do
+  name=${run%%:*}; mode=${run##*:}
+  LEFT=$((${LIMIT:-580} - (SECONDS - T0))); [ $LEFT -lt 60 ] && { echo "=== $name skipped: $LEFT s left"; continue; }
+  mkdir -p $OUT/$name
+  t=$SECONDS
+  timeout $LEFT python train.py --output-dir /tmp/$name --no-chat --parallel-steps $mode 2>&1 \
+    | tr '\r' '\n' | grep -v "it/s\]\|s/it\]\|Loading weights\|UserWarning\|warnings.warn" > $OUT/$name/train.log
+  echo "exit ${PIPESTATUS[0]} after $((SECONDS - t)) s" >> $OUT/$name/train.log
+  cp /tmp/$name/results.json $OUT/$name/ 2>/dev/null
+  for s in sft reward rlhf; do mkdir -p $OUT/$name/$s; cp /tmp/$name/$s/results.json /tmp/$name/$s/pipeline_step.json $OUT/$name/$s/ 2>/dev/null; done
+  echo "=== $name ($mode): $(grep -E '^ +[123] |exit' $OUT/$name/train.log | tr '\n' ' ')"
+done
+echo "=== all done at $((SECONDS - T0)) s"
