@@ -42,7 +42,7 @@ __all__ = ['ZERO_STAGES', 'BYTES_PER_PARAM', 'PARTITIONED_FROM', 'DTYPES', 'load
            'set_random_seed', 'to_device', 'get_all_reduce_mean', 'check_model_path', 'load_hf_tokenizer',
            'configure_dropout', 'resize_embeddings_if_needed', 'create_hf_model', 'enable_gradient_checkpointing',
            'parameters_with_modules', 'get_optimizer_grouped_parameters', 'make_optimizer', 'default_device',
-           'get_lr_scheduler']
+           'get_lr_scheduler', 'skip_lone_allreduce']
 
 # %% ../nbs/02_deepspeed.ipynb #6a960081
 def opt_param_count(
@@ -534,3 +534,11 @@ def get_lr_scheduler(
     return get_scheduler(
         name, optimizer, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps
     )
+
+# %% ../nbs/02_deepspeed.ipynb #cbe26faa
+def skip_lone_allreduce(engine):
+    """ZeRO-0 on one data-parallel rank: turn off DeepSpeed's gradient all-reduce after each
+    backward (a sum over one rank, paid as a flatten and a copy back of every gradient)."""
+    if engine.zero_optimization_stage() == 0 and engine.dp_world_size == 1:
+        engine.enable_backward_allreduce = False
+    return engine

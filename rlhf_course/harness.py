@@ -24,7 +24,7 @@ from .ds_utils import (check_ds_args, check_model_path, enable_gradient_checkpoi
                                   get_all_reduce_mean, get_lr_scheduler,
                                   get_optimizer_grouped_parameters, get_rank, get_train_ds_config,
                                   init_distributed, load_hf_tokenizer, make_optimizer,
-                                  quiet_deepspeed, set_random_seed, to_device)
+                                  quiet_deepspeed, set_random_seed, skip_lone_allreduce, to_device)
 from .checkpoints import convert_linear_layer_to_lora, only_optimize_lora_parameters
 from .toyworld import _words, gold_components, gold_score, load_toyworld, provenance
 
@@ -176,7 +176,8 @@ def init_engine(model, args, num_training_steps: int, device):
     engine, *_ = deepspeed.initialize(
         model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config
     )
-    return engine
+    # one rank at ZeRO-0: the all-reduce after each backward is an identity (chapter 02)
+    return skip_lone_allreduce(engine)
 
 # %% ../nbs/02b_harness.ipynb #f4a9c290
 def make_loader(dataset, batch_size: int, collate, shuffle: bool, seed: int, shard: bool = True):
