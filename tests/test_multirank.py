@@ -54,15 +54,14 @@ def test_two_ranks_follow_one(small_prefs, tmp_path):
         assert worst < TOLERANCE, f"{run}: {losses} vs {reference} (worst relative gap {worst:.3f})"
 
 
-def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
+def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path, untrained_steps12):
     """Step 3 under the `deepspeed` launcher with 2 CPU ranks: actor ZeRO-3 (so reference and EMA too), critic ZeRO-2,
     ptx, 2 PPO epochs over 2 generation batches, the adaptive KL controller. Generation must be synced across ranks (else a rank waits forever in a ZeRO-3 gather); losses finite;
     the EMA, updated inside a ZeRO-3 gather, must have moved away from the SFT weights."""
     import torch
     from transformers import AutoModelForCausalLM
     from rlhf_course.ds_utils import free_port
-    from rlhf_course.rlhf_engine import toyworld_steps12
-    actor, reward = toyworld_steps12(sft_epochs=1, rm_epochs=1)   # mechanics, not quality: one epoch each
+    actor, reward = untrained_steps12   # mechanics, not quality
     cmd = ["deepspeed", "--num_gpus", "2", "--master_port", str(free_port()), "--module", "rlhf_course.step3",
            "--actor_model_name_or_path", str(actor), "--critic_model_name_or_path", str(reward),
            "--actor_zero_stage", "3", "--critic_zero_stage", "2", "--max_steps", "4", "--eval_interval", "2",
@@ -86,7 +85,7 @@ def test_step3_two_ranks_zero3_actor_zero2_critic(tmp_path):
     assert moved > 1e-6, "the EMA did not move under ZeRO-3"
 
 
-def test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine(tmp_path):
+def test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine(tmp_path, untrained_steps12):
     """`train.py --deployment-type multi_node --hostfile H` with H = 'localhost slots=2': DeepSpeed's launcher reads
     the hostfile and starts 2 ranks here (without the ssh check it would need for real nodes); step 3 only, from
     the cached steps 1-2. The same launch runs chapter 06b's engine under ZeRO-3 (actor) and ZeRO-2 (critic): each
@@ -94,8 +93,7 @@ def test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine(tmp_path):
     when ranks stop at different lengths); losses finite."""
     import shutil
     import torch
-    from rlhf_course.rlhf_engine import toyworld_steps12
-    actor, reward = toyworld_steps12(sft_epochs=1, rm_epochs=1)   # mechanics, not quality: one epoch each
+    actor, reward = untrained_steps12   # mechanics, not quality
     out = tmp_path / "out"
     shutil.copytree(actor, out / "sft"); shutil.copytree(reward, out / "reward")
     (tmp_path / "hostfile").write_text("localhost slots=2\n")
