@@ -370,7 +370,7 @@ def study(
             "answers_sampled": 0,
         }
         rows.append({**sft, "gain_sampled": 0.0, "gain_greedy": 0.0})
-        for alg in (bar := tqdm(algorithms, desc=f"seed {seed}")):
+        for alg in tqdm(algorithms, desc=f"seed {seed}"):
             r = run_algorithm(
                 alg,
                 seed,
