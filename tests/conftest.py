@@ -94,18 +94,17 @@ def chapter_status(request) -> ChapterStatus:
 
 @pytest.fixture(scope="session")
 def untrained_steps12(tmp_path_factory):
-    """(actor, reward) folders for tests of step 3's mechanics, in seconds instead of a minute of steps 1-2: the toy
-    world's actor base as the SFT actor, its reward base with a random value head (a zero head would score every
-    answer 0) as the reward model."""
-    import shutil
+    """(actor, reward) for tests of step 3's mechanics, in seconds instead of a minute of steps 1-2: the toy world's
+    base actor as the SFT actor, its reward base with a seeded random value head (a zero head would score every
+    answer 0) as the reward model. Trained ones are not needed to test how step 3 runs."""
     import torch
     from rlhf_course.ds_utils import load_hf_tokenizer
     from rlhf_course.reward import create_reward_model, save_reward_model
     from rlhf_course.toyworld import load_toyworld
-    world, out = load_toyworld(), tmp_path_factory.mktemp("untrained_steps12")
-    shutil.copytree(world.actor, out / "actor")
-    tokenizer = load_hf_tokenizer(world.reward)
-    reward = create_reward_model(world.reward, tokenizer)
-    torch.nn.init.normal_(reward.v_head.weight, std=0.1, generator=torch.Generator().manual_seed(0))
-    save_reward_model(reward, tokenizer, out / "reward", rank=0)
-    return out / "actor", out / "reward"
+    world = load_toyworld()
+    tokenizer = load_hf_tokenizer(str(world.reward))
+    model = create_reward_model(str(world.reward), tokenizer)
+    torch.manual_seed(0); torch.nn.init.normal_(model.v_head.weight, std=0.5)
+    out = tmp_path_factory.mktemp("untrained_steps12") / "reward"
+    save_reward_model(model, tokenizer, out, rank=0)
+    return world.actor, out

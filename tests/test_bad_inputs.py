@@ -196,25 +196,8 @@ run("cut", "--actor_learning_rate", "2e-4")     # resuming with other settings i
 """
 
 
-@pytest.fixture(scope="module")
-def steps12(tmp_path_factory):
-    """An actor and a reward model for step 3 in seconds: the toy world's base actor, and its reward base with a
-    seeded random value head (trained ones are not needed to compare an interrupted run with an uninterrupted one)."""
-    import torch
-    from rlhf_course.ds_utils import load_hf_tokenizer
-    from rlhf_course.reward import create_reward_model, save_reward_model
-    from rlhf_course.toyworld import load_toyworld
-    world = load_toyworld()
-    tokenizer = load_hf_tokenizer(str(world.reward))
-    model = create_reward_model(str(world.reward), tokenizer)
-    torch.manual_seed(0); torch.nn.init.normal_(model.v_head.weight, std=0.5)
-    out = tmp_path_factory.mktemp("steps12") / "reward"
-    save_reward_model(model, tokenizer, out, rank=0)
-    return world.actor, out
-
-
-def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, steps12):
-    actor, reward = steps12
+def test_step3_interrupted_and_resumed_matches_uninterrupted(tmp_path, untrained_steps12):
+    actor, reward = untrained_steps12
     r = run_py(["-c", RESUME_DRIVER, str(actor), str(reward), str(tmp_path)], timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "EXIT full" not in r.stdout and "EXIT cut 130\n" in r.stdout and "EXIT cut 1\n" in r.stdout, r.stdout[-3000:]

@@ -4,7 +4,6 @@ checked in chapter 90. Benchmarks write under runs/ unless told otherwise."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
