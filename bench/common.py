@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
