@@ -25,6 +25,10 @@ BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "00b_toymodels.ipynb", "01_dat
              "90_book.ipynb", "91_site.ipynb"}
 NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
                                          "12_dpo.ipynb", "13_grpo.ipynb", "14_compare.ipynb")}
+# Tests tied to neither chain that run in the "book" chain all the same, to even the two workers' loads: xdist gives
+# the worker of the book's long chain almost none of the other tests, so without these the other worker ran about
+# two minutes longer (a fresh clone of e054b5e: 1055 s of tests on the book's worker against 1183 s on the other).
+BOOK_CHAIN_TESTS = {"test_two_runs_side_by_side", "test_refusal_as_a_user_sees_it"}
 
 
 def pytest_configure(config):
@@ -57,6 +61,8 @@ def pytest_collection_modifyitems(config, items):
         elif item.path.name == "test_notebooks.py":
             side = chapter_of(item) in BOOK_SIDE or chapter_of(item) in NEEDS
             item.add_marker(pytest.mark.xdist_group("book-side" if side else "book"))
+        elif item.originalname in BOOK_CHAIN_TESTS:
+            item.add_marker(pytest.mark.xdist_group("book"))
 
 
 class ChapterStatus:
