@@ -25,9 +25,10 @@ BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "00b_toymodels.ipynb", "01_dat
              "90_book.ipynb", "91_site.ipynb"}
 NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
                                          "12_dpo.ipynb", "13_grpo.ipynb", "14_compare.ipynb")}
-# Tests tied to neither chain that run in the "book" chain all the same, to even the two workers' loads: xdist gives
-# the worker of the book's long chain almost none of the other tests, so without these the other worker ran about
-# two minutes longer (a fresh clone of e054b5e: 1055 s of tests on the book's worker against 1183 s on the other).
+# Tests tied to neither chain that run in the "book" chain all the same (after its chapters), to even the two workers'
+# loads: xdist gives the worker of the book's long chain almost none of the other tests, so without these the other
+# worker ran about two minutes longer (a fresh clone of e054b5e: 1055 s of tests on the book's worker, 1183 s on the
+# other). Run first, they delayed chapter 04 and the other chain waited for it (876bff1: 1226 s in all).
 BOOK_CHAIN_TESTS = {"test_two_runs_side_by_side", "test_refusal_as_a_user_sees_it"}
 
 
@@ -53,8 +54,12 @@ def chapter_of(item) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    # the chapters of NEEDS after the others, the site test last (a stable sort: each chain keeps the book's order)
-    items.sort(key=lambda item: 2 if item.path.name == "test_site.py" else int(chapter_of(item) in NEEDS))
+    # the chapters of NEEDS after the others, BOOK_CHAIN_TESTS after the book's chapters (so chapter 04, which the other
+    # chain waits for, is not delayed), the site test last (a stable sort: each chain keeps the book's order)
+    def order(item):
+        if item.path.name == "test_site.py": return 3
+        return 2 if item.originalname in BOOK_CHAIN_TESTS else int(chapter_of(item) in NEEDS)
+    items.sort(key=order)
     for item in items:
         if item.path.name == "test_site.py":
             item.add_marker(pytest.mark.xdist_group("book"))
