@@ -707,7 +707,8 @@ def stop_process(proc: subprocess.Popen, grace: float = 60):
 
 def run_steps_together(plan: PipelinePlan, steps: list, force: bool) -> dict:
     """Launch `steps` at once: the first streams to the terminal, the others write only to their
-    logs; {step: record}. A failure or Ctrl-C stops the ones still running, then re-raises."""
+    logs; {step: record}. A failure of the first, or Ctrl-C, stops the others, then re-raises;
+    another's failure is raised once the first has ended."""
     walls, todo = {}, []
     for step in steps:
         cmd = step_command(plan, step)
