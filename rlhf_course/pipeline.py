@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -18,14 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-from transformers import AutoConfig
-
-from . import harness, reward, sft
-from .data import parse_split
-from .ds_utils import check_zero_stage, DTYPES, free_port, load_hf_tokenizer
-from .reward import VALUE_HEAD_FILE
-from .rlhf_engine import step3_parser
+# The standard library and the toy world only: train.py's own process parses, plans and launches,
+# and each step runs in a process of its own. The step modules (DeepSpeed, peft, datasets: seconds
+# to import) load where an option or a check needs them (the `# lazy:` imports below), so a plain
+# `python train.py` launches step 1 about a second after it starts.
 from .toyworld import LAUNCHER_VARIABLES, load_toyworld, provenance, TOY_LENGTHS
 
 # %% auto #0
@@ -38,7 +35,7 @@ __all__ = ['OPT_SIZES', 'DEFAULTS', 'DEPLOYMENTS', 'TORCHRUN', 'TOY_STEP_ARGS', 
            'step_record', 'option_differences', 'finished', 'StepFailed', 'step_command', 'step_log', 'kept_run',
            'start_step', 'end_step', 'run_step', 'step_env', 'stop_process', 'run_steps_together', 'read_results',
            'gold_summary', 'pipeline_results', 'summary_table', 'Interrupted', 'interrupted_message', 'step_groups',
-           'run', 'print_chat_reply', 'main']
+           'run', 'print_chat_reply', 'main', 'plain_pipeline_call']
 
 # %% ../nbs/09_pipeline.ipynb #cf149815
 OPT_SIZES = {
@@ -84,6 +81,7 @@ def resolve_model(name: str, role: str) -> ModelChoice:
 
 def local_param_count(path) -> float:
     "Parameters (billions) of a local checkpoint, from its config alone."
+    from transformers import AutoConfig  # lazy: see the imports
     c = AutoConfig.from_pretrained(path)
     d, layers, ffn = c.hidden_size, c.num_hidden_layers, getattr(c, "ffn_dim", 4 * c.hidden_size)
     return (layers * (4 * d * d + 2 * d * ffn) + c.vocab_size * d) / 1e9
@@ -117,6 +115,7 @@ def zero_stage_for(size: str, deployment: str, override: int | None, flag: str) 
     """The table's ZeRO stage (or the user's, checked),
     refusing sizes that cannot train on the deployment."""
     if override is not None:
+        from rlhf_course.ds_utils import check_zero_stage  # lazy: see the imports
         return check_zero_stage(override, flag)
     if deployment == "cpu":
         stage = 0
@@ -213,6 +212,7 @@ def read_hostfile(path) -> dict:
 # %% ../nbs/09_pipeline.ipynb #5c2e9a41
 def visible_gpus() -> int:
     "GPUs this process may use (CUDA_VISIBLE_DEVICES respected); 0 without CUDA."
+    import torch  # lazy: see the imports
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 def check_deployment(
@@ -407,11 +407,17 @@ def option_groups(argv: list[str]) -> list[list[str]]:
     return groups
 
 def step_parsers() -> dict:
+    "Each step's own parser, from its chapter's module (importing them all takes seconds)."
+    from rlhf_course import reward, sft  # lazy: see the imports
+    from rlhf_course.rlhf_engine import step3_parser  # lazy: see the imports
     return {1: sft.sft_parser(), 2: reward.reward_parser(), 3: step3_parser()}
 
 def route_extra_args(extra: list[str], steps) -> dict:
     "step -> the extra options it accepts; an option no step accepts raises."
-    parsers, routed = step_parsers(), {s: [] for s in steps}
+    routed = {s: [] for s in steps}
+    if not extra:
+        return routed
+    parsers = step_parsers()
     for group in option_groups(extra):
         name = group[0].split("=")[0]
         takers = [s for s in steps if name in parsers[s]._option_string_actions]
@@ -440,21 +446,22 @@ class PipelinePlan:
     together: list = field(default_factory=list)   # steps launched at once: [1, 2] or []
 
 def default_deployment() -> str:
-    return "single_gpu" if torch.cuda.is_available() else "cpu"
+    return "single_gpu" if visible_gpus() else "cpu"
 
 def default_dtype(deployment: str, size: str, extra: dict) -> str:
     """The steps' --dtype: the user's (passed to the steps), else fp32 on the CPU and for
     tiny models, bf16 for OPT sizes on GPUs (DeepSpeed-Chat trains in 16 bits; bf16 needs
     no loss scaling)."""
     chosen = [v for options in extra.values() if (v := option_value(options, "--dtype"))]
-    if chosen and chosen[-1] not in DTYPES:
+    if not chosen:
+        # a tiny model's step is bound by kernel launches, not arithmetic: 16 bits only add casts
+        # and DeepSpeed's per-parameter mixed-precision optimizer (results/gpu/remeasure/)
+        return "fp32" if deployment == "cpu" or size == "tiny" else "bf16"
+    from rlhf_course.ds_utils import DTYPES  # lazy: see the imports
+    if chosen[-1] not in DTYPES:
         # the steps would refuse it only after their launch
         raise ValueError(f"--dtype {chosen[-1]}: expected one of {', '.join(DTYPES)}")
-    if chosen:
-        return chosen[-1]
-    # a tiny model's step is bound by kernel launches, not arithmetic: 16 bits only add casts
-    # and DeepSpeed's per-parameter mixed-precision optimizer (results/gpu/remeasure/)
-    return "fp32" if deployment == "cpu" or size == "tiny" else "bf16"
+    return chosen[-1]
 
 def steps_together(choice: str, deployment: str, actor_toy: bool, reward_toy: bool, steps) -> list:
     """Steps 1 and 2 launched at once (`--parallel-steps yes`), or []. `auto`: on one GPU with
@@ -525,7 +532,10 @@ def check_data_split(extra: dict, steps) -> None:
     (chapter 01's parser), a positive one for each step that runs."""
     for step in steps:
         value = option_value(extra.get(step, []), "--data_split")
-        if value is not None and parse_split(value)[step - 1] == 0:
+        if value is None:
+            continue
+        from rlhf_course.data import parse_split  # lazy: see the imports
+        if parse_split(value)[step - 1] == 0:
             raise ValueError(f"--data_split {value}: gives step {step} no data (its share is 0)")
 
 # %% ../nbs/09_pipeline.ipynb #d57f24cb
@@ -533,6 +543,9 @@ def check_checkpoint(path: Path, what: str, value_head: bool = False):
     "One clear error if `path` is not a complete Hugging Face checkpoint."
     if not path.is_dir():
         raise ValueError(f"{what}: {path} does not exist; run that step first (--step 1 2 3)")
+    from rlhf_course.ds_utils import load_hf_tokenizer  # lazy: see the imports
+    from rlhf_course.reward import VALUE_HEAD_FILE  # lazy: see the imports
+    from transformers import AutoConfig  # lazy: see the imports
     try:
         AutoConfig.from_pretrained(path)
         load_hf_tokenizer(path)
@@ -614,7 +627,8 @@ def finished(plan: PipelinePlan, step: int, cmd: list[str]) -> dict | None:
     else:
         ran = json.loads(results.read_text())
         recorded = ran.get("provenance", {}).get("options")
-        wanted = harness.run_options(step_parsers()[step].parse_args(options))
+        from rlhf_course.harness import run_options  # lazy: see the imports
+        wanted = run_options(step_parsers()[step].parse_args(options))
         differ = (
             ["no options recorded"] if recorded is None else option_differences(recorded, wanted)
         )
@@ -633,6 +647,7 @@ class StepFailed(RuntimeError):
 def step_command(plan: PipelinePlan, step: int) -> list[str]:
     "The launcher command of one step under `plan`."
     # torchrun binds its own
+    from rlhf_course.ds_utils import free_port  # lazy: see the imports
     port = ["--master_port", str(free_port())] if plan.launcher[0] == "deepspeed" else []
     return (
         plan.launcher
@@ -871,6 +886,11 @@ def run(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args, extra = pipeline_parser().parse_known_args(argv)
     plan = make_plan(args, extra)
+    if 3 in plan.steps:
+        # step 3's check below needs the step modules: imported while the first steps run
+        threading.Thread(
+            target=importlib.import_module, args=("rlhf_course.reward",), daemon=True
+        ).start()
     plan.output_dir.mkdir(parents=True, exist_ok=True)
     # written again at the end, from this run's steps
     (plan.output_dir / "results.json").unlink(missing_ok=True)
@@ -945,6 +965,11 @@ def main(argv=None):
         )
         sys.exit(130)
 
+def plain_pipeline_call(argv: list[str]) -> bool:
+    """True when train.py's `argv` asks for neither `--algorithm` nor help: then this module's
+    `main` runs it. Otherwise chapter 14's entry point does (every algorithm, and their help),
+    at the cost of importing all of them first."""
+    return not any(a in ("-h", "--help") or a.split("=")[0] == "--algorithm" for a in argv)
 
 # %% ../nbs/09_pipeline.ipynb #26d3a4dc
 if __name__ == "__main__" and "ipykernel" not in __import__("sys").modules:
