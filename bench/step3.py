@@ -37,6 +37,10 @@ def parse_args(argv=None):
     p.add_argument("--train_batch", type=int, default=16, help="--per_device_training_batch_size")
     p.add_argument("--updates", type=int, default=None, help="training batches per rollout batch: sets --train_batch to batch / updates")
     p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: best on one H200, results/gpu/step3_sweep)")
+    p.add_argument("--grad_accum_dtype", default=None, choices=["bf16", "fp32"],
+                   help="DeepSpeed's data_types.grad_accum_dtype for the trained models (default: the model's dtype); "
+                        "bf16 weights with fp32 accumulation at ZeRO-1 select DeepSpeed's BF16_Optimizer (flat fp32 master "
+                        "weights, one optimizer step over them) instead of its per-parameter bf16 wrapper")
     p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
@@ -164,6 +168,11 @@ def main(argv=None):
     from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer
     from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine, check_step3_args, parse_step3_args
     args = parse_args(argv)
+    if args.grad_accum_dtype:   # a lever under test: the trained models' DeepSpeed config gains data_types
+        import rlhf_course.rlhf_engine as rlhf_engine
+        base_config = rlhf_engine.get_train_ds_config
+        rlhf_engine.get_train_ds_config = lambda *a, **k: {**base_config(*a, **k),
+                                                           "data_types": {"grad_accum_dtype": args.grad_accum_dtype}}
     _, _, device = init_distributed(); quiet_deepspeed()
     dtype = "bf16" if device.type == "cuda" else "fp32"
     folder = Path(args.models or tempfile.mkdtemp(prefix="bench-step3-"))
@@ -204,6 +213,7 @@ def main(argv=None):
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
+                             "grad_accum_dtype": args.grad_accum_dtype or dtype,
                              "optimizer": "torch.optim.AdamW(fused=True)" if device.type == "cuda" else "torch.optim.AdamW",
                              "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,
                              "fast_over_generate": speedup, **extra})
