@@ -52,8 +52,9 @@ DEFAULT_OUT = Path("runs") / "bench"
 def write_results(path, results: dict) -> None:
     "The figures, with the card and chapter 00's provenance (commit, command, versions, hardware), as JSON at `path`."
     prov = provenance()
-    if prov["git"]["commit"] is None and os.environ.get("BENCH_COMMIT"):   # a copied tree without .git (the GPU machine)
-        prov["git"] = {"commit": os.environ["BENCH_COMMIT"], "dirty": None}
+    # the GPU machine's copy of the tree may carry no .git, or an older one than the tree it holds: the caller's word wins
+    if os.environ.get("BENCH_COMMIT"):
+        prov["git"] = {"commit": os.environ["BENCH_COMMIT"], "dirty": None, "from": "BENCH_COMMIT"}
     results = {"date": date.today().isoformat(), "card": card(), **results, "provenance": prov}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(results, indent=1) + "\n")
