@@ -22,7 +22,7 @@ from pathlib import Path
 # The standard library and the toy world only: train.py's own process parses, plans and launches,
 # and each step runs in a process of its own. The step modules (DeepSpeed, peft, datasets: seconds
 # to import) load where an option or a check needs them (the `# lazy:` imports below), so a plain
-# `python train.py` launches step 1 about a second after it starts.
+# `python train.py` launches step 1 without them.
 from .toyworld import LAUNCHER_VARIABLES, load_toyworld, provenance, TOY_LENGTHS
 
 # %% auto #0
