@@ -646,9 +646,11 @@ class StepFailed(RuntimeError):
 
 def step_command(plan: PipelinePlan, step: int) -> list[str]:
     "The launcher command of one step under `plan`."
+    port = []
     # torchrun binds its own
-    from rlhf_course.ds_utils import free_port  # lazy: see the imports
-    port = ["--master_port", str(free_port())] if plan.launcher[0] == "deepspeed" else []
+    if plan.launcher[0] == "deepspeed":
+        from rlhf_course.ds_utils import free_port  # lazy: see the imports
+        port = ["--master_port", str(free_port())]
     return (
         plan.launcher
         + port
