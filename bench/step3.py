@@ -168,11 +168,11 @@ def main(argv=None):
     from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer
     from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine, check_step3_args, parse_step3_args
     args = parse_args(argv)
-    if args.grad_accum_dtype:   # a lever under test: the trained models' DeepSpeed config gains data_types
-        import rlhf_course.rlhf_engine as rlhf_engine
-        base_config = rlhf_engine.get_train_ds_config
-        rlhf_engine.get_train_ds_config = lambda *a, **k: {**base_config(*a, **k),
-                                                           "data_types": {"grad_accum_dtype": args.grad_accum_dtype}}
+    if args.grad_accum_dtype:   # a lever under test: the DeepSpeed config that init_engine builds gains data_types
+        import rlhf_course.harness as harness
+        base_config = harness.get_train_ds_config
+        harness.get_train_ds_config = lambda *a, **k: {**base_config(*a, **k),
+                                                       "data_types": {"grad_accum_dtype": args.grad_accum_dtype}}
     _, _, device = init_distributed(); quiet_deepspeed()
     dtype = "bf16" if device.type == "cuda" else "fp32"
     folder = Path(args.models or tempfile.mkdtemp(prefix="bench-step3-"))
@@ -215,6 +215,7 @@ def main(argv=None):
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
                              "grad_accum_dtype": args.grad_accum_dtype or dtype,
                              "optimizer": "torch.optim.AdamW(fused=True)" if device.type == "cuda" else "torch.optim.AdamW",
+                             "optimizer_wrappers": {r: type(getattr(engine, r).optimizer).__name__ for r in ("actor", "critic")},
                              "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,
                              "fast_over_generate": speedup, **extra})
 
