@@ -36,7 +36,7 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, nargs="+", default=[32], help="rollouts per step (--per_device_generation_batch_size)")
     p.add_argument("--train_batch", type=int, default=16, help="--per_device_training_batch_size")
     p.add_argument("--updates", type=int, default=None, help="training batches per rollout batch: sets --train_batch to batch / updates")
-    p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: best on one H200, results/gpu/step3_sweep)")
+    p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: best on one H200 with bf16 accumulation, results/gpu/step3_sweep; 1 with --grad_accum_dtype fp32 is faster still, results/gpu/step3_bf16opt)")
     p.add_argument("--grad_accum_dtype", default=None, choices=["bf16", "fp32"],
                    help="DeepSpeed's data_types.grad_accum_dtype for the trained models (default: the model's dtype); "
                         "bf16 weights with fp32 accumulation at ZeRO-1 select DeepSpeed's BF16_Optimizer (flat fp32 master "
