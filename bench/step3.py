@@ -36,11 +36,13 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, nargs="+", default=[32], help="rollouts per step (--per_device_generation_batch_size)")
     p.add_argument("--train_batch", type=int, default=16, help="--per_device_training_batch_size")
     p.add_argument("--updates", type=int, default=None, help="training batches per rollout batch: sets --train_batch to batch / updates")
-    p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: best on one H200 with bf16 accumulation, results/gpu/step3_sweep; 1 with --grad_accum_dtype fp32 is faster still, results/gpu/step3_bf16opt)")
-    p.add_argument("--grad_accum_dtype", default=None, choices=["bf16", "fp32"],
-                   help="DeepSpeed's data_types.grad_accum_dtype for the trained models (default: the model's dtype); "
-                        "bf16 weights with fp32 accumulation at ZeRO-1 select DeepSpeed's BF16_Optimizer (flat fp32 master "
-                        "weights, one optimizer step over them) instead of its per-parameter bf16 wrapper")
+    p.add_argument("--zero_stage", type=int, default=0, choices=[0, 1, 2], help="ZeRO stage of the actor and the critic (0: step 3's default; in bf16 on one GPU the package asks DeepSpeed for its BF16_Optimizer, results/gpu/step3_bf16opt)")
+    p.add_argument("--bf16_optimizer", default="on", choices=["on", "off"],
+                   help="off: the config without fp32 gradient accumulation (DeepSpeed's per-parameter bf16 wrapper at "
+                        "ZeRO-0, the package's default before it asked for BF16_Optimizer)")
+    p.add_argument("--immediate_grad_update", action="store_true",
+                   help="BF16_Optimizer adds each bf16 gradient into its fp32 buffer from a backward hook, as it is made, "
+                        "instead of in one pass after the backward (DeepSpeed's bf16.immediate_grad_update)")
     p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
@@ -168,11 +170,14 @@ def main(argv=None):
     from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer
     from rlhf_course.rlhf_engine import DeepSpeedRLHFEngine, check_step3_args, parse_step3_args
     args = parse_args(argv)
-    if args.grad_accum_dtype:   # a lever under test: the DeepSpeed config that init_engine builds gains data_types
+    if args.bf16_optimizer == "off" or args.immediate_grad_update:   # a lever under test: the config init_engine builds
         import rlhf_course.harness as harness
         base_config = harness.get_train_ds_config
-        harness.get_train_ds_config = lambda *a, **k: {**base_config(*a, **k),
-                                                       "data_types": {"grad_accum_dtype": args.grad_accum_dtype}}
+        def config(*a, **k):
+            cfg = base_config(*a, **k, bf16_optimizer=args.bf16_optimizer == "on")
+            if args.immediate_grad_update and "bf16" in cfg: cfg["bf16"]["immediate_grad_update"] = True
+            return cfg
+        harness.get_train_ds_config = config
     _, _, device = init_distributed(); quiet_deepspeed()
     dtype = "bf16" if device.type == "cuda" else "fp32"
     folder = Path(args.models or tempfile.mkdtemp(prefix="bench-step3-"))
@@ -213,7 +218,8 @@ def main(argv=None):
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
-                             "grad_accum_dtype": args.grad_accum_dtype or dtype,
+                             "bf16_optimizer": args.bf16_optimizer, "immediate_grad_update": args.immediate_grad_update,
+                             "zero_stages_built": {r: getattr(engine, r).zero_optimization_stage() for r in ("actor", "critic")},
                              "optimizer": "torch.optim.AdamW(fused=True)" if device.type == "cuda" else "torch.optim.AdamW",
                              "optimizer_wrappers": {r: type(getattr(engine, r).optimizer).__name__ for r in ("actor", "critic")},
                              "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,

@@ -28,6 +28,7 @@ import deepspeed
 import torch
 from deepspeed.accelerator import get_accelerator
 from deepspeed.ops.adam import DeepSpeedCPUAdam
+from deepspeed.runtime.bf16_optimizer import BF16_Optimizer
 from deepspeed.utils import logger
 from torch.utils.cpp_extension import get_default_build_root
 from transformers import AutoConfig, AutoTokenizer, get_scheduler, SchedulerType, set_seed
@@ -36,13 +37,13 @@ from transformers.integrations import HfDeepSpeedConfig
 # %% auto #0
 __all__ = ['ZERO_STAGES', 'BYTES_PER_PARAM', 'PARTITIONED_FROM', 'DTYPES', 'load_tokenizer', 'NO_DECAY_NAMES',
            'hide_gpus_for_cpu_accelerator', 'opt_param_count', 'check_zero_stage', 'zero_memory_gb',
-           'check_batch_sizes', 'check_dtype_on_device', 'check_ds_args', 'dtype_config', 'zero_config', 'get_rank',
-           'get_world_size', 'get_train_ds_config', 'get_eval_ds_config', 'free_port', 'launcher_env_defaults',
-           'default_backend', 'clear_stale_build_locks', 'init_distributed', 'quiet_deepspeed', 'print_rank_0',
-           'set_random_seed', 'to_device', 'get_all_reduce_mean', 'check_model_path', 'load_hf_tokenizer',
-           'configure_dropout', 'resize_embeddings_if_needed', 'create_hf_model', 'enable_gradient_checkpointing',
-           'parameters_with_modules', 'get_optimizer_grouped_parameters', 'make_optimizer', 'default_device',
-           'get_lr_scheduler', 'skip_lone_allreduce']
+           'check_batch_sizes', 'check_dtype_on_device', 'check_ds_args', 'dtype_config', 'uses_bf16_optimizer',
+           'zero_config', 'get_rank', 'get_world_size', 'get_train_ds_config', 'get_eval_ds_config', 'free_port',
+           'launcher_env_defaults', 'default_backend', 'clear_stale_build_locks', 'init_distributed', 'quiet_deepspeed',
+           'print_rank_0', 'set_random_seed', 'to_device', 'get_all_reduce_mean', 'check_model_path',
+           'load_hf_tokenizer', 'configure_dropout', 'resize_embeddings_if_needed', 'create_hf_model',
+           'enable_gradient_checkpointing', 'parameters_with_modules', 'get_optimizer_grouped_parameters',
+           'make_optimizer', 'default_device', 'get_lr_scheduler', 'skip_lone_allreduce']
 
 # %% ../nbs/02_deepspeed.ipynb #6a960081
 def opt_param_count(
@@ -170,6 +171,11 @@ def dtype_config(dtype: str) -> dict:
         return {"bf16": {"enabled": True}}
     return {}
 
+def uses_bf16_optimizer(dtype: str, stage: int, offload: bool, world_size: int) -> bool:
+    """Whether a trained model gets DeepSpeed's BF16_Optimizer (flat fp32 master weights and
+    gradients, one optimizer step): bf16 at ZeRO-1, or at ZeRO-0 on one rank, without offload."""
+    return dtype == "bf16" and not offload and (stage == 1 or (stage == 0 and world_size == 1))
+
 def zero_config(stage: int, offload: bool = False, offload_param: bool = False) -> dict:
     "The `zero_optimization` section, with DeepSpeed-Chat's stage-3 settings."
     return {"stage": stage, "overlap_comm": True,
@@ -207,9 +213,10 @@ def get_train_ds_config(
     enable_tensorboard: bool = False,
     tb_path: str = "",
     tb_name: str = "",
+    bf16_optimizer: bool = True,
 ) -> dict:
-    """DeepSpeed config for a model that trains (DeepSpeed-Chat's
-    name). `offload_param=None`: offload the weights too at stage 3."""
+    """DeepSpeed config for a model that trains (DeepSpeed-Chat's name). `offload_param=None`:
+    offload the weights too at stage 3. `bf16_optimizer`: see `uses_bf16_optimizer`."""
     world_size = world_size or get_world_size()
     offload_param = (offload and stage == 3) if offload_param is None else offload_param
     train_batch_size = check_ds_args(
@@ -222,13 +229,17 @@ def get_train_ds_config(
         world_size,
         offload_param,
     )
+    flat_bf16 = bf16_optimizer and uses_bf16_optimizer(dtype, stage, offload, world_size)
     return {
         "train_batch_size": train_batch_size,
         "train_micro_batch_size_per_gpu": train_micro_batch_size_per_gpu,
         "gradient_accumulation_steps": gradient_accumulation_steps,
         "steps_per_print": steps_per_print,
-        "zero_optimization": zero_config(stage, offload, offload_param),
+        # DeepSpeed builds BF16_Optimizer only at ZeRO-1, which on one rank partitions nothing
+        "zero_optimization": zero_config(1 if flat_bf16 else stage, offload, offload_param),
         **dtype_config(dtype),
+        # bf16 weights, fp32 gradient accumulation: what selects BF16_Optimizer
+        **({"data_types": {"grad_accum_dtype": "fp32"}} if flat_bf16 else {}),
         "gradient_clipping": gradient_clipping,
         "prescale_gradients": False,
         "wall_clock_breakdown": False,
@@ -262,7 +273,13 @@ def get_eval_ds_config(
             "offloading a frozen model offloads its weights, which needs --zero_stage 3"
         )
     cfg = get_train_ds_config(
-        False, dtype, stage, None, train_micro_batch_size_per_gpu, world_size=world_size
+        False,
+        dtype,
+        stage,
+        None,
+        train_micro_batch_size_per_gpu,
+        world_size=world_size,
+        bf16_optimizer=False,  # no optimizer to wrap
     )
     cfg["zero_optimization"] = {
         "stage": stage,
@@ -537,8 +554,10 @@ def get_lr_scheduler(
 
 # %% ../nbs/02_deepspeed.ipynb #cbe26faa
 def skip_lone_allreduce(engine):
-    """ZeRO-0 on one data-parallel rank: turn off DeepSpeed's gradient all-reduce after each
-    backward (a sum over one rank, paid as a flatten and a copy back of every gradient)."""
-    if engine.zero_optimization_stage() == 0 and engine.dp_world_size == 1:
+    """One data-parallel rank at ZeRO-0, or with DeepSpeed's BF16_Optimizer: turn off the gradient
+    all-reduce after each backward (a sum over one rank, paid as a flatten and a copy back)."""
+    flat_bf16 = isinstance(engine.optimizer, BF16_Optimizer)
+    if engine.dp_world_size == 1 and (engine.zero_optimization_stage() == 0 or flat_bf16):
         engine.enable_backward_allreduce = False
     return engine
+
