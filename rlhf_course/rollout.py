@@ -88,26 +88,30 @@ def attention_bias(valid, dtype):
     )
 
 def qkv_heads(x, w, name: str, shape: OPTShape):
-    """(B, T, d) -> q, k, v as (B, H, T, D): one product
-    when the weights hold a packed `qkv_proj`, else three."""
+    """(B, T, d) -> q (B, H, T, D) and the keys and values side by side, (B, 2, H, T, D):
+    views of one product when the weights hold a packed `qkv_proj`, else three (stacked)."""
     B, T, _ = x.shape
     if f"{name}.qkv_proj.weight" in w:
         qkv = _linear(x, w, f"{name}.qkv_proj").view(B, T, 3, shape.heads, shape.head_dim)
-        return [qkv[:, :, j].transpose(1, 2) for j in range(3)]
-    return [
+        qkv = qkv.permute(0, 2, 3, 1, 4)  # (B, 3, H, T, D), no copy
+        return qkv[:, 0], qkv[:, 1:]
+    q, k, v = [
         _linear(x, w, f"{name}.{p}_proj").view(B, T, shape.heads, shape.head_dim).transpose(1, 2)
         for p in "qkv"
     ]
+    return q, torch.stack([k, v], 1)
 
-def cached_attention(x, w, name: str, shape: OPTShape, k_cache, v_cache, slots, bias):
-    """Self-attention of `x` (B, T, d) over the cache,
+def cached_attention(x, w, name: str, shape: OPTShape, kv_cache, slots, bias):
+    """Self-attention of `x` (B, T, d) over one layer's cache (B, 2, H, length, D),
     after writing its keys and values at `slots` (T,)."""
     B, T, _ = x.shape
-    q, k, v = qkv_heads(x, w, name, shape)
-    k_cache.index_copy_(2, slots, k)
-    v_cache.index_copy_(2, slots, v)
+    q, kv = qkv_heads(x, w, name, shape)
+    # keys and values in one copy
+    kv_cache.index_copy_(3, slots, kv)
     W = bias.shape[-1]
-    out = F.scaled_dot_product_attention(q, k_cache[:, :, :W], v_cache[:, :, :W], attn_mask=bias)
+    out = F.scaled_dot_product_attention(
+        q, kv_cache[:, 0, :, :W], kv_cache[:, 1, :, :W], attn_mask=bias
+    )
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
 # %% ../nbs/06b_rollout.ipynb #1db161cd
@@ -116,7 +120,7 @@ def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias):
     residual; LayerNorm before (pre-LN) or after (post-LN)."""
     p = f"layers.{i}"
     h = _ln(x, w, f"{p}.self_attn_layer_norm") if shape.pre_layer_norm else x
-    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.k[i], cache.v[i], slots, bias)
+    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias)
     if not shape.pre_layer_norm:
         x = _ln(x, w, f"{p}.self_attn_layer_norm")
     h = _ln(x, w, f"{p}.final_layer_norm") if shape.pre_layer_norm else x
@@ -147,10 +151,14 @@ def decoder_logits(
 class KVCache:
     "Keys, values and slot validity for `batch` rows of up to `length` tokens."
     def __init__(self, shape: OPTShape, batch: int, length: int, dtype, device):
-        size = (shape.layers, batch, shape.heads, length, shape.head_dim)
-        self.k = torch.zeros(size, dtype=dtype, device=device)
-        self.v = torch.zeros(size, dtype=dtype, device=device)
+        # keys at [:, :, 0], values at [:, :, 1]: one copy per layer writes both
+        size = (shape.layers, batch, 2, shape.heads, length, shape.head_dim)
+        self.kv = torch.zeros(size, dtype=dtype, device=device)
         self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)
+    @property
+    def k(self): return self.kv[:, :, 0]    # (layers, B, H, length, D)
+    @property
+    def v(self): return self.kv[:, :, 1]
 
 # %% ../nbs/06b_rollout.ipynb #9ecb1eb8
 def prompt_positions(prompt_mask):
