@@ -16,7 +16,7 @@ from rlhf_course.ds_utils import (check_ds_args, check_model_path, create_hf_mod
                                   enable_gradient_checkpointing, get_all_reduce_mean,
                                   get_eval_ds_config, get_lr_scheduler,
                                   get_optimizer_grouped_parameters, get_train_ds_config,
-                                  init_distributed, load_hf_tokenizer, make_optimizer,
+                                  init_distributed, load_hf_tokenizer, make_optimizer, skip_lone_allreduce,
                                   opt_param_count, print_rank_0, quiet_deepspeed,
                                   resize_embeddings_if_needed, set_random_seed, to_device,
                                   zero_memory_gb)
@@ -78,6 +78,31 @@ def test_train_config_sections_per_stage_and_dtype(stage, dtype):
     assert ("fp16" in cfg, "bf16" in cfg) == (dtype == "fp16", dtype == "bf16")
     if dtype != "fp32": assert cfg[dtype]["enabled"] is True
     assert cfg["zero_allow_untested_optimizer"] is True and cfg["zero_force_ds_cpu_optimizer"] is False
+
+
+@pytest.mark.parametrize("stage,world,offload,flat,built", [
+    (0, 1, False, True, 1), (1, 1, False, True, 1), (1, 4, False, True, 1),     # BF16_Optimizer (ZeRO-1 on one rank: nothing split)
+    (0, 2, False, False, 0), (2, 1, False, False, 2), (2, 1, True, False, 2), (3, 1, False, False, 3)])
+def test_bf16_trains_through_the_flat_optimizer_where_deepspeed_allows_it(stage, world, offload, flat, built):
+    cfg = get_train_ds_config(offload, "bf16", stage, world_size=world)
+    assert (cfg.get("data_types"), cfg["zero_optimization"]["stage"]) == ({"grad_accum_dtype": "fp32"} if flat else None, built)
+    off = get_train_ds_config(offload, "bf16", stage, world_size=world, bf16_optimizer=False)
+    assert ("data_types" in off, off["zero_optimization"]["stage"]) == (False, stage)
+    assert "data_types" not in get_train_ds_config(offload, "fp32", stage, world_size=world)
+
+
+def test_a_bf16_engine_on_one_rank_gets_bf16_optimizer_without_the_lone_all_reduce():
+    from deepspeed.runtime.bf16_optimizer import BF16_Optimizer
+    init_distributed()
+    model = torch.nn.Linear(8, 1).to(torch.bfloat16)
+    engine, *_ = deepspeed.initialize(model=model, optimizer=torch.optim.AdamW(model.parameters()),
+                                      config=get_train_ds_config(False, "bf16", 0, None, 2, world_size=1))
+    assert isinstance(engine.optimizer, BF16_Optimizer)
+    assert skip_lone_allreduce(engine).enable_backward_allreduce is False
+    before = model.weight.detach().clone()
+    loss = engine(torch.ones(2, 8, dtype=torch.bfloat16)).float().pow(2).mean()
+    engine.backward(loss); engine.step()     # without the all-reduce the fp32 gradients still reach the step
+    assert not torch.equal(model.weight.detach(), before)
 
 
 @pytest.mark.parametrize("stage,offload_param", [(2, "none"), (3, "cpu")])
