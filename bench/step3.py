@@ -10,7 +10,8 @@ the sampler and the batch differ. The first step of each (graph capture, optimiz
 Reports samples/s, the seconds and share of the step in generation, the four experience forwards and training, the
 peak GPU memory, and the training phase's model FLOPs utilisation (MFU: the FLOPs the step needs, below, over the
 training seconds and the card's dense bf16 peak).
-Levers: --zero_stage of the two trained models, --logits (full: over the whole sequence, DeepSpeed-Chat's way and
+Levers: --zero_stage of the two trained models (in bf16 at ZeRO-0/1 the package builds DeepSpeed's BF16_Optimizer;
+--bf16_optimizer off measures the per-parameter wrapper it replaced, results/gpu/bf16opt_default), --logits (full: over the whole sequence, DeepSpeed-Chat's way and
 chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
 --updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
 --profile FILE writes a torch.profiler table of one training phase; --logprob_gap compares the rollout engine's
