@@ -5,6 +5,7 @@
 # %% ../nbs/02_deepspeed.ipynb #d5377ace
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -28,6 +29,7 @@ import deepspeed
 import torch
 from deepspeed.accelerator import get_accelerator
 from deepspeed.ops.adam import DeepSpeedCPUAdam
+from deepspeed.runtime import bf16_optimizer
 from deepspeed.runtime.bf16_optimizer import BF16_Optimizer
 from deepspeed.utils import logger
 from torch.utils.cpp_extension import get_default_build_root
@@ -352,13 +354,24 @@ def init_distributed(backend: str | None = None) -> tuple[int, int, torch.device
 
 # %% ../nbs/02_deepspeed.ipynb #2a4b6fff
 def quiet_deepspeed(level: str = "WARNING") -> None:
-    """Keep DeepSpeed's INFO lines (configs, per-step logs) and
-    torch.distributed's deprecation warnings out of the output."""
+    """Keep DeepSpeed's INFO lines (configs, per-step logs), the memory reports its BF16_Optimizer
+    forces, and torch.distributed's deprecation warnings out of the output."""
     logger.setLevel(level)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.distributed")
     warnings.filterwarnings(
         "ignore", message=r"barrier\(\): using the device under current context"
     )
+    # BF16_Optimizer calls see_memory_usage(force=True) six times per model: 18 printed lines and
+    # six gc.collect(); they follow DeepSpeed's log level from here on
+    if not getattr(bf16_optimizer.see_memory_usage, "follows_log_level", False):
+        bf16_optimizer.see_memory_usage = _memory_report_at_info(bf16_optimizer.see_memory_usage)
+
+def _memory_report_at_info(report):
+    def see_memory_usage(message, force=False):
+        if logger.isEnabledFor(logging.INFO):
+            report(message, force)
+    see_memory_usage.follows_log_level = True
+    return see_memory_usage
 
 def print_rank_0(msg, rank: int | None = None) -> None:
     "Print once per job, not once per GPU (DeepSpeed-Chat's helper)."

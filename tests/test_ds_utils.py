@@ -91,12 +91,29 @@ def test_bf16_trains_through_the_flat_optimizer_where_deepspeed_allows_it(stage,
     assert "data_types" not in get_train_ds_config(offload, "fp32", stage, world_size=world)
 
 
+def bf16_engine(model):
+    return deepspeed.initialize(model=model, optimizer=torch.optim.AdamW(model.parameters()),
+                                config=get_train_ds_config(False, "bf16", 0, None, 2, world_size=1))[0]
+
+
+def test_bf16_optimizer_memory_reports_follow_deepspeeds_log_level(capsys):
+    init_distributed()
+    try:
+        quiet_deepspeed("INFO")
+        bf16_engine(torch.nn.Linear(8, 1).to(torch.bfloat16))
+        assert "begin bf16_optimizer" in capsys.readouterr().out
+        quiet_deepspeed()
+        bf16_engine(torch.nn.Linear(8, 1).to(torch.bfloat16))
+        assert "bf16_optimizer" not in capsys.readouterr().out
+    finally:
+        quiet_deepspeed()
+
+
 def test_a_bf16_engine_on_one_rank_gets_bf16_optimizer_without_the_lone_all_reduce():
     from deepspeed.runtime.bf16_optimizer import BF16_Optimizer
     init_distributed()
     model = torch.nn.Linear(8, 1).to(torch.bfloat16)
-    engine, *_ = deepspeed.initialize(model=model, optimizer=torch.optim.AdamW(model.parameters()),
-                                      config=get_train_ds_config(False, "bf16", 0, None, 2, world_size=1))
+    engine = bf16_engine(model)
     assert isinstance(engine.optimizer, BF16_Optimizer)
     assert skip_lone_allreduce(engine).enable_backward_allreduce is False
     before = model.weight.detach().clone()
