@@ -155,10 +155,6 @@ class KVCache:
         size = (shape.layers, batch, 2, shape.heads, length, shape.head_dim)
         self.kv = torch.zeros(size, dtype=dtype, device=device)
         self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)
-    @property
-    def k(self): return self.kv[:, :, 0]    # (layers, B, H, length, D)
-    @property
-    def v(self): return self.kv[:, :, 1]
 
 # %% ../nbs/06b_rollout.ipynb #9ecb1eb8
 def prompt_positions(prompt_mask):
@@ -177,7 +173,7 @@ def prefill(w, shape: OPTShape, cache: KVCache, prompts, prompt_mask):
         P, dtype=torch.bool, device=prompts.device
     )
     slots = torch.arange(P, device=prompts.device)
-    bias = attention_bias(mask[:, None], cache.k.dtype)
+    bias = attention_bias(mask[:, None], cache.kv.dtype)
     return decoder_logits(w, shape, prompts, prompt_positions(prompt_mask), cache, slots, bias)
 
 # %% ../nbs/06b_rollout.ipynb #e4fa0692
@@ -240,7 +236,7 @@ def decode_step(
     slots [0, window), pick the next token, advance the state."""
     cache.valid.index_fill_(1, state.slot, True)
     # once per step, not per layer
-    bias = attention_bias(cache.valid[:, None, None, :window], cache.k.dtype)
+    bias = attention_bias(cache.valid[:, None, None, :window], cache.kv.dtype)
     logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias)
     state.record(*pick_tokens(logits, sampling), eos, pad)
     state.position.add_(1)

@@ -109,17 +109,23 @@ def test_bf16_optimizer_memory_reports_follow_deepspeeds_log_level(capsys):
         quiet_deepspeed()
 
 
-def test_a_bf16_engine_on_one_rank_gets_bf16_optimizer_without_the_lone_all_reduce():
+def test_a_bf16_engine_on_one_rank_gets_bf16_optimizer_and_skipping_its_lone_all_reduce_changes_nothing():
     from deepspeed.runtime.bf16_optimizer import BF16_Optimizer
     init_distributed()
-    model = torch.nn.Linear(8, 1).to(torch.bfloat16)
-    engine = bf16_engine(model)
-    assert isinstance(engine.optimizer, BF16_Optimizer)
-    assert skip_lone_allreduce(engine).enable_backward_allreduce is False
-    before = model.weight.detach().clone()
-    loss = engine(torch.ones(2, 8, dtype=torch.bfloat16)).float().pow(2).mean()
-    engine.backward(loss); engine.step()     # without the all-reduce the fp32 gradients still reach the step
-    assert not torch.equal(model.weight.detach(), before)
+    weights = {}
+    for skip in (False, True):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(8, 1).to(torch.bfloat16)
+        engine = bf16_engine(model)
+        assert isinstance(engine.optimizer, BF16_Optimizer)
+        if skip: assert skip_lone_allreduce(engine).enable_backward_allreduce is False
+        before = model.weight.detach().clone()
+        for _ in range(3):
+            loss = engine(torch.arange(16.0).view(2, 8).to(torch.bfloat16)).float().pow(2).mean()
+            engine.backward(loss); engine.step()
+        assert not torch.equal(model.weight.detach(), before)      # the fp32 gradients reached the step
+        weights[skip] = model.weight.detach().clone()
+    assert torch.equal(weights[False], weights[True])             # a sum over one rank is the gradient itself
 
 
 @pytest.mark.parametrize("stage,offload_param", [(2, "none"), (3, "cpu")])
