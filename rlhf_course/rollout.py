@@ -5,6 +5,7 @@
 # %% ../nbs/06b_rollout.ipynb #f0e971bd
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
+from torch.nn.attention.flex_attention import flex_attention
 
 from .checkpoints import (gathered_parameters, is_lora_model, merged_parameters,
                                      unwrap_model)
@@ -21,9 +23,10 @@ from .rlhf_engine import Sampling
 
 # %% auto #0
 __all__ = ['PREFIX', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads',
-           'cached_attention', 'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill',
-           'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step', 'RolloutEngine', 'packed_qkv',
-           'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
+           'sdpa_attention', 'cached_attention', 'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions',
+           'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step', 'flex_decode_attention',
+           'decode_attention', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for', 'plot_step3_phases',
+           'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -101,7 +104,13 @@ def qkv_heads(x, w, name: str, shape: OPTShape):
     ]
     return q, torch.stack([k, v], 1)
 
-def cached_attention(x, w, name: str, shape: OPTShape, kv_cache, slots, bias):
+def sdpa_attention(q, k, v, bias):
+    "q (B, H, T, D) over k, v (B, H, W, D) plus `bias` (B, 1, T, W): PyTorch picks the kernel."
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+
+def cached_attention(
+    x, w, name: str, shape: OPTShape, kv_cache, slots, bias, attend=sdpa_attention
+):
     """Self-attention of `x` (B, T, d) over one layer's cache (B, 2, H, length, D),
     after writing its keys and values at `slots` (T,)."""
     B, T, _ = x.shape
@@ -109,18 +118,16 @@ def cached_attention(x, w, name: str, shape: OPTShape, kv_cache, slots, bias):
     # keys and values in one copy
     kv_cache.index_copy_(3, slots, kv)
     W = bias.shape[-1]
-    out = F.scaled_dot_product_attention(
-        q, kv_cache[:, 0, :, :W], kv_cache[:, 1, :, :W], attn_mask=bias
-    )
+    out = attend(q, kv_cache[:, 0, :, :W], kv_cache[:, 1, :, :W], bias)
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
 # %% ../nbs/06b_rollout.ipynb #1db161cd
-def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias):
+def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias, attend=sdpa_attention):
     """One OPT layer: attention then MLP, each with its
     residual; LayerNorm before (pre-LN) or after (post-LN)."""
     p = f"layers.{i}"
     h = _ln(x, w, f"{p}.self_attn_layer_norm") if shape.pre_layer_norm else x
-    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias)
+    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias, attend)
     if not shape.pre_layer_norm:
         x = _ln(x, w, f"{p}.self_attn_layer_norm")
     h = _ln(x, w, f"{p}.final_layer_norm") if shape.pre_layer_norm else x
@@ -128,7 +135,8 @@ def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias):
     return x if shape.pre_layer_norm else _ln(x, w, f"{p}.final_layer_norm")
 
 def decoder_logits(
-    w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True
+    w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True,
+    attend=sdpa_attention,
 ):
     """(B, T) tokens at `positions` -> logits (B, V) of the
     last position (or (B, T, V)); the cache is updated."""
@@ -138,7 +146,7 @@ def decoder_logits(
     # OPT's learned positions start at 2
     x = x + F.embedding(positions + 2, w["embed_positions.weight"])
     for i in range(shape.layers):
-        x = decoder_block(x, w, i, shape, cache, slots, bias)
+        x = decoder_block(x, w, i, shape, cache, slots, bias, attend)
     if last_only:
         x = x[:, -1]
     if shape.final_layer_norm:
@@ -231,17 +239,42 @@ def decode_step(
     sampling: Sampling,
     eos: int,
     pad: int,
+    attend=sdpa_attention,
 ):
     """Feed the last token at its slot, attend over cache
     slots [0, window), pick the next token, advance the state."""
     cache.valid.index_fill_(1, state.slot, True)
     # once per step, not per layer
     bias = attention_bias(cache.valid[:, None, None, :window], cache.kv.dtype)
-    logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias)
+    logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias,
+                            attend=attend)
     state.record(*pick_tokens(logits, sampling), eos, pad)
     state.position.add_(1)
     state.slot.add_(1)
     state.step.add_(1)
+
+# %% ../nbs/06b_rollout.ipynb #9e7296dd
+def _flex_decode(q, k, v, bias):
+    """FlexAttention with the bias of each key's slot
+    added to its score (one bias row per batch row)."""
+    row_bias = bias[:, 0, -1]  # (B, W): the last query's row
+    return flex_attention(
+        q, k, v, score_mod=lambda score, b, h, q_i, kv_i: score + row_bias[b, kv_i]
+    )
+
+@functools.cache
+def flex_decode_attention():
+    "`_flex_decode` compiled once for every batch size and window."
+    return torch.compile(_flex_decode, dynamic=True, fullgraph=True)
+
+def decode_attention(choice: str, device):
+    "The attention a decode step uses: `sdpa`, `flex` (GPUs only) or `auto` (sdpa)."
+    if choice not in ("auto", "sdpa", "flex"):
+        raise ValueError(f"attention {choice!r}: expected auto, sdpa or flex")
+    if choice == "flex" and torch.device(device).type != "cuda":
+        raise ValueError("attention 'flex' compiles a GPU kernel: it needs the model on a GPU")
+    return flex_decode_attention() if choice == "flex" else sdpa_attention
+
 
 # %% ../nbs/06b_rollout.ipynb #a2918757
 class RolloutEngine:
@@ -254,6 +287,7 @@ class RolloutEngine:
         pack_qkv: bool = True,
         window_step: int = 64,
         check_every: int = 16,
+        attention: str = "auto",
     ):
         self.model = unwrap_model(model)
         self.shape = OPTShape.of(self.model.config)
@@ -265,6 +299,7 @@ class RolloutEngine:
         )
         if self.use_cuda_graph and self.device.type != "cuda":
             raise ValueError("use_cuda_graph needs the model on a GPU")
+        self.attend = decode_attention(attention, self.device)
         self.pack_qkv, self.window_step, self.check_every = pack_qkv, window_step, check_every
         self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = (
             None,
@@ -366,11 +401,11 @@ def _graph(self: RolloutEngine, w, cache, state, window, sampling, eos, pad):
     side.wait_stream(torch.cuda.current_stream())
     # warm-up run
     with torch.cuda.stream(side):
-        decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph, pool=self.pool):
-        decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend)
     self.pool = graph.pool()
     for t, s in zip(live, saved):
         t.copy_(s)  # the warm-up ran a real step: undo it
@@ -446,7 +481,7 @@ def generate(
             if self.use_cuda_graph:
                 self._graph(w, cache, state, window, sampling, eos, pad).replay()
             else:
-                decode_step(w, self.shape, cache, state, window, sampling, eos, pad)
+                decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend)
     self.stats["rollouts"] += 1
     return torch.cat([prompts, state.tokens], dim=1), state.logprobs.clone()
 
