@@ -18,8 +18,9 @@ from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_res
 
 from rlhf_course.rollout import RolloutEngine, Sampling
 
-# fast-inplace: the engine with pack_qkv=False (no copy); fast-flex: with attention="flex" (FlexAttention's decoding kernel)
-ENGINES = ("fast", "fast-inplace", "fast-flex", "hf", "hf-static")
+# fast-inplace: the engine with pack_qkv=False (no copy); -flex: attention="flex" (FlexAttention's decoding kernel);
+# -fused: fuse_norms=True (each residual sum and its LayerNorm in one compiled kernel)
+ENGINES = ("fast", "fast-inplace", "fast-flex", "fast-fused", "fast-flex-fused", "hf", "hf-static")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,7 +38,8 @@ def parse_args(argv=None):
 def make_call(engine: str, model, ids, mask, new: int):
     "A function that decodes `new` tokens for the batch with the named engine."
     if engine.startswith("fast"):
-        fast = RolloutEngine(model, pack_qkv=engine != "fast-inplace", attention="flex" if engine == "fast-flex" else "auto")
+        fast = RolloutEngine(model, pack_qkv=engine != "fast-inplace", attention="flex" if "flex" in engine else "sdpa",
+                             fuse_norms="fused" in engine)
         return (lambda: fast.generate(ids, mask, new, Sampling(), eos=-1, pad=1)), fast
     extra = {"cache_implementation": "static"} if engine == "hf-static" else {}
     return (lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=None, max_new_tokens=new,

@@ -23,10 +23,10 @@ from .rlhf_engine import Sampling
 
 # %% auto #0
 __all__ = ['PREFIX', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads',
-           'sdpa_attention', 'cached_attention', 'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions',
-           'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step', 'flex_decode_attention',
-           'decode_attention', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for', 'plot_step3_phases',
-           'plot_decode_steps']
+           'sdpa_attention', 'cached_attention', 'add_norm', 'decoder_block', 'decoder_logits', 'KVCache',
+           'prompt_positions', 'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step',
+           'flex_decode_attention', 'decode_attention', 'fused_add_norm', 'RolloutEngine', 'packed_qkv',
+           'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -122,21 +122,36 @@ def cached_attention(
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
 # %% ../nbs/06b_rollout.ipynb #1db161cd
-def decoder_block(x, w, i: int, shape: OPTShape, cache, slots, bias, attend=sdpa_attention):
-    """One OPT layer: attention then MLP, each with its
-    residual; LayerNorm before (pre-LN) or after (post-LN)."""
+def add_norm(x, delta, weight, bias):
+    "The residual sum `x + delta` and its LayerNorm (`fused_add_norm()`: the same in one kernel)."
+    x = x + delta
+    return x, F.layer_norm(x, (x.shape[-1],), weight, bias, 1e-5)
+
+def _norm(w, name): return w[f"{name}.weight"], w[f"{name}.bias"]
+def _mlp(h, w, p): return _linear(_linear_relu(h, w, f"{p}.fc1"), w, f"{p}.fc2")
+
+def decoder_block(
+    x, h, w, i: int, shape: OPTShape, cache, slots, bias, next_norm, attend=sdpa_attention,
+    add_norm=add_norm,
+):
+    """One OPT layer on the residual stream `x` and its attention input `h`; the next layer's (x,
+    h).
+    Pre-LN: each residual sum is normalised by the LayerNorm that reads it next (this layer's
+    `final_layer_norm`, then `next_norm`, None for none). Post-LN: each sum is normalised, h is
+    x."""
     p = f"layers.{i}"
-    h = _ln(x, w, f"{p}.self_attn_layer_norm") if shape.pre_layer_norm else x
-    x = x + cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias, attend)
+    a = cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias, attend)
     if not shape.pre_layer_norm:
-        x = _ln(x, w, f"{p}.self_attn_layer_norm")
-    h = _ln(x, w, f"{p}.final_layer_norm") if shape.pre_layer_norm else x
-    x = x + _linear(_linear_relu(h, w, f"{p}.fc1"), w, f"{p}.fc2")
-    return x if shape.pre_layer_norm else _ln(x, w, f"{p}.final_layer_norm")
+        _, x = add_norm(x, a, *_norm(w, f"{p}.self_attn_layer_norm"))
+        _, x = add_norm(x, _mlp(x, w, p), *_norm(w, f"{p}.final_layer_norm"))
+        return x, x
+    x, h = add_norm(x, a, *_norm(w, f"{p}.final_layer_norm"))
+    m = _mlp(h, w, p)
+    return add_norm(x, m, *_norm(w, next_norm)) if next_norm else (x + m, None)
 
 def decoder_logits(
     w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True,
-    attend=sdpa_attention,
+    attend=sdpa_attention, add_norm=add_norm,
 ):
     """(B, T) tokens at `positions` -> logits (B, V) of the
     last position (or (B, T, V)); the cache is updated."""
@@ -145,15 +160,20 @@ def decoder_logits(
         x = F.linear(x, w["project_in.weight"])
     # OPT's learned positions start at 2
     x = x + F.embedding(positions + 2, w["embed_positions.weight"])
+    # the LayerNorm that reads each layer's output
+    # (pre-LN): the next layer's first, then the final one
+    norms = [f"layers.{i}.self_attn_layer_norm" for i in range(1, shape.layers)]
+    norms.append("final_layer_norm" if shape.final_layer_norm else None)
+    h = _ln(x, w, "layers.0.self_attn_layer_norm") if shape.pre_layer_norm else x
     for i in range(shape.layers):
-        x = decoder_block(x, w, i, shape, cache, slots, bias, attend)
+        x, h = decoder_block(x, h, w, i, shape, cache, slots, bias, norms[i], attend, add_norm)
+    x = x if h is None else h  # pre-LN: h is the final LayerNorm of x; post-LN: h is x
     if last_only:
         x = x[:, -1]
-    if shape.final_layer_norm:
-        x = _ln(x, w, "final_layer_norm")
     if "project_out.weight" in w:
         x = F.linear(x, w["project_out.weight"])
     return F.linear(x, w["lm_head.weight"])
+
 
 # %% ../nbs/06b_rollout.ipynb #a41dcab3
 class KVCache:
@@ -240,6 +260,7 @@ def decode_step(
     eos: int,
     pad: int,
     attend=sdpa_attention,
+    add_norm=add_norm,
 ):
     """Feed the last token at its slot, attend over cache
     slots [0, window), pick the next token, advance the state."""
@@ -247,7 +268,7 @@ def decode_step(
     # once per step, not per layer
     bias = attention_bias(cache.valid[:, None, None, :window], cache.kv.dtype)
     logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias,
-                            attend=attend)
+                            attend=attend, add_norm=add_norm)
     state.record(*pick_tokens(logits, sampling), eos, pad)
     state.position.add_(1)
     state.slot.add_(1)
@@ -275,6 +296,11 @@ def decode_attention(choice: str, device):
         raise ValueError("attention 'flex' compiles a GPU kernel: it needs the model on a GPU")
     return flex_decode_attention() if choice == "flex" else sdpa_attention
 
+@functools.cache
+def fused_add_norm():
+    "`add_norm` compiled once for every shape: the sum and the LayerNorm in one generated kernel."
+    return torch.compile(add_norm, dynamic=True, fullgraph=True)
+
 
 # %% ../nbs/06b_rollout.ipynb #a2918757
 class RolloutEngine:
@@ -288,6 +314,7 @@ class RolloutEngine:
         window_step: int = 64,
         check_every: int = 16,
         attention: str = "auto",
+        fuse_norms: bool | None = None,
     ):
         self.model = unwrap_model(model)
         self.shape = OPTShape.of(self.model.config)
@@ -300,6 +327,8 @@ class RolloutEngine:
         if self.use_cuda_graph and self.device.type != "cuda":
             raise ValueError("use_cuda_graph needs the model on a GPU")
         self.attend = decode_attention(attention, self.device)
+        # None: PyTorch's add and layer_norm, two kernels
+        self.add_norm = fused_add_norm() if fuse_norms else add_norm
         self.pack_qkv, self.window_step, self.check_every = pack_qkv, window_step, check_every
         self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = (
             None,
@@ -401,11 +430,13 @@ def _graph(self: RolloutEngine, w, cache, state, window, sampling, eos, pad):
     side.wait_stream(torch.cuda.current_stream())
     # warm-up run
     with torch.cuda.stream(side):
-        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend)
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend,
+                    self.add_norm)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph, pool=self.pool):
-        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend)
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend,
+                    self.add_norm)
     self.pool = graph.pool()
     for t, s in zip(live, saved):
         t.copy_(s)  # the warm-up ran a real step: undo it
@@ -481,7 +512,8 @@ def generate(
             if self.use_cuda_graph:
                 self._graph(w, cache, state, window, sampling, eos, pad).replay()
             else:
-                decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend)
+                decode_step(w, self.shape, cache, state, window, sampling, eos, pad,
+                            self.attend, self.add_norm)
     self.stats["rollouts"] += 1
     return torch.cat([prompts, state.tokens], dim=1), state.logprobs.clone()
 
