@@ -139,7 +139,7 @@ def main(argv=None):
                 s = timed_per_call(lambda i, f=f: f(xs[i], delta, w, b), L, args.repeats)
                 rows.append({"piece": "add + norm", "variant": name, "batch": B, "window": W, "us": round(s * 1e6, 2)})
                 print(f"B={B:4d} W={W:4d} norm      {name:28s} {s * 1e6:8.1f} us/layer", flush=True)
-            del caches
+            caches.clear()  # free this size before the next
     write_results(args.out, {"heads": H, "head_dim": D, "layers": L, "dtype": str(dtype), "rows": rows})
 
 

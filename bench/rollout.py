@@ -16,11 +16,11 @@ import statistics
 import torch
 from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_results
 
-from rlhf_course.rollout import RolloutEngine, Sampling
+from rlhf_course.rollout import RolloutEngine, Sampling, add_norm
 
-# fast-inplace: the engine with pack_qkv=False (no copy); -flex: attention="flex" (FlexAttention's decoding kernel);
-# -fused: fuse_norms=True (each residual sum and its LayerNorm in one compiled kernel)
-ENGINES = ("fast", "fast-inplace", "fast-flex", "fast-fused", "fast-flex-fused", "hf", "hf-static")
+# the engine with its defaults (fast), without the packed W_qkv copy (fast-inplace), with PyTorch's separate add and
+# layer_norm kernels (fast-unfused), with attention windows of 32 slots instead of 64 (fast-w32)
+ENGINES = ("fast", "fast-inplace", "fast-unfused", "fast-w32", "hf", "hf-static")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -38,8 +38,8 @@ def parse_args(argv=None):
 def make_call(engine: str, model, ids, mask, new: int):
     "A function that decodes `new` tokens for the batch with the named engine."
     if engine.startswith("fast"):
-        fast = RolloutEngine(model, pack_qkv=engine != "fast-inplace", attention="flex" if "flex" in engine else "sdpa",
-                             fuse_norms="fused" in engine)
+        options = {"fast-inplace": dict(pack_qkv=False), "fast-unfused": dict(fuse_norms=False), "fast-w32": dict(window_step=32)}
+        fast = RolloutEngine(model, **options.get(engine, {}))
         return (lambda: fast.generate(ids, mask, new, Sampling(), eos=-1, pad=1)), fast
     extra = {"cache_implementation": "static"} if engine == "hf-static" else {}
     return (lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=None, max_new_tokens=new,
@@ -69,7 +69,7 @@ def bench_one(engine: str, model, batch: int, args, prefill_s: float, peak_bw) -
            "bandwidth_fraction": round(step_bytes(model, batch, args.prompt, args.new) / step / peak_bw, 3) if peak_bw else None}
     if fast is not None:
         row.update(capture_s=round(fast.stats["capture_s"], 3), captures=fast.stats["captures"],
-                   copied_bytes=fast.stats["copied_bytes"])
+                   copied_bytes=fast.stats["copied_bytes"], fused_norms=fast.add_norm is not add_norm, window_step=fast.window_step)
         with torch.no_grad():
             for p in model.parameters(): p.mul_(1.0001)           # an in-place update, as an optimizer step makes
         timed(call)

@@ -44,10 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--immediate_grad_update", action="store_true",
                    help="BF16_Optimizer adds each bf16 gradient into its fp32 buffer from a backward hook, as it is made, "
                         "instead of in one pass after the backward (DeepSpeed's bf16.immediate_grad_update)")
-    p.add_argument("--attention", default="auto", choices=["auto", "sdpa", "flex"],
-                   help="the rollout engine's decode attention (chapter 06b's decode_attention)")
     p.add_argument("--fuse_norms", default="auto", choices=["auto", "on", "off"],
-                   help="the rollout engine's residual sums and LayerNorms in one compiled kernel each (auto: its default)")
+                   help="the rollout engine's residual sums and LayerNorms in one compiled kernel each (auto: its default, fused on GPUs)")
     p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
@@ -107,14 +105,12 @@ def peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
 
 def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_per_step) -> dict:
-    from rlhf_course.rollout import add_norm, decode_attention, fused_add_norm, rollout_engine_for
+    from rlhf_course.rollout import add_norm, fused_add_norm, rollout_engine_for
     trainer.rollout = None
     if torch.cuda.is_available(): torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
     trainer.rollout = rollout_engine_for(trainer.actor_model, name)
-    if trainer.rollout is not None:
-        trainer.rollout.attend = decode_attention(args.attention, trainer.rollout.device)
-        if args.fuse_norms != "auto":
-            trainer.rollout.add_norm = fused_add_norm() if args.fuse_norms == "on" else add_norm
+    if trainer.rollout is not None and args.fuse_norms != "auto":
+        trainer.rollout.add_norm = fused_add_norm() if args.fuse_norms == "on" else add_norm
     clock, gen = PhaseClock(trainer), torch.Generator().manual_seed(0)
     steps = [clock.step(batch, train_batch, gen) for _ in range(args.steps)]
     trainer._generate_sequence = clock.generate
@@ -127,7 +123,8 @@ def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, fl
            "phases_s": {k: round(v, 3) for k, v in mean.items()}, "phase_share": {k: round(v / total, 3) for k, v in mean.items()},
            "first_step_s": round(sum(steps[0].values()), 2), "peak_memory_gib": peak_gib(),
            "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None}
-    if trainer.rollout is not None: row["rollout_stats"] = dict(trainer.rollout.stats)
+    if trainer.rollout is not None:
+        row["rollout_stats"] = dict(trainer.rollout.stats, fused_norms=trainer.rollout.add_norm is not add_norm)
     print(row, flush=True)
     return row
 

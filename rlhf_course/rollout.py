@@ -14,7 +14,6 @@ from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
-from torch.nn.attention.flex_attention import flex_attention
 
 from .checkpoints import (gathered_parameters, is_lora_model, merged_parameters,
                                      unwrap_model)
@@ -23,10 +22,9 @@ from .rlhf_engine import Sampling
 
 # %% auto #0
 __all__ = ['PREFIX', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads',
-           'sdpa_attention', 'cached_attention', 'add_norm', 'decoder_block', 'decoder_logits', 'KVCache',
-           'prompt_positions', 'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step',
-           'flex_decode_attention', 'decode_attention', 'fused_add_norm', 'RolloutEngine', 'packed_qkv',
-           'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
+           'cached_attention', 'add_norm', 'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill',
+           'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step', 'fused_add_norm', 'RolloutEngine',
+           'packed_qkv', 'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -104,13 +102,7 @@ def qkv_heads(x, w, name: str, shape: OPTShape):
     ]
     return q, torch.stack([k, v], 1)
 
-def sdpa_attention(q, k, v, bias):
-    "q (B, H, T, D) over k, v (B, H, W, D) plus `bias` (B, 1, T, W): PyTorch picks the kernel."
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-
-def cached_attention(
-    x, w, name: str, shape: OPTShape, kv_cache, slots, bias, attend=sdpa_attention
-):
+def cached_attention(x, w, name: str, shape: OPTShape, kv_cache, slots, bias):
     """Self-attention of `x` (B, T, d) over one layer's cache (B, 2, H, length, D),
     after writing its keys and values at `slots` (T,)."""
     B, T, _ = x.shape
@@ -118,8 +110,11 @@ def cached_attention(
     # keys and values in one copy
     kv_cache.index_copy_(3, slots, kv)
     W = bias.shape[-1]
-    out = attend(q, kv_cache[:, 0, :, :W], kv_cache[:, 1, :, :W], bias)
+    out = F.scaled_dot_product_attention(
+        q, kv_cache[:, 0, :, :W], kv_cache[:, 1, :, :W], attn_mask=bias
+    )
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
+
 
 # %% ../nbs/06b_rollout.ipynb #1db161cd
 def add_norm(x, delta, weight, bias):
@@ -131,16 +126,15 @@ def _norm(w, name): return w[f"{name}.weight"], w[f"{name}.bias"]
 def _mlp(h, w, p): return _linear(_linear_relu(h, w, f"{p}.fc1"), w, f"{p}.fc2")
 
 def decoder_block(
-    x, h, w, i: int, shape: OPTShape, cache, slots, bias, next_norm, attend=sdpa_attention,
+    x, h, w, i: int, shape: OPTShape, cache, slots, bias, next_norm,
     add_norm=add_norm,
 ):
-    """One OPT layer on the residual stream `x` and its attention input `h`; the next layer's (x,
-    h).
-    Pre-LN: each residual sum is normalised by the LayerNorm that reads it next (this layer's
-    `final_layer_norm`, then `next_norm`, None for none). Post-LN: each sum is normalised, h is
-    x."""
+    """One OPT layer on the residual stream `x` and its attention input `h`; returns
+    the next layer's (x, h). Pre-LN: each residual sum is normalised by the LayerNorm
+    that reads it next (this layer's `final_layer_norm`, then `next_norm`; None: none).
+    Post-LN: each sum is normalised in place, and h is x."""
     p = f"layers.{i}"
-    a = cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias, attend)
+    a = cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias)
     if not shape.pre_layer_norm:
         _, x = add_norm(x, a, *_norm(w, f"{p}.self_attn_layer_norm"))
         _, x = add_norm(x, _mlp(x, w, p), *_norm(w, f"{p}.final_layer_norm"))
@@ -151,7 +145,7 @@ def decoder_block(
 
 def decoder_logits(
     w, shape: OPTShape, tokens, positions, cache, slots, bias, last_only: bool = True,
-    attend=sdpa_attention, add_norm=add_norm,
+    add_norm=add_norm,
 ):
     """(B, T) tokens at `positions` -> logits (B, V) of the
     last position (or (B, T, V)); the cache is updated."""
@@ -160,13 +154,12 @@ def decoder_logits(
         x = F.linear(x, w["project_in.weight"])
     # OPT's learned positions start at 2
     x = x + F.embedding(positions + 2, w["embed_positions.weight"])
-    # the LayerNorm that reads each layer's output
-    # (pre-LN): the next layer's first, then the final one
+    # pre-LN: the LayerNorm that reads each layer's output (the next layer's first, then the final)
     norms = [f"layers.{i}.self_attn_layer_norm" for i in range(1, shape.layers)]
     norms.append("final_layer_norm" if shape.final_layer_norm else None)
     h = _ln(x, w, "layers.0.self_attn_layer_norm") if shape.pre_layer_norm else x
     for i in range(shape.layers):
-        x, h = decoder_block(x, h, w, i, shape, cache, slots, bias, norms[i], attend, add_norm)
+        x, h = decoder_block(x, h, w, i, shape, cache, slots, bias, norms[i], add_norm)
     x = x if h is None else h  # pre-LN: h is the final LayerNorm of x; post-LN: h is x
     if last_only:
         x = x[:, -1]
@@ -259,7 +252,6 @@ def decode_step(
     sampling: Sampling,
     eos: int,
     pad: int,
-    attend=sdpa_attention,
     add_norm=add_norm,
 ):
     """Feed the last token at its slot, attend over cache
@@ -268,34 +260,13 @@ def decode_step(
     # once per step, not per layer
     bias = attention_bias(cache.valid[:, None, None, :window], cache.kv.dtype)
     logits = decoder_logits(w, shape, state.token, state.position, cache, state.slot, bias,
-                            attend=attend, add_norm=add_norm)
+                            add_norm=add_norm)
     state.record(*pick_tokens(logits, sampling), eos, pad)
     state.position.add_(1)
     state.slot.add_(1)
     state.step.add_(1)
 
 # %% ../nbs/06b_rollout.ipynb #9e7296dd
-def _flex_decode(q, k, v, bias):
-    """FlexAttention with the bias of each key's slot
-    added to its score (one bias row per batch row)."""
-    row_bias = bias[:, 0, -1]  # (B, W): the last query's row
-    return flex_attention(
-        q, k, v, score_mod=lambda score, b, h, q_i, kv_i: score + row_bias[b, kv_i]
-    )
-
-@functools.cache
-def flex_decode_attention():
-    "`_flex_decode` compiled once for every batch size and window."
-    return torch.compile(_flex_decode, dynamic=True, fullgraph=True)
-
-def decode_attention(choice: str, device):
-    "The attention a decode step uses: `sdpa`, `flex` (GPUs only) or `auto` (sdpa)."
-    if choice not in ("auto", "sdpa", "flex"):
-        raise ValueError(f"attention {choice!r}: expected auto, sdpa or flex")
-    if choice == "flex" and torch.device(device).type != "cuda":
-        raise ValueError("attention 'flex' compiles a GPU kernel: it needs the model on a GPU")
-    return flex_decode_attention() if choice == "flex" else sdpa_attention
-
 @functools.cache
 def fused_add_norm():
     "`add_norm` compiled once for every shape: the sum and the LayerNorm in one generated kernel."
@@ -313,7 +284,6 @@ class RolloutEngine:
         pack_qkv: bool = True,
         window_step: int = 64,
         check_every: int = 16,
-        attention: str = "auto",
         fuse_norms: bool | None = None,
     ):
         self.model = unwrap_model(model)
@@ -326,8 +296,8 @@ class RolloutEngine:
         )
         if self.use_cuda_graph and self.device.type != "cuda":
             raise ValueError("use_cuda_graph needs the model on a GPU")
-        self.attend = decode_attention(attention, self.device)
-        # None: PyTorch's add and layer_norm, two kernels
+        # None: fused on GPUs (one compile per process), PyTorch's two kernels on the CPU
+        fuse_norms = self.device.type == "cuda" if fuse_norms is None else fuse_norms
         self.add_norm = fused_add_norm() if fuse_norms else add_norm
         self.pack_qkv, self.window_step, self.check_every = pack_qkv, window_step, check_every
         self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = (
@@ -430,13 +400,11 @@ def _graph(self: RolloutEngine, w, cache, state, window, sampling, eos, pad):
     side.wait_stream(torch.cuda.current_stream())
     # warm-up run
     with torch.cuda.stream(side):
-        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend,
-                    self.add_norm)
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.add_norm)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph, pool=self.pool):
-        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.attend,
-                    self.add_norm)
+        decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.add_norm)
     self.pool = graph.pool()
     for t, s in zip(live, saved):
         t.copy_(s)  # the warm-up ran a real step: undo it
@@ -512,8 +480,7 @@ def generate(
             if self.use_cuda_graph:
                 self._graph(w, cache, state, window, sampling, eos, pad).replay()
             else:
-                decode_step(w, self.shape, cache, state, window, sampling, eos, pad,
-                            self.attend, self.add_norm)
+                decode_step(w, self.shape, cache, state, window, sampling, eos, pad, self.add_norm)
     self.stats["rollouts"] += 1
     return torch.cat([prompts, state.tokens], dim=1), state.logprobs.clone()
 

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Issue 20, target 2: the rollout engine with each residual sum fused into its LayerNorm (fuse_norms, on by default on
+# GPUs), one device call:
+# 1. bench/rollout.py at B = 32 and 128: the engine (fused), unfused, with 32-slot windows, and the compiled static cache;
+# 2. bench/step3.py at B = 32 and 64 with the engine's defaults, and the engine's log-probs against the actor's forward;
+# 3. chapter 06b with its GPU checks (fp32: graphed == eager == generate(), fused == unfused).
+# COMMIT (the commit the working tree holds; the device copy's .git may name another) goes into every JSON.
+set -o pipefail
+OUT=${OUT:-runs/gpu_fused}; mkdir -p $OUT; T0=$SECONDS
+python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
+export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
+drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB"; }
+timeout 220 python bench/rollout.py --batch 32 128 --engines fast fast-unfused fast-w32 hf-static --out $OUT/bench_rollout_fused.json 2>&1 | drop > $OUT/rollout.log
+tail -3 $OUT/rollout.log; echo "=== rollout done at $((SECONDS - T0)) s"
+timeout 180 python bench/step3.py --batch 32 64 --updates 2 --engines fast --logprob_gap --models /tmp/models --out $OUT/step3_fused.json 2>&1 | drop > $OUT/step3.log
+tail -4 $OUT/step3.log; echo "=== step3 done at $((SECONDS - T0)) s"
+LEFT=$((${LIMIT:-585} - (SECONDS - T0)))
+timeout $LEFT python bench/gpu_checks_06b.py $OUT/06b_rollout.ipynb 2>&1 | drop > $OUT/06b.log
+echo "=== 06b exit ${PIPESTATUS[0]} at $((SECONDS - T0)) s"; grep "norms\|graphs\|Error\|rror" $OUT/06b.log | tail -5
