@@ -115,7 +115,6 @@ def cached_attention(x, w, name: str, shape: OPTShape, kv_cache, slots, bias):
     )
     return _linear(out.transpose(1, 2).reshape(B, T, shape.hidden), w, f"{name}.out_proj")
 
-
 # %% ../nbs/06b_rollout.ipynb #1db161cd
 def add_norm(x, delta, weight, bias):
     "The residual sum `x + delta` and its LayerNorm (`fused_add_norm()`: the same in one kernel)."
@@ -132,7 +131,7 @@ def decoder_block(
     """One OPT layer on the residual stream `x` and its attention input `h`; returns
     the next layer's (x, h). Pre-LN: each residual sum is normalised by the LayerNorm
     that reads it next (this layer's `final_layer_norm`, then `next_norm`; None: none).
-    Post-LN: each sum is normalised in place, and h is x."""
+    Post-LN: each sum is replaced by its LayerNorm, and h is x."""
     p = f"layers.{i}"
     a = cached_attention(h, w, f"{p}.self_attn", shape, cache.kv[i], slots, bias)
     if not shape.pre_layer_norm:
@@ -166,7 +165,6 @@ def decoder_logits(
     if "project_out.weight" in w:
         x = F.linear(x, w["project_out.weight"])
     return F.linear(x, w["lm_head.weight"])
-
 
 # %% ../nbs/06b_rollout.ipynb #a41dcab3
 class KVCache:
@@ -271,7 +269,6 @@ def decode_step(
 def fused_add_norm():
     "`add_norm` compiled once for every shape: the sum and the LayerNorm in one generated kernel."
     return torch.compile(add_norm, dynamic=True, fullgraph=True)
-
 
 # %% ../nbs/06b_rollout.ipynb #a2918757
 class RolloutEngine:
