@@ -6,7 +6,7 @@
 Each piece runs once per layer on that layer's own tensors (24 caches, as in the model, so that the L2 cache does not
 hold them), captured as one CUDA graph and replayed; the figure is microseconds per layer and, for attention, the
 share of the card's bandwidth its key and value reads use. The attention bias masks a third of the slots, as left
-padding does. Every variant's output is checked against the engine's current one before it is timed.
+padding does. Every attention variant's output is checked against PyTorch's math kernel before it is timed.
 """
 from __future__ import annotations
 
