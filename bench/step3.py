@@ -99,12 +99,15 @@ class PhaseClock:
         t0 = synced_time(); exp = self.trainer.generate_experience(batch); t1 = synced_time()
         for mb in training_batches([exp], train_batch, generator): self.trainer.train_rlhf(mb)
         t2 = synced_time()
+        # the trainer cuts the answers to the batch's longest (chapter 07): the tokens this step trained on
+        self.answer_tokens = exp["seq"].shape[1] - batch["prompt"].shape[1]
         return {"generation": self.phases["generation"], "experience": t1 - t0 - self.phases["generation"], "training": t2 - t1}
 
 def peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
 
-def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_per_step) -> dict:
+def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_for) -> dict:
+    "One engine's timed steps; `flops_for(answer_tokens)`: the training FLOPs of a step whose answers are that long."
     from rlhf_course.rollout import add_norm, fused_add_norm, rollout_engine_for
     trainer.rollout = None
     if torch.cuda.is_available(): torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
@@ -112,9 +115,12 @@ def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, fl
     if trainer.rollout is not None and args.fuse_norms != "auto":
         trainer.rollout.add_norm = fused_add_norm() if args.fuse_norms == "on" else add_norm
     clock, gen = PhaseClock(trainer), torch.Generator().manual_seed(0)
-    steps = [clock.step(batch, train_batch, gen) for _ in range(args.steps)]
+    steps, widths = [], []
+    for _ in range(args.steps):
+        steps.append(clock.step(batch, train_batch, gen)); widths.append(clock.answer_tokens)
     trainer._generate_sequence = clock.generate
-    steady = steps[1:] or steps
+    steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
+    flops_per_step = statistics.mean(flops_for(w) for w in steady_widths)
     mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
     total = sum(mean.values())
     n = len(batch["prompt"])
@@ -122,7 +128,8 @@ def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, fl
            "step_s": round(total, 3), "step_s_each": [round(sum(s.values()), 3) for s in steady],
            "phases_s": {k: round(v, 3) for k, v in mean.items()}, "phase_share": {k: round(v / total, 3) for k, v in mean.items()},
            "first_step_s": round(sum(steps[0].values()), 2), "peak_memory_gib": peak_gib(),
-           "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None}
+           "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None,
+           "answer_tokens_each": steady_widths, "training_flops_per_step": flops_per_step}
     if trainer.rollout is not None:
         row["rollout_stats"] = dict(trainer.rollout.stats, fused_norms=trainer.rollout.add_norm is not add_norm)
     print(row, flush=True)
@@ -202,15 +209,16 @@ def main(argv=None):
     trainer = DeepSpeedPPOTrainer(engine=engine, args=step3)
     trainer.answer_logits_only = args.logits == "answer"
     init_s = synced_time() - t0
-    seq_len, peak = args.prompt + args.new, card()["peak_bf16_flops"]
+    peak = card()["peak_bf16_flops"]
     rows, extra, gen = [], {}, torch.Generator(device=device).manual_seed(0)
     for b in args.batch:
         ids = torch.randint(4, len(tokenizer), (b, args.prompt), device=device, generator=gen)
         batch = {"prompt": ids, "prompt_att_mask": torch.ones_like(ids)}
-        flops = sum(train_flops(m.module, b, seq_len, args.new) for m in (engine.actor, engine.critic))
+        def flops(answer_tokens, b=b):
+            return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
         for name in args.engines:
             if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
-            rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops), "training_flops_per_step": flops})
+            rows.append(run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops))
         if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
         if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
     by = {(r["engine"], r["batch"]): r for r in rows}

@@ -347,6 +347,9 @@ def init_distributed(backend: str | None = None) -> tuple[int, int, torch.device
         # (results/gpu/profile/); flash, memory-efficient and math attention remain
         torch.backends.cuda.enable_cudnn_sdp(False)
     clear_stale_build_locks()
+    if not torch.cuda.is_available():
+        # its shared-memory all-reduce: g++ on a fresh machine, used by DeepSpeed's inference only
+        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     # a no-op when already initialised
     deepspeed.init_distributed(dist_backend=backend or default_backend())
     device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")

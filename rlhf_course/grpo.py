@@ -17,9 +17,9 @@ from fastcore.basics import patch
 from .dpo import peak_memory
 from .ds_utils import default_device, get_rank, get_world_size, print_rank_0
 from .checkpoints import save_hf_format
-from .ppo import action_mask_and_ended, FixedKLController, masked_entropy
+from .ppo import FixedKLController, masked_entropy
 from .ppo_trainer import (action_log_probs, all_finite, experience_stats, final_scores,
-                                     NonFiniteLossError, rollout_mask)
+                                     NonFiniteLossError, rollout_mask, trim_answers)
 from .rlhf_engine import (DeepSpeedRLHFEngine, engine_config, frozen_stage, init_frozen,
                                      load_critic, PPOConfig, step3_parser)
 from .rollout import rollout_engine_for
@@ -144,8 +144,11 @@ def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
     # (B*G, P): G consecutive rows per prompt
     prompts = prompt_batch["prompt"].repeat_interleave(G, 0)
     prompt_mask = prompt_batch["prompt_att_mask"].repeat_interleave(G, 0)
-    P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
-    action_mask, ended = action_mask_and_ended(seq[:, P:], self.tokenizer.eos_token_id)
+    P = prompts.shape[1]
+    # chapter 07: cut after the longest answer
+    seq, action_mask, ended = trim_answers(
+        self._generate_sequence(prompts, prompt_mask), P, self.tokenizer.eos_token_id
+    )
     mask = rollout_mask(prompt_mask, action_mask)
     logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
     ref_logits = self.ref_model(input_ids=seq, attention_mask=mask, use_cache=False).logits

@@ -18,9 +18,9 @@ from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended
                              masked_entropy, masked_mean, masked_whiten)
 
 # %% auto #0
-__all__ = ['pad_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs', 'action_log_probs_and_entropy',
-           'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer', 'experience_stats', 'RunningMoments',
-           'all_finite', 'NonFiniteLossError', 'DeepSpeedPPOTrainerUnsupervised']
+__all__ = ['pad_answers', 'trim_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs',
+           'action_log_probs_and_entropy', 'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer',
+           'experience_stats', 'RunningMoments', 'all_finite', 'NonFiniteLossError', 'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
 def pad_answers(
@@ -28,6 +28,16 @@ def pad_answers(
 ) -> torch.Tensor:
     "(B, <= P+A) generated sequences -> (B, P+A), right-padded with pad."
     return F.pad(seq, (0, prompt_len + answer_len - seq.shape[1]), value=pad_token_id)
+
+def trim_answers(
+    seq: torch.Tensor, prompt_len: int, eos_token_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, P+A) rollouts -> (B, P+A'), A' the longest answer with
+    its EOS; and the (B, A') action mask and (B,) ended flags."""
+    action_mask, ended = action_mask_and_ended(seq[:, prompt_len:], eos_token_id)
+    # every column after this holds padding in every row
+    width = int(action_mask.sum(1).max())
+    return seq[:, : prompt_len + width], action_mask[:, :width], ended
 
 def sampling_kwargs(args) -> dict:
     """generate()'s sampling arguments from a PPOConfig or
@@ -180,8 +190,10 @@ def _generate_sequence(
 def generate_experience(self: DeepSpeedPPOTrainer, prompt_batch: dict) -> dict:
     "Roll out the batch's prompts and score the answers with the four models."
     prompts, prompt_mask = prompt_batch["prompt"], prompt_batch["prompt_att_mask"]
-    P, seq = prompts.shape[1], self._generate_sequence(prompts, prompt_mask)
-    action_mask, ended = action_mask_and_ended(seq[:, P:], self.tokenizer.eos_token_id)
+    P = prompts.shape[1]
+    seq, action_mask, ended = trim_answers(
+        self._generate_sequence(prompts, prompt_mask), P, self.tokenizer.eos_token_id
+    )
     mask = rollout_mask(prompt_mask, action_mask)
     logits, ref_logits = self._logits(self.actor_model, seq, mask, P), self._logits(
         self.ref_model, seq, mask, P
