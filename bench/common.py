@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from rlhf_course.toyworld import provenance
-from rlhf_course.toymodels import MODEL_SHAPES
+from rlhf_course.toymodels import MODEL_SHAPES, SCALES
 
 # OPT configs by the size they stand for; "tiny-*" are the CPU smoke-test stand-ins (same code path, seconds to run).
 SHAPES = {
@@ -18,8 +18,9 @@ SHAPES = {
                      do_layer_norm_before=True, vocab_size=50272, max_position_embeddings=2048),
     "opt-350m": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096, word_embed_proj_dim=512,
                      do_layer_norm_before=False, vocab_size=50272, max_position_embeddings=2048),
-    # the committed toy world's two shapes (chapter 00)
+    # the committed toy world's two shapes (chapter 00), and the 125m world's actor (chapter 00b, for GPUs)
     "tiny-actor": dict(MODEL_SHAPES["actor"], vocab_size=1024, max_position_embeddings=512),
+    "125m-actor": dict(SCALES["125m"].shapes["actor"], vocab_size=1024, max_position_embeddings=512),
     "tiny-reward": dict(MODEL_SHAPES["reward"], vocab_size=1024, max_position_embeddings=512),
 }
 
