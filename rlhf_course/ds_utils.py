@@ -531,14 +531,12 @@ def get_optimizer_grouped_parameters(model, weight_decay: float, lora_lr: float 
 
 # %% ../nbs/02_deepspeed.ipynb #23b618fb
 def make_optimizer(param_groups, lr: float, betas=(0.9, 0.95), offload: bool = False, device=None):
-    """AdamW: torch's (its fused CUDA kernel on a GPU, nothing
+    """AdamW: torch's fused kernel (CUDA or CPU, nothing
     to compile), or DeepSpeedCPUAdam with ZeRO-Offload."""
     if not lr > 0:
         raise ValueError(f"--learning_rate must be positive, got {lr}")
     device = torch.device(device if device is not None else default_device())
-    if device.type == "cpu":
-        return torch.optim.AdamW(param_groups, lr=lr, betas=betas)
-    if offload:
+    if offload and device.type == "cuda":
         return DeepSpeedCPUAdam(param_groups, lr=lr, betas=betas)
     return torch.optim.AdamW(param_groups, lr=lr, betas=betas, fused=True)
 
