@@ -21,10 +21,11 @@ from .checkpoints import (gathered_parameters, is_lora_model, merged_parameters,
 from .rlhf_engine import Sampling
 
 # %% auto #0
-__all__ = ['PREFIX', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned', 'attention_bias', 'qkv_heads',
-           'cached_attention', 'add_norm', 'decoder_block', 'decoder_logits', 'KVCache', 'prompt_positions', 'prefill',
-           'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step', 'fused_add_norm', 'RolloutEngine',
-           'packed_qkv', 'rollout_engine_for', 'plot_step3_phases', 'plot_decode_steps']
+__all__ = ['PREFIX', 'FUSE_NORMS_MIN_HIDDEN', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned',
+           'attention_bias', 'qkv_heads', 'cached_attention', 'add_norm', 'decoder_block', 'decoder_logits', 'KVCache',
+           'prompt_positions', 'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step',
+           'fused_add_norm', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for', 'plot_step3_phases',
+           'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
 @dataclass(frozen=True)
@@ -271,6 +272,10 @@ def fused_add_norm():
     return torch.compile(add_norm, dynamic=True, fullgraph=True)
 
 # %% ../nbs/06b_rollout.ipynb #a2918757
+# the narrowest model the fused norms are on for by default: faster per decoding step at OPT-1.3B's
+# width, slower at the toy worlds' 128 and 768 (results/gpu/fused_norms/, results/gpu/fuse_small/)
+FUSE_NORMS_MIN_HIDDEN = 2048
+
 class RolloutEngine:
     """Fast sampling from an OPT actor: static KV cache, decode
     step replayed as a CUDA graph on GPUs (eager on CPUs)."""
@@ -293,8 +298,9 @@ class RolloutEngine:
         )
         if self.use_cuda_graph and self.device.type != "cuda":
             raise ValueError("use_cuda_graph needs the model on a GPU")
-        # None: fused on GPUs (one compile per process), PyTorch's two kernels on the CPU
-        fuse_norms = self.device.type == "cuda" if fuse_norms is None else fuse_norms
+        # None: fused on GPUs for wide models (one compile per process), else PyTorch's two kernels
+        if fuse_norms is None:
+            fuse_norms = self.device.type == "cuda" and self.shape.hidden >= FUSE_NORMS_MIN_HIDDEN
         self.add_norm = fused_add_norm() if fuse_norms else add_norm
         self.pack_qkv, self.window_step, self.check_every = pack_qkv, window_step, check_every
         self.buffers, self.packed, self.slots, self.graphs, self.pool, self.weight_ptrs = (
