@@ -28,11 +28,8 @@ NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.i
 # Tests tied to neither chain that run in the "book" chain all the same (after its chapters), to even the two workers'
 # loads: xdist gives the worker of the book's long chain almost none of the other tests, so without these the other
 # worker ran about two minutes longer (a fresh clone of e054b5e: 1055 s of tests on the book's worker, 1183 s on the
-# other). Run first, they delayed chapter 04 and the other chain waited for it (876bff1: 1226 s in all). Once step 3
-# trained on the answers' width, the book's chain finished its tests about four minutes before the other worker
-# (f766c4b: its site test done 15 minutes in, the run 18.9): two of the multi-rank tests (about 110 s) moved here.
-BOOK_CHAIN_TESTS = {"test_two_runs_side_by_side", "test_refusal_as_a_user_sees_it",
-                    "test_step3_two_ranks_zero3_actor_zero2_critic", "test_two_ranks_follow_one"}
+# other). Run first, they delayed chapter 04 and the other chain waited for it (876bff1: 1226 s in all).
+BOOK_CHAIN_TESTS = {"test_two_runs_side_by_side", "test_refusal_as_a_user_sees_it"}
 
 
 def pytest_configure(config):
