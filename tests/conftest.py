@@ -17,7 +17,7 @@ def root() -> Path:
 
 # pytest-xdist (`-n 2 --dist loadgroup` in pyproject.toml) runs the chapters in two chains, one per worker. "book":
 # steps 1-3 (chapters 03, 04, 08, 09), chapter 10 (it chats with the step-3 run; params/ci.yaml wires them together),
-# any chapter not named below, then the site test. "book-side": the chapters that need none of it, then those that
+# any chapter not named below, then the site tests. "book-side": the chapters that need none of it, then those that
 # need only the steps-1-2 checkpoints (NEEDS: each waits for chapter 04, which is done by then). Every other test goes
 # to whichever worker is free. Each worker (and what it launches) uses one thread: two workers on two cores.
 BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "00b_toymodels.ipynb", "01_data.ipynb", "02_deepspeed.ipynb",
@@ -25,11 +25,24 @@ BOOK_SIDE = {"00_map.ipynb", "00_toyworld.ipynb", "00b_toymodels.ipynb", "01_dat
              "90_book.ipynb", "91_site.ipynb"}
 NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.ipynb", "07_ppo_trainer.ipynb",
                                          "12_dpo.ipynb", "13_grpo.ipynb", "14_compare.ipynb")}
-# Tests tied to neither chain that run in the "book" chain all the same (after its chapters), to even the two workers'
-# loads: xdist gives the worker of the book's long chain almost none of the other tests, so without these the other
-# worker ran about two minutes longer (a fresh clone of e054b5e: 1055 s of tests on the book's worker, 1183 s on the
-# other). Run first, they delayed chapter 04 and the other chain waited for it (876bff1: 1226 s in all).
-BOOK_CHAIN_TESTS = {"test_two_runs_side_by_side", "test_refusal_as_a_user_sees_it"}
+# The tests outside both chains go to whichever worker has fewer than three tests waiting: the "book-side" worker once
+# its chapters are nearly done, the "book" worker only after the site test. Sent shortest-last, they balance the two
+# workers to within the last few seconds; in file order the two-rank tests came last and ran at the same time on both
+# workers (four processes on two cores), and the run ended 250 s after the book chain (a fresh clone of caa6534: the
+# book worker done at about 1000 s, the other at 1247 s). LONGEST_FIRST: the tests that launch processes, longest
+# first, from `python -m pytest -n 1 --durations=80` at caa6534 (seconds alone on this 2-core machine: 52, 52, 52, 44,
+# 44, 35, 31, 27 with two chat.py calls, 23, 18, 17, 15, 14, 14, 13, 11, 10); the rest follow in file order.
+LONGEST_FIRST = ["test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine",
+                 "test_step3_two_ranks_zero3_actor_zero2_critic", "test_two_runs_side_by_side",
+                 "test_train_py_refuses_a_bad_dtype_and_names_a_failed_step_in_one_line", "test_two_ranks_follow_one",
+                 "test_step3_interrupted_and_resumed_matches_uninterrupted", "test_ctrl_c_says_what_was_kept",
+                 "test_chat_refuses_a_config_only_folder",
+                 "test_deepspeed_launcher_sets_a_gpu_and_ds_accelerator_cpu_hides_it",
+                 "test_cli_runs_chapters_in_order_and_skips_flagged_cells", "test_front_scripts_answer_help",
+                 "test_torchrun_keeps_the_hidden_gpus_and_binds_its_own_port", "test_refusal_as_a_user_sees_it",
+                 "test_steps_1_and_2_refuse_bad_data_and_stop_on_ctrl_c_in_one_line",
+                 "test_importing_trl_losses_touches_no_network", "test_the_multi_rank_check_refuses_a_bad_stage_in_one_line",
+                 "test_rank0_builds_the_cache_while_rank1_waits"]
 
 
 def pytest_configure(config):
@@ -54,11 +67,13 @@ def chapter_of(item) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)   # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    # the chapters of NEEDS after the others, BOOK_CHAIN_TESTS after the book's chapters (so chapter 04, which the other
-    # chain waits for, is not delayed), the site test last (a stable sort: each chain keeps the book's order)
+    # the chapters of NEEDS after the others (each chain keeps the book's order: the sort is stable), the site test
+    # last; the other tests in LONGEST_FIRST's order. xdist queues the two groups first (the most tests each).
     def order(item):
-        if item.path.name == "test_site.py": return 3
-        return 2 if item.originalname in BOOK_CHAIN_TESTS else int(chapter_of(item) in NEEDS)
+        if item.path.name == "test_site.py": return (3, 0)
+        if item.path.name == "test_notebooks.py": return (int(chapter_of(item) in NEEDS), 0)
+        name = item.originalname
+        return (2, LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST))
     items.sort(key=order)
     for item in items:
         if item.path.name == "test_site.py":
@@ -66,8 +81,6 @@ def pytest_collection_modifyitems(config, items):
         elif item.path.name == "test_notebooks.py":
             side = chapter_of(item) in BOOK_SIDE or chapter_of(item) in NEEDS
             item.add_marker(pytest.mark.xdist_group("book-side" if side else "book"))
-        elif item.originalname in BOOK_CHAIN_TESTS:
-            item.add_marker(pytest.mark.xdist_group("book"))
 
 
 class ChapterStatus:
