@@ -4,10 +4,7 @@
 # runs them), each in a fresh process (its first call includes the compile).
 set -o pipefail
 OUT=${OUT:-runs/gpu_fuse_small}; mkdir -p $OUT; T0=$SECONDS
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
-export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
-nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
-drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator"; }
+source bench/gpu_env.sh
 for shape in tiny-actor 125m-actor; do
   for engine in fast fast-unfused; do
     timeout 150 python bench/rollout.py --shape $shape --batch 32 --prompt 64 --new 48 --engines $engine --repeats 5 \

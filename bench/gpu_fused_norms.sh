@@ -8,10 +8,7 @@
 # COMMIT (the commit the working tree holds; the device copy's .git may name another) goes into every JSON.
 set -o pipefail
 OUT=${OUT:-runs/gpu_fused}; mkdir -p $OUT; T0=$SECONDS
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
-export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
-nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
-drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB"; }
+source bench/gpu_env.sh
 TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_once python - <<'PY' 2>&1 | drop | tee $OUT/compile_once.txt
 import time; t0 = time.perf_counter()
 import torch

@@ -8,9 +8,7 @@
 set -o pipefail
 OUT=${OUT:-runs/gpu_parallel}; mkdir -p $OUT; T0=$SECONDS
 echo "${COMMIT:-unknown}" > $OUT/commit.txt
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
-export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0
-nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
+source bench/gpu_env.sh
 env | grep -E "^PYTHON|^TORCH_CUDA" | sort > $OUT/env.txt
 python -c "import rlhf_course.step3" 2>/dev/null; echo "=== warm-up import done at $((SECONDS - T0)) s"
 if [ -n "$STARTUP" ]; then   # train.py's own start-up: what its process imports before it launches step 1

@@ -4,9 +4,7 @@
 # process's main-thread stack every 50 ms; STACK_SAMPLES/<pid>.txt per process). Same flags as bench/gpu_trim.sh.
 set -o pipefail
 OUT=${OUT:-runs/gpu_stacks}; W=${W:-/tmp/gpu_stacks}; mkdir -p $OUT/stacks $W; T0=$SECONDS
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
-export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
-drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB\|it/s\]\|s/it\]"; }
+source bench/gpu_env.sh
 python train.py --deployment-type single_gpu --output-dir $W/p --no-chat --seed 1234 --step 1 2 2>&1 | drop > $W/steps12.log
 echo "=== steps 1-2 exit ${PIPESTATUS[0]} at $((SECONDS - T0)) s"
 STACK_SAMPLES=$W/stacks PYTHONPATH=$PWD/bench/stack_sampler:$PYTHONPATH \

@@ -8,10 +8,7 @@
 # COMMIT (the commit the working tree holds) goes into every JSON that bench/common.py writes.
 set -o pipefail
 OUT=${OUT:-runs/gpu_trim}; W=${W:-/tmp/gpu_trim}; mkdir -p $OUT $W; T0=$SECONDS
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
-export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
-nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
-drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB\|it/s\]\|s/it\]"; }
+source bench/gpu_env.sh
 python train.py --deployment-type single_gpu --output-dir $W/tiny --no-chat --seed 1234 2>&1 | drop > $OUT/tiny_train.log
 echo "=== shipped exit ${PIPESTATUS[0]} at $((SECONDS - T0)) s"; tail -4 $OUT/tiny_train.log
 mkdir -p $W/tiny_plain; ln -sfn $W/tiny/sft $W/tiny_plain/sft; ln -sfn $W/tiny/reward $W/tiny_plain/reward

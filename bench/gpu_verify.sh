@@ -9,10 +9,7 @@
 set -o pipefail
 OUT=${OUT:-runs/gpu_verify}; mkdir -p $OUT; T0=$SECONDS
 echo "${COMMIT:-unknown}" > $OUT/commit.txt
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
-export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
-nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
-drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB"; }
+source bench/gpu_env.sh
 timeout 240 python bench/step3.py --batch 32 64 --updates 2 --engines fast --models /tmp/models --out $OUT/bench_step3.json 2>&1 | drop > $OUT/step3.log
 tail -4 $OUT/step3.log; echo "=== step3 done at $((SECONDS - T0)) s"
 timeout 90 python bench/rollout.py --batch 32 128 --engines fast --out $OUT/bench_rollout.json 2>&1 | drop > $OUT/rollout.log

@@ -24,21 +24,34 @@ from .pipeline import (make_plan, pipeline_parser, read_results, step_args, step
                                   STEP_MODULES)
 
 # %% auto #0
-__all__ = ['ALGORITHMS', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 'step_command', 'variant_args', 'run_logged',
-           'run_seed', 'run_row', 't_interval', 'summarize_rows', 'run_meta', 'steps12_row', 'collect_steps12',
-           'collect', 'run_study', 'study_parser', 'main']
+__all__ = ['ALGORITHMS', 'PLAIN', 'VARIANTS', 'TARGETS', 'SUMMARY_FIGURES', 'seed_plan', 'step_command', 'variant_args',
+           'run_logged', 'run_seed', 'run_row', 't_interval', 'summarize_rows', 'run_meta', 'steps12_row',
+           'collect_steps12', 'collect', 'run_study', 'study_parser', 'main']
 
 # %% ../nbs/09b_seeds.ipynb #a6b7c8d9
 ALGORITHMS = {"ppo": "rlhf_course.step3"}            # step-3 trainers a study can run
+# Each variant names all of its step-3 flags that
+# differ between the rows, so a name reruns its row of
+# results/cpu/seeds.json whatever train.py ships: until 9476679
+# train.py's defaults were DeepSpeed-Chat's plain step 3
+# (that file's "default" row, "plain" here); since then they are ptx_norm's flags.
+PLAIN = ["--unsup_coef", "0", "--no-normalize_reward"]
 VARIANTS = {
-    "default": [],  # train.py's defaults
-    "ema_plain": ["--no_ema_warmup"],  # DeepSpeed-Chat's constant EMA decay 0.992
-    # chapter 08's ptx run
-    "ptx": ["--unsupervised_dataset_name", "toyworld", "--unsup_coef", "1"],
+    "default": [],  # train.py's defaults (ptx_norm's flags)
+    "plain": PLAIN,  # DeepSpeed-Chat's step 3: no ptx, raw scores
+    "ema_plain": [*PLAIN, "--no_ema_warmup"],  # and DeepSpeed-Chat's constant EMA decay 0.992
+    # chapter 08's ptx run without normalised scores
+    "ptx": [
+        "--unsupervised_dataset_name",
+        "toyworld",
+        "--unsup_coef",
+        "1",
+        "--no-normalize_reward",
+    ],
     # the last epoch's reward model
     "rm_last": ["--critic_model_name_or_path", "{reward_last}"],
-    # scores normalised by their running moments (chapter 07)
-    "reward_norm": ["--normalize_reward"],
+    # scores normalised by their running moments (chapter 07), no ptx
+    "reward_norm": ["--unsup_coef", "0", "--normalize_reward"],
     "ptx_norm": [
         "--unsupervised_dataset_name",
         "toyworld",

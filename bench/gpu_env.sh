@@ -1,0 +1,9 @@
+# Sourced by the bench/gpu_*.sh device scripts after they set OUT: the packages from .whl (the device has no internet;
+# installed without bytecode, as the device tool's README does it), the repository and bench/ on PYTHONPATH, Hopper's
+# CUDA arch for any extension build, COMMIT (the commit the working tree holds; the device copy's .git may name
+# another) as BENCH_COMMIT for bench/common.py's JSONs, the card's name and clocks in $OUT/card.txt, and drop(), a
+# filter that keeps loading messages, warnings, DeepSpeed's memory reports and progress bars out of the logs.
+python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
+export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
+drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB\|it/s\]\|s/it\]"; }
