@@ -29,19 +29,20 @@ NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.i
 # its chapters are nearly done, the "book" worker only after the site test. Sent shortest-last, they balance the two
 # workers to within the last few seconds; in file order the two-rank tests came last and ran at the same time on both
 # workers (four processes on two cores), and the run ended 250 s after the book chain (a fresh clone of caa6534: the
-# book worker done at about 1000 s, the other at 1247 s). LONGEST_FIRST: the tests that launch processes, longest
-# first, from `python -m pytest -n 1 --durations=80` at caa6534 (seconds alone on this 2-core machine: 52, 52, 52, 44,
-# 44, 35, 31, 27 with two chat.py calls, 23, 18, 17, 15, 14, 14, 13, 11, 10); the rest follow in file order.
+# book worker done at about 1000 s, the other at 1247 s; with this order, 1166 s at 87a1451). LONGEST_FIRST: the tests
+# that launch processes, longest first, from `python -m pytest -n 1 --durations=80` at caa6534 (seconds alone on this
+# 2-core machine: 52, 52, 52, 44 with one more train.py call since, 44, 35, 31, 27 with one more chat.py call since,
+# 23, 18, 17, 15, 14, 14, 13, 10); the rest follow in file order.
 LONGEST_FIRST = ["test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine",
                  "test_step3_two_ranks_zero3_actor_zero2_critic", "test_two_runs_side_by_side",
-                 "test_train_py_refuses_a_bad_dtype_and_names_a_failed_step_in_one_line", "test_two_ranks_follow_one",
+                 "test_train_py_names_a_step_that_failed_after_launch_in_one_line", "test_two_ranks_follow_one",
                  "test_step3_interrupted_and_resumed_matches_uninterrupted", "test_ctrl_c_says_what_was_kept",
                  "test_chat_refuses_a_config_only_folder",
                  "test_deepspeed_launcher_sets_a_gpu_and_ds_accelerator_cpu_hides_it",
                  "test_cli_runs_chapters_in_order_and_skips_flagged_cells", "test_front_scripts_answer_help",
                  "test_torchrun_keeps_the_hidden_gpus_and_binds_its_own_port", "test_refusal_as_a_user_sees_it",
                  "test_steps_1_and_2_refuse_bad_data_and_stop_on_ctrl_c_in_one_line",
-                 "test_importing_trl_losses_touches_no_network", "test_the_multi_rank_check_refuses_a_bad_stage_in_one_line",
+                 "test_importing_trl_losses_touches_no_network",
                  "test_rank0_builds_the_cache_while_rank1_waits"]
 
 

@@ -60,6 +60,7 @@ def files(tmp_path):
     (["--deployment-type", "cpu", "--data_split", "0,0,0"], "--data_split '0,0,0': need three non-negative numbers with a positive sum"),
     (["--deployment-type", "cpu", "--data_split", "2,4"], "--data_split '2,4': need three"),
     (["--deployment-type", "cpu", "--data_split", "10,0,0"], "--data_split 10,0,0: gives step 2 no data"),
+    (["--deployment-type", "cpu", "--dtype", "fp64"], "train.py: error: --dtype fp64: expected one of fp32, fp16, bf16"),
 ])
 def test_refused_before_launch(argv, expected, files):
     argv = [a.format(empty=files / "empty", two=files / "two") for a in argv]
