@@ -5,6 +5,7 @@
 # %% ../nbs/08_step3.ipynb #3eb9db54
 from __future__ import annotations
 
+import copy
 import json
 import random
 import shutil
@@ -34,11 +35,11 @@ from .toyworld import load_toyworld, WEIGHTS
 from .toymodels import corpus_blocks, split_blocks
 
 # %% auto #0
-__all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'CORRECTNESS', 'STYLE', 'training_batches', 'learned_rewards',
-           'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches', 'save_checkpoints',
-           'rng_state', 'set_rng_state', 'resume_config', 'check_resume', 'step3_interrupted_note', 'step3_setup',
-           'count_iters', 'Step3Run', 'summarize_step3', 'gain_split', 'save_eval_answers', 'peak_gpu_memory_gb',
-           'example_answers', 'train_step3', 'main']
+__all__ = ['HELD_OUT_BLOCK', 'RESUME_DIR', 'IGNORED_ON_RESUME', 'SFT_EVALS', 'CORRECTNESS', 'STYLE', 'training_batches',
+           'learned_rewards', 'policy_eval', 'toyworld_corpus_split', 'heldout_lm_loss', 'ptx_rows', 'ptx_batches',
+           'save_checkpoints', 'rng_state', 'set_rng_state', 'resume_config', 'check_resume', 'step3_interrupted_note',
+           'step3_setup', 'count_iters', 'Step3Run', 'checkpoint_files', 'summarize_step3', 'gain_split',
+           'save_eval_answers', 'peak_gpu_memory_gb', 'example_answers', 'train_step3', 'main']
 
 # %% ../nbs/08_step3.ipynb #907a2814
 def training_batches(exps: list[dict], batch_size: int, generator: torch.Generator) -> list[dict]:
@@ -571,6 +572,38 @@ def run_loop(self: Step3Run):
     bar.close()
 
 # %% ../nbs/08_step3.ipynb #97886a5f
+# The SFT model's figures depend only on its checkpoint, the reward model's, the prompts and the
+# evaluation settings: runs in one process that share all of
+# them (chapter 08's, one after another) evaluate it once.
+SFT_EVALS: dict = {}
+
+def checkpoint_files(path) -> tuple:
+    """A local checkpoint folder's files with sizes and times
+    (another checkpoint there: another key); else the name."""
+    path = Path(path)
+    if not path.is_dir():
+        return (str(path),)
+    return (
+        str(path.resolve()),
+        *sorted(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()
+        ),
+    )
+
+@patch
+def sft_eval_key(self: Step3Run) -> tuple:
+    a = self.args
+    return (
+        checkpoint_files(a.actor_model_name_or_path),
+        checkpoint_files(a.critic_model_name_or_path),
+        a.dtype,
+        a.seed,
+        a.max_answer_seq_len,
+        a.actor_zero_stage,
+        self.world_size,
+        tuple(self.eval_prompts),
+    )
+
 @patch
 def final_eval(self: Step3Run) -> dict | None:
     """Gold, learned reward and held-out pretraining loss of
@@ -582,6 +615,11 @@ def final_eval(self: Step3Run) -> dict | None:
         models["ema"] = self.engine.actor_ema.module
     out = {}
     for name, model in models.items():
+        # the SFT model is the frozen reference: an earlier run here may have evaluated it already
+        key = self.sft_eval_key() if name == "sft" else None
+        if key in SFT_EVALS:
+            out[name] = copy.deepcopy(SFT_EVALS[key])
+            continue
         out[name] = policy_eval(
             model,
             self.engine.reward.module,
@@ -591,6 +629,8 @@ def final_eval(self: Step3Run) -> dict | None:
             self.synced,
         )
         out[name]["pretrain_loss"] = heldout_lm_loss(model, self.held_out)
+        if key is not None:
+            SFT_EVALS[key] = copy.deepcopy(out[name])
     return out
 
 # %% ../nbs/08_step3.ipynb #dc2868bc
