@@ -29,8 +29,9 @@ NEEDS = {nb: "04_reward.ipynb" for nb in ("06_rlhf_engine.ipynb", "06b_rollout.i
 # its chapters are nearly done, the "book" worker only after the site test. Sent shortest-last, they balance the two
 # workers to within the last few seconds; in file order the two-rank tests came last and ran at the same time on both
 # workers (four processes on two cores), and the run ended 250 s after the book chain (a fresh clone of caa6534: the
-# book worker done at about 1000 s, the other at 1247 s; with this order, 1166 s at 87a1451). LONGEST_FIRST: the tests
-# that launch processes, longest first, from `python -m pytest -n 1 --durations=80` at caa6534 (seconds alone on this
+# book worker done at about 1000 s, the other at 1247 s; with this order, at 87a1451, the book worker finished its chain
+# at about 950 s and then took tests for the last 200 s of 1166). LONGEST_FIRST: the tests that launch processes,
+# longest first, from `python -m pytest -n 1 --durations=80` at caa6534 (seconds alone on this
 # 2-core machine: 52, 52, 52, 44 with one more train.py call since, 44, 35, 31, 27 with one more chat.py call since,
 # 23, 18, 17, 15, 14, 14, 13, 10); the rest follow in file order.
 LONGEST_FIRST = ["test_multi_node_with_a_one_host_hostfile_and_the_rollout_engine",
