@@ -27,9 +27,9 @@ __all__ = ['RAW_DATASETS', 'CACHE_VERSION', 'DROP_REASONS', 'DataError', 'Prompt
            'FullHhRlhf', 'SyntheticInstructGptjPairwise', 'RlhfRewardDatasets', 'WebGptComparisons', 'StanfordShp',
            'ZhihuKol', 'Hc3Chinese', 'LocalJsonFile', 'ToyWorldPrefs', 'SourceSpec', 'parse_source', 'get_raw_dataset',
            'read_row', 'drop_reason', 'parse_split', 'phase_indices', 'blend_indices', 'tokenize_row',
-           'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint', 'source_fingerprint',
-           'cache_key', 'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split', 'default_cache_dir',
-           'create_prompt_dataset', 'empty_split_error', 'describe_stats', 'get_unsupervised_data']
+           'DataCollatorSFT', 'DataCollatorReward', 'DataCollatorRLHF', 'tokenizer_fingerprint', 'file_stamps',
+           'source_fingerprint', 'cache_key', 'duplicate_indices', 'source_rows', 'PhaseDataset', 'build_phase_split',
+           'default_cache_dir', 'create_prompt_dataset', 'empty_split_error', 'describe_stats', 'get_unsupervised_data']
 
 # %% ../nbs/01_data.ipynb #aa1e02e6
 class DataError(ValueError):
@@ -464,6 +464,11 @@ def tokenizer_fingerprint(tokenizer) -> str:
     specials = [tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id]
     return hashlib.sha256((body + repr(specials)).encode()).hexdigest()
 
+def file_stamps(files) -> list:
+    """Each file's name, size and modification time:
+    enough for a cache key to notice a rewritten file."""
+    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+
 def source_fingerprint(spec: SourceSpec) -> list:
     "Name, weight, and for local data each file's name, size and modification time."
     files = sorted(Path(spec.local_path).rglob("*")) if spec.local_path else []
@@ -472,7 +477,7 @@ def source_fingerprint(spec: SourceSpec) -> list:
     return [
         spec.name,
         spec.weight,
-        [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()],
+        file_stamps(files),
     ]
 
 # %% ../nbs/01_data.ipynb #2e9d16e4

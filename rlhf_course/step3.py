@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .data import (create_prompt_dataset, DataCollatorRLHF, DataCollatorSFT,
-                              get_unsupervised_data)
+                              file_stamps, get_unsupervised_data)
 from .ds_utils import get_all_reduce_mean, get_rank, print_rank_0, to_device
 from .checkpoints import (gathered_parameters, plain_state_dict, save_hf_format,
                                      unwrap_model)
@@ -578,17 +578,12 @@ def run_loop(self: Step3Run):
 SFT_EVALS: dict = {}
 
 def checkpoint_files(path) -> tuple:
-    """A local checkpoint folder's files with sizes and times
-    (another checkpoint there: another key); else the name."""
+    """A local checkpoint folder and its files' stamps
+    (chapter 01's `file_stamps`); else the hub name."""
     path = Path(path)
     if not path.is_dir():
         return (str(path),)
-    return (
-        str(path.resolve()),
-        *sorted(
-            (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()
-        ),
-    )
+    return (str(path.resolve()), *map(tuple, file_stamps(sorted(path.iterdir()))))
 
 @patch
 def sft_eval_key(self: Step3Run) -> tuple:
