@@ -160,11 +160,14 @@ def test_two_runs_side_by_side(tmp_path):
 
 def test_ctrl_c_says_what_was_kept(tmp_path):
     out = tmp_path / "out"
-    p = start(out, tmp_path / "cache")
+    # epochs enough that the interrupt lands in training on any machine (one epoch is under 0.1 s; the step's first
+    # output came 0.4-5 s before its end, so "2 s after the first output" once came after train.py had finished)
+    p = start(out, tmp_path / "cache", "--num_train_epochs", "2000")
     log = out / "logs" / "step1.log"
     deadline = time.time() + 300
-    while not (log.is_file() and log.stat().st_size > 0) and time.time() < deadline and p.poll() is None: time.sleep(0.5)
-    time.sleep(2)
+    while "sft epoch 2" not in (log.read_text() if log.is_file() else "") and time.time() < deadline and p.poll() is None:
+        time.sleep(0.2)
+    assert p.poll() is None, "step 1 ended before it could be interrupted"
     p.send_signal(signal.SIGINT)   # to train.py only, as `kill -INT` would (a terminal's Ctrl-C reaches the step too)
     _, stderr = p.communicate(timeout=120)
     last = stderr.strip().splitlines()[-1]
