@@ -67,7 +67,6 @@ def main(argv=None):
         names["tunableop"] = None
         torch.cuda.tunable.tuning_enable(True)
         torch.cuda.tunable.set_filename(str(Path(args.out).with_name("tunableop_results.csv")))
-        torch.cuda.tunable.write_file_on_exit(True)
     rows, L = [], args.layers
     for B in args.batch:
         for lin, n_in, n_out, has_bias in OPT_1_3B_LINEARS:
@@ -97,7 +96,10 @@ def main(argv=None):
                       + (f"  {weight_bytes / s / peak_bw:5.1%} of HBM" if peak_bw else "")
                       + f"  (first call {first_s:.1f} s)", flush=True)
             ws.clear(); wts.clear()
-    tuned = [list(r) for r in torch.cuda.tunable.get_results()] if cuda and args.tunableop else None
+    tuned = None
+    if cuda and args.tunableop:
+        torch.cuda.tunable.write_file()
+        tuned = [list(r) for r in torch.cuda.tunable.get_results()]
     write_results(args.out, {"layers": L, "dtype": str(dtype), "rows": rows, "tunableop_results": tuned})
 
 
