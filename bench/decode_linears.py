@@ -96,10 +96,8 @@ def main(argv=None):
                       + (f"  {weight_bytes / s / peak_bw:5.1%} of HBM" if peak_bw else "")
                       + f"  (first call {first_s:.1f} s)", flush=True)
             ws.clear(); wts.clear()
-    tuned = None
-    if cuda and args.tunableop:
-        torch.cuda.tunable.write_file()
-        tuned = [list(r) for r in torch.cuda.tunable.get_results()]
+    # what TunableOp chose per shape (it also writes them to its results file as the process ends)
+    tuned = [list(r) for r in torch.cuda.tunable.get_results()] if cuda and args.tunableop else None
     write_results(args.out, {"layers": L, "dtype": str(dtype), "rows": rows, "tunableop_results": tuned})
 
 
