@@ -46,6 +46,9 @@ def parse_args(argv=None):
                         "instead of in one pass after the backward (DeepSpeed's bf16.immediate_grad_update)")
     p.add_argument("--fuse_norms", default="auto", choices=["auto", "on", "off"],
                    help="the rollout engine's residual sums and LayerNorms in one compiled kernel each (auto: its default, fused on GPUs)")
+    p.add_argument("--compile_decoders", action="store_true",
+                   help="torch.compile every model's decoder stack (actor, reference, critic, reward) for the forward "
+                        "and backward passes of experience and training; a lever under test, not step 3's default")
     p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
@@ -178,6 +181,19 @@ def logprob_gap(trainer, batch) -> dict:
     print("engine log-probs against the actor's forward:", out, flush=True)
     return out
 
+def compile_decoders(engine) -> list[str]:
+    """`torch.compile` (Inductor, static shapes) on each model's decoder layers, in place (regional compilation: one
+    layer's code, reused by the others of its width); the names compiled. The rollout engine reads the actor's weights
+    itself, so generation is unchanged; embeddings, final norms, LM and value heads stay eager."""
+    names = []
+    for role in ("actor", "ref", "critic", "reward"):
+        model = getattr(engine, role)
+        for name, module in getattr(model, "module", model).named_modules():
+            if type(module).__name__ == "OPTDecoderLayer":
+                module.compile(dynamic=False)
+                names.append(f"{role}.{name}")
+    return names
+
 def main(argv=None):
     from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed
     from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer
@@ -208,6 +224,7 @@ def main(argv=None):
     engine = DeepSpeedRLHFEngine(actor_path, critic_path, tokenizer, num_total_iters=10**6, args=step3)
     trainer = DeepSpeedPPOTrainer(engine=engine, args=step3)
     trainer.answer_logits_only = args.logits == "answer"
+    compiled = compile_decoders(engine) if args.compile_decoders else []
     init_s = synced_time() - t0
     peak = card()["peak_bf16_flops"]
     rows, extra, gen = [], {}, torch.Generator(device=device).manual_seed(0)
@@ -236,7 +253,7 @@ def main(argv=None):
                              "zero_stages_built": {r: getattr(engine, r).zero_optimization_stage() for r in ("actor", "critic")},
                              "optimizer": "torch.optim.AdamW(fused=True)" if device.type == "cuda" else "torch.optim.AdamW",
                              "optimizer_wrappers": {r: type(getattr(engine, r).optimizer).__name__ for r in ("actor", "critic")},
-                             "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,
+                             "compiled_decoders": compiled, "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,
                              "fast_over_generate": speedup, **extra})
 
 if __name__ == "__main__":
