@@ -49,8 +49,10 @@ class RewardModel(nn.Module):
 
     def forward_value(self, input_ids, attention_mask):
         "Values (B, T), one per token."
-        # (B, T, D)
-        hidden = self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # (B, T, D); no KV cache: scoring never decodes on from it (OPT would build one by default)
+        hidden = self.base(
+            input_ids=input_ids, attention_mask=attention_mask, use_cache=False
+        ).last_hidden_state
         return self.v_head(hidden).squeeze(-1)
 
 # %% ../nbs/04_reward.ipynb #aa0cdd95
