@@ -152,7 +152,8 @@ def profile_training(trainer, batch, train_batch: int, path) -> dict:
     self_us = lambda e: getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0)
     # the GPU's busy time from the kernels alone (an operator's row repeats the time of the kernels it launched)
     kernels = [e for e in events if e.device_type != DeviceType.CPU]
-    kinds = {"matmul": ("nvjet", "gemm", "cutlass", "sm90_xmma", "cublas"), "attention": ("attention", "flash", "fmha", "sdpa"),
+    # attention first: PyTorch's memory-efficient attention kernels are named fmha_cutlass...
+    kinds = {"attention": ("attention", "flash", "fmha", "sdpa"), "matmul": ("nvjet", "gemm", "cutlass", "sm90_xmma", "cublas"),
              "optimizer": ("adam", "multi_tensor", "foreach"), "copy/cast": ("copy", "memcpy", "memset", "cat", "fill")}
     busy = {}
     for e in kernels:
