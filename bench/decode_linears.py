@@ -51,8 +51,15 @@ def variants(cuda: bool, autotune: bool) -> dict:
     out = {"linear": lambda x, w, wt, b: F.linear(x, w, b),
            "addmm (in, out)": lambda x, w, wt, b: torch.addmm(b, x, wt) if b is not None else x @ wt}
     if cuda and autotune:
-        compiled = torch.compile(F.linear, mode="max-autotune-no-cudagraphs", dynamic=False)
-        out["compiled max-autotune"] = lambda x, w, wt, b: compiled(x, w, b)
+        # a compiled function per shape: one for all ten reached Dynamo's limit of 8 versions and ran the rest eagerly
+        compiled = {}
+        def call(x, w, wt, b):
+            key = (x.shape, w.shape, b is not None)
+            if key not in compiled:
+                compiled[key] = torch.compile(lambda x, w, b: F.linear(x, w, b), mode="max-autotune-no-cudagraphs",
+                                              dynamic=False)
+            return compiled[key](x, w, b)
+        out["compiled max-autotune"] = call
     return out
 
 
