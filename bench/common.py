@@ -43,6 +43,11 @@ def card() -> dict:
     return {"name": name, "memory_gib": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1),
             "peak_bytes_per_s": peak[0], "peak_bf16_flops": peak[1]}
 
+def pieces_setting() -> tuple[bool, str, torch.dtype, float | None]:
+    "For the piece-by-piece benches: (on a GPU?, device, dtype: bf16 there and fp32 on the CPU, the card's peak bytes/s)."
+    cuda = torch.cuda.is_available()
+    return cuda, "cuda" if cuda else "cpu", torch.bfloat16 if cuda else torch.float32, card()["peak_bytes_per_s"]
+
 def synced_time() -> float:
     if torch.cuda.is_available(): torch.cuda.synchronize()
     return time.perf_counter()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import DEFAULT_OUT, card, write_results
+from common import DEFAULT_OUT, pieces_setting, write_results
 from decode_pieces import timed_per_call
 
 # (name, in, out, bias): OPT-1.3B's products at decoding time (the engine packs q, k and v into one)
@@ -65,9 +65,7 @@ def variants(cuda: bool, autotune: bool) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    cuda = torch.cuda.is_available()
-    device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
-    peak_bw = card()["peak_bytes_per_s"]
+    cuda, device, dtype, peak_bw = pieces_setting()
     names = variants(cuda, args.autotune)
     if cuda and args.tunableop:
         # F.linear again, with TunableOp on for this variant's calls only; what it chose is in its results file

@@ -15,7 +15,7 @@ import statistics
 
 import torch
 import torch.nn.functional as F
-from common import DEFAULT_OUT, card, synced_time, write_results
+from common import DEFAULT_OUT, pieces_setting, synced_time, write_results
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
@@ -98,9 +98,7 @@ def norm_variants(cuda: bool) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    cuda = torch.cuda.is_available()
-    device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
-    peak_bw = card()["peak_bytes_per_s"]
+    cuda, device, dtype, peak_bw = pieces_setting()
     H, D, L, rows = args.heads, args.head_dim, args.layers, []
     for B in args.batch:
         for W in args.window:
