@@ -47,7 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--fuse_norms", default="auto", choices=["auto", "on", "off"],
                    help="the rollout engine's residual sums and LayerNorms in one compiled kernel each (auto: its default, fused on GPUs)")
     p.add_argument("--compile_decoders", action="store_true",
-                   help="torch.compile every model's decoder stack (actor, reference, critic, reward) for the forward "
+                   help="torch.compile every model's decoder layers (actor, reference, critic, reward) for the forward "
                         "and backward passes of experience and training; a lever under test, not step 3's default")
     p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")

@@ -160,8 +160,8 @@ def test_two_runs_side_by_side(tmp_path):
 
 def test_ctrl_c_says_what_was_kept(tmp_path):
     out = tmp_path / "out"
-    # epochs enough that the interrupt lands in training on any machine (one epoch is under 0.1 s; the step's first
-    # output came 0.4-5 s before its end, so "2 s after the first output" once came after train.py had finished)
+    # epochs enough that the interrupt lands in training on any machine (one epoch is under 0.1 s; the one-epoch step's
+    # first output came about 5 s before train.py ended, so "2 s after the first output" once came after it had ended)
     p = start(out, tmp_path / "cache", "--num_train_epochs", "2000")
     log = out / "logs" / "step1.log"
     deadline = time.time() + 300
