@@ -214,6 +214,8 @@ def smoke_run(
     seed: int = 0,
 ) -> dict:
     "Train a tiny OPT for `steps` on every rank, save it together; returns this rank's report."
+    # the flags one rank can judge alone, refused before a process group exists; then the rest
+    check_ds_args(zero_stage, offload, dtype, None, micro_batch_size)
     rank, world_size, device = init_distributed()
     check_ds_args(zero_stage, offload, dtype, None, micro_batch_size, 1, world_size, device=device)
     quiet_deepspeed()

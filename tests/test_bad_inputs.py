@@ -250,7 +250,10 @@ def test_train_py_names_a_step_that_failed_after_launch_in_one_line(tmp_path):
 
 
 def test_the_multi_rank_check_refuses_a_bad_stage_in_one_line():
+    import torch.distributed as dist
     from rlhf_course import checkpoints
+    had_group = dist.is_initialized()
     with pytest.raises(SystemExit) as e:   # its main's message, which Python prints to stderr as the one line
         checkpoints.main(["--zero_stage", "5"])
     assert e.value.code == "rlhf_course.checkpoints: error: --zero_stage must be 0, 1, 2 or 3, got 5"
+    assert dist.is_initialized() == had_group   # refused before a process group was set up
