@@ -14,6 +14,7 @@ Levers: --zero_stage of the two trained models (in bf16 at ZeRO-0/1 the package 
 --bf16_optimizer off measures the per-parameter wrapper it replaced, results/gpu/bf16opt_default), --logits (full: over the whole sequence, DeepSpeed-Chat's way and
 chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
 --updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
+--attention and --left_pad each take several values, timed in turn in the same process.
 --profile FILE writes a torch.profiler table of one training phase; --logprob_gap compares the rollout engine's
 log-probabilities with the actor's forward pass (whether the forward could be skipped).
 """
@@ -49,6 +50,12 @@ def parse_args(argv=None):
     p.add_argument("--compile_decoders", action="store_true",
                    help="torch.compile every model's decoder layers (actor, reference, critic, reward) for the forward "
                         "and backward passes of experience and training; a lever under test, not step 3's default")
+    p.add_argument("--attention", nargs="+", default=["real_first"], choices=["real_first", "mask"],
+                   help="real_first: each row's real tokens moved to its front, no attention mask (chapter 07's default, "
+                        "the flash kernel); mask: the padded rows and their mask (chapter 07's real_tokens_first = False)")
+    p.add_argument("--left_pad", type=int, nargs="+", default=[0],
+                   help="pad each prompt on the left by a random 0..N tokens (0: unpadded random prompts, the issue's "
+                        "setting; real prompts have their own lengths)")
     p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
@@ -234,23 +241,30 @@ def main(argv=None):
     peak = card()["peak_bf16_flops"]
     rows, extra, gen = [], {}, torch.Generator(device=device).manual_seed(0)
     for b in args.batch:
-        ids = torch.randint(4, len(tokenizer), (b, args.prompt), device=device, generator=gen)
-        batch = {"prompt": ids, "prompt_att_mask": torch.ones_like(ids)}
-        def flops(answer_tokens, b=b):
-            return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
-        for name in args.engines:
-            if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
-            rows.append(run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops))
-        if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
-        if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
-    by = {(r["engine"], r["batch"]): r for r in rows}
+        for pad in args.left_pad:
+            ids = torch.randint(4, len(tokenizer), (b, args.prompt), device=device, generator=gen)
+            left = torch.randint(0, pad + 1, (b, 1), device=device, generator=gen)
+            real = torch.arange(args.prompt, device=device)[None, :] >= left
+            batch = {"prompt": ids.where(real, tokenizer.pad_token_id), "prompt_att_mask": real.long()}
+            def flops(answer_tokens, b=b):
+                return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
+            for name in args.engines:
+                if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
+                for attention in args.attention:
+                    trainer.real_tokens_first = attention == "real_first"
+                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
+                                 "attention": attention, "left_pad": pad})
+            trainer.real_tokens_first = args.attention[0] == "real_first"
+            if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
+            if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
+    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"]) == (args.attention[0], args.left_pad[0])}
     speedup = {str(b): round(by[("fast", b)]["samples_per_s"] / by[("hf", b)]["samples_per_s"], 2)
                for b in args.batch if ("fast", b) in by and ("hf", b) in by}
     print("samples/s, fast / generate():", speedup)
-    print(f"{'engine':6s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
+    print(f"{'engine':6s} {'attention':10s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
     for r in rows:
         s = r["phase_share"]
-        print(f"{r['engine']:6s} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
+        print(f"{r['engine']:6s} {r['attention']:10s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},

@@ -19,8 +19,9 @@ from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended
 
 # %% auto #0
 __all__ = ['pad_answers', 'trim_answers', 'sampling_kwargs', 'token_log_probs', 'action_log_probs',
-           'action_log_probs_and_entropy', 'rollout_mask', 'answer_values', 'final_scores', 'DeepSpeedPPOTrainer',
-           'experience_stats', 'RunningMoments', 'all_finite', 'NonFiniteLossError', 'DeepSpeedPPOTrainerUnsupervised']
+           'action_log_probs_and_entropy', 'rollout_mask', 'answer_values', 'final_scores', 'RealTokensFirst',
+           'DeepSpeedPPOTrainer', 'experience_stats', 'RunningMoments', 'all_finite', 'NonFiniteLossError',
+           'DeepSpeedPPOTrainerUnsupervised']
 
 # %% ../nbs/07_ppo_trainer.ipynb #ab39c6ce
 def pad_answers(
@@ -116,11 +117,42 @@ def final_scores(values: torch.Tensor, action_mask: torch.Tensor, prompt_len: in
     "(B, L) reward-model values -> (B,) the value at each answer's last action."
     return values.gather(1, (prompt_len + last_action_index(action_mask))[:, None]).squeeze(1)
 
+# %% ../nbs/07_ppo_trainer.ipynb #b8e4d3f2
+class RealTokensFirst:
+    """A padded batch with each row's real tokens moved to its front, in order, and its pads
+    behind them: `pack` the token ids, run the model without a mask, `unpack` its outputs."""
+    def __init__(self, mask: torch.Tensor):
+        # a stable sort of "is a pad": the real tokens first, in their order
+        # (B, L): packed index -> position, and position -> packed index
+        self.order = torch.argsort((mask == 0).to(torch.uint8), dim=1, stable=True)
+        self.index = torch.argsort(self.order, dim=1)
+
+    def pack(self, seq: torch.Tensor) -> torch.Tensor:
+        "(B, L) token ids, real tokens first."
+        return seq.gather(1, self.order)
+
+    def kept(self, first: int) -> int:
+        """How many of the last packed indices hold every
+        position from `first` on (`logits_to_keep`)."""
+        return self.index.shape[1] - int(self.index[:, first:].min())
+
+    def unpack(self, out: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """(B, K, ...) outputs at the last K packed indices -> (B, L - first, ...)
+        at positions first, ..., L - 1 of the padded layout."""
+        i = self.index[:, first:] - (self.index.shape[1] - out.shape[1])
+        return out.gather(
+            1, i.view(*i.shape, *(1,) * (out.dim() - 2)).expand(*i.shape, *out.shape[2:])
+        )
+
+
 # %% ../nbs/07_ppo_trainer.ipynb #b881a6bd
 class DeepSpeedPPOTrainer:
     "PPO on an `DeepSpeedRLHFEngine`: `generate_experience(prompt_batch)`, then `train_rlhf(exp)`."
     # True: logits at the answer positions only, log-probs chunk by chunk (less memory)
     answer_logits_only = False
+    # True: each row's real tokens moved to its front, attention without a mask (the flash
+    # kernel on GPUs); False: the padded rows and their mask, DeepSpeed-Chat's way
+    real_tokens_first = True
     config_class = PPOConfig     # what `args` is converted to
     def __init__(self, engine, args):
         "`args`: a PPOConfig, or step 3's flags (converted once)."
@@ -144,13 +176,31 @@ class DeepSpeedPPOTrainer:
         self.reward_moments = RunningMoments() if config.normalize_reward else None
 
     def _logits(self, model, seq, mask, prompt_len: int) -> torch.Tensor:
-        """The logits of the last A + 1 positions (those that
-        predict the answer, and the end), or of every position."""
-        # transformers: 0 keeps every position
-        keep = seq.shape[1] - prompt_len + 1 if self.answer_logits_only else 0
-        return model(
-            input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep
-        ).logits
+        """The logits of every position (B, L, V), or of the last A + 1
+        (those that predict the answer, and the end), padded layout."""
+        # the first position whose logits are returned
+        first = prompt_len - 1 if self.answer_logits_only else 0
+        if not self.real_tokens_first:
+            # transformers: 0 keeps every position
+            keep = seq.shape[1] - first if first else 0
+            return model(
+                input_ids=seq, attention_mask=mask, use_cache=False, logits_to_keep=keep
+            ).logits
+        rows = RealTokensFirst(mask)
+        return rows.unpack(
+            model(
+                input_ids=rows.pack(seq), use_cache=False, logits_to_keep=rows.kept(first)
+            ).logits,
+            first,
+        )
+
+    def _values(self, model, seq, mask) -> torch.Tensor:
+        "The critic's or the reward model's values (B, L), one per position."
+        if not self.real_tokens_first:
+            return model.module.forward_value(seq, mask)
+        rows = RealTokensFirst(mask)
+        return rows.unpack(model.module.forward_value(rows.pack(seq), None))
+
 
 # %% ../nbs/07_ppo_trainer.ipynb #1c56a31b
 @patch
@@ -198,8 +248,8 @@ def generate_experience(self: DeepSpeedPPOTrainer, prompt_batch: dict) -> dict:
     logits, ref_logits = self._logits(self.actor_model, seq, mask, P), self._logits(
         self.ref_model, seq, mask, P
     )
-    values = self.critic_model.module.forward_value(seq, mask)
-    score = final_scores(self.reward_model.module.forward_value(seq, mask), action_mask, P).float()
+    values = self._values(self.critic_model, seq, mask)
+    score = final_scores(self._values(self.reward_model, seq, mask), action_mask, P).float()
     exp = {
         "prompts": prompts,
         "seq": seq,
@@ -326,7 +376,7 @@ def train_rlhf(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torc
     actor_loss, clipfrac = actor_loss_fn(
         log_probs, exp["logprobs"], advantages, am, self.config.cliprange
     )
-    values = answer_values(self.critic_model.module.forward_value(seq, mask), P).float()
+    values = answer_values(self._values(self.critic_model, seq, mask), P).float()
     critic_loss = critic_loss_fn(values, exp["value"], returns, am, self.config.cliprange_value)
     if not all_finite(actor_loss, critic_loss):
         raise NonFiniteLossError(
