@@ -150,9 +150,9 @@ def generate_experience(self: DeepSpeedGRPOTrainer, prompt_batch: dict) -> dict:
         self._generate_sequence(prompts, prompt_mask), P, self.tokenizer.eos_token_id
     )
     mask = rollout_mask(prompt_mask, action_mask)
-    logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
-    ref_logits = self.ref_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
-    score = final_scores(self.reward_model.module.forward_value(seq, mask), action_mask, P).float()
+    logits = self._logits(self.actor_model, seq, mask, P)
+    ref_logits = self._logits(self.ref_model, seq, mask, P)
+    score = final_scores(self._values(self.reward_model, seq, mask), action_mask, P).float()
     reward = (
         score.clamp(-args.clip_reward_value, args.clip_reward_value)
         - args.truncation_penalty * (~ended).float()
@@ -182,7 +182,7 @@ def train_rlhf(self: DeepSpeedGRPOTrainer, exp: dict) -> tuple[torch.Tensor, tor
         exp["action_mask"],
         exp["prompts"].shape[1],
     )
-    logits = self.actor_model(input_ids=seq, attention_mask=mask, use_cache=False).logits
+    logits = self._logits(self.actor_model, seq, mask, P)
     loss, st = grpo_loss(
         action_log_probs(logits, seq, P),
         exp["logprobs"],

@@ -134,7 +134,9 @@ class RealTokensFirst:
     def kept(self, first: int) -> int:
         """How many of the last packed indices hold every
         position from `first` on (`logits_to_keep`)."""
-        return self.index.shape[1] - int(self.index[:, first:].min())
+        L = self.index.shape[1]
+        # from 0: all of them, without reading the GPU (a sync)
+        return L if first == 0 else L - int(self.index[:, first:].min())
 
     def unpack(self, out: torch.Tensor, first: int = 0) -> torch.Tensor:
         """(B, K, ...) outputs at the last K packed indices -> (B, L - first, ...)
