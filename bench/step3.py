@@ -4,9 +4,9 @@
     python bench/step3.py --batch 16 32 64 128 --updates 2 --engines fast hf --hf_batches 32
     python bench/step3.py --actor tiny-actor --reward tiny-reward --prompt 16 --new 8 --batch 4 --train_batch 2 --steps 2
 
-Random weights (so answers run to the full length), random prompts, EMA and ptx off, one PPO epoch: DeepSpeed-Chat's
-single-GPU benchmark setting. Every engine and batch size trains the same DeepSpeedRLHFEngine in the same process; only
-the sampler and the batch differ. The first step of each (graph capture, optimizer set-up) is left out of the means.
+Random weights (so answers run to the full length for the first few tens of PPO steps; each row records whether
+they did), random prompts, EMA and ptx off, one PPO epoch: DeepSpeed-Chat's single-GPU benchmark setting. Every engine
+and batch size trains the same DeepSpeedRLHFEngine in the same process; only the sampler and the batch differ. The first step of each (graph capture, optimizer set-up) is left out of the means.
 Reports samples/s, the seconds and share of the step in generation, the four experience forwards and training, the
 peak GPU memory, and the training phase's model FLOPs utilisation (MFU: the FLOPs the step needs, below, over the
 training seconds and the card's dense bf16 peak).
@@ -139,7 +139,12 @@ def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, fl
            "phases_s": {k: round(v, 3) for k, v in mean.items()}, "phase_share": {k: round(v / total, 3) for k, v in mean.items()},
            "first_step_s": round(sum(steps[0].values()), 2), "peak_memory_gib": peak_gib(),
            "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None,
-           "answer_tokens_each": steady_widths, "training_flops_per_step": flops_per_step}
+           "answer_tokens_each": steady_widths, "training_flops_per_step": flops_per_step,
+           # PPO trains the random actor from row to row of one process: after some tens of steps it learns to end its
+           # answers early, and a row with shorter answers is no measurement of the bench's setting
+           "full_length": all(w == args.new for w in widths)}
+    if not row["full_length"]:
+        print(f"bench/step3.py: {name} at B={n}: answers {widths} tokens, not the full {args.new}: not this bench's setting", flush=True)
     if trainer.rollout is not None:
         row["rollout_stats"] = dict(trainer.rollout.stats, fused_norms=trainer.rollout.add_norm is not add_norm)
     print(row, flush=True)

@@ -118,6 +118,23 @@ def final_scores(values: torch.Tensor, action_mask: torch.Tensor, prompt_len: in
     return values.gather(1, (prompt_len + last_action_index(action_mask))[:, None]).squeeze(1)
 
 # %% ../nbs/07_ppo_trainer.ipynb #b8e4d3f2
+class _Unpack(torch.autograd.Function):
+    """`out.gather(1, where)` along dim 1, where each row of `where` repeats no index; the backward
+    gathers the gradient back through the inverse map `came` (no scatter of atomic adds)."""
+    @staticmethod
+    def forward(ctx, out, where, came, needed):
+        ctx.save_for_backward(came, needed)
+        return out.gather(1, _along(where, out))
+    @staticmethod
+    def backward(ctx, grad):
+        came, needed = ctx.saved_tensors
+        g = grad.gather(1, _along(came, grad))
+        return g * _along(needed, g), None, None, None
+
+def _along(index: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    "A (B, K) index expanded over the trailing dimensions of `x`."
+    return index.view(*index.shape, *(1,) * (x.dim() - 2)).expand(*index.shape, *x.shape[2:])
+
 class RealTokensFirst:
     """A padded batch with each row's real tokens moved to its front, in order, and its pads
     behind them: `pack` the token ids, run the model without a mask, `unpack` its outputs."""
@@ -141,10 +158,12 @@ class RealTokensFirst:
     def unpack(self, out: torch.Tensor, first: int = 0) -> torch.Tensor:
         """(B, K, ...) outputs at the last K packed indices -> (B, L - first, ...)
         at positions first, ..., L - 1 of the padded layout."""
-        i = self.index[:, first:] - (self.index.shape[1] - out.shape[1])
-        return out.gather(
-            1, i.view(*i.shape, *(1,) * (out.dim() - 2)).expand(*i.shape, *out.shape[2:])
-        )
+        L, K = self.index.shape[1], out.shape[1]
+        # the kept index of each position from `first` on, and
+        # the position (from `first`) each kept index holds
+        where = self.index[:, first:] - (L - K)
+        came = self.order[:, L - K:] - first
+        return _Unpack.apply(out, where, came.clamp(min=0), came >= 0)
 
 
 # %% ../nbs/07_ppo_trainer.ipynb #b881a6bd
