@@ -62,6 +62,9 @@ def parse_args(argv=None):
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
     p.add_argument("--models", default=None, help="folder of the random checkpoints: reused if there, written if not")
     p.add_argument("--profile", default=None, help="write a torch.profiler table of one training phase here")
+    p.add_argument("--gaps", default=None,
+                   help="write where the GPU sat idle in one training phase: its idle time split by what the trainer was "
+                        "doing on the CPU then (labelled parts: forward, backward, optimizer step, ...)")
     p.add_argument("--logprob_gap", action="store_true", help="compare the engine's log-probs with the actor's forward")
     p.add_argument("--out", default=str(DEFAULT_OUT / "bench_step3.json"), help="JSON to write (default under runs/)")
     args = p.parse_args(argv)
@@ -182,6 +185,67 @@ def profile_training(trainer, batch, train_batch: int, path) -> dict:
     print("\n".join(lines[:2]), flush=True)
     return {"wall_s": round(wall, 3), "gpu_busy_s": {k: round(v, 3) for k, v in busy.items()}, "table": str(path)}
 
+# the trainer's parts that the --gaps profile labels: (object attribute, label)
+GAP_PARTS = (("actor_model.backward", "actor backward"), ("actor_model.step", "actor step"),
+             ("critic_model.backward", "critic backward"), ("critic_model.step", "critic step"),
+             ("_logits", "forward: actor logits"), ("_values", "forward: critic values"),
+             ("compute_targets", "targets (advantages, returns)"))
+
+def idle_by_part(trainer, batch, train_batch: int, path) -> dict:
+    """One profiled training phase: the GPU's idle time between kernels, split by the labelled part of the trainer the
+    CPU was in meanwhile (the rest, e.g. the losses and their checks, is 'between parts')."""
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile, record_function
+    from rlhf_course.step3 import training_batches
+    exp = trainer.generate_experience(batch)
+    originals = []
+    for attr, label in GAP_PARTS:
+        owner_name, _, name = attr.rpartition(".")
+        owner = getattr(trainer, owner_name) if owner_name else trainer
+        f = getattr(owner, name)
+        def labelled(*a, _f=f, _label=label, **k):
+            with record_function(_label): return _f(*a, **k)
+        setattr(owner, name, labelled); originals.append((owner, name))
+    try:
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            with record_function("training phase"):
+                for mb in training_batches([exp], train_batch, torch.Generator().manual_seed(0)): trainer.train_rlhf(mb)
+                synced_time()
+    finally:
+        for owner, name in originals: delattr(owner, name)
+    events = prof.events()
+    phase = next(e for e in events if e.name == "training phase")
+    t0, t1 = phase.time_range.start, phase.time_range.end
+    kernels = sorted((e.time_range.start, e.time_range.end) for e in events if e.device_type != DeviceType.CPU)
+    idle, last = [], t0              # the GPU's idle intervals inside the phase
+    for a, b in kernels:
+        if a > last: idle.append((last, min(a, t1)))
+        last = max(last, b)
+    if last < t1: idle.append((last, t1))
+    labels = {label for _, label in GAP_PARTS}
+    # outermost labelled ranges (a forward inside a backward counts for the backward)
+    parts = sorted((e.time_range.start, e.time_range.end, e.name) for e in events if e.name in labels)
+    outer = []
+    for a, b, name in parts:
+        if outer and a < outer[-1][1]: continue
+        outer.append((a, b, name))
+    overlap = lambda x, y: max(0.0, min(x[1], y[1]) - max(x[0], y[0]))
+    by = {}
+    for gap in idle:
+        inside = 0.0
+        for a, b, name in outer:
+            o = overlap(gap, (a, b))
+            if o: by[name] = by.get(name, 0.0) + o; inside += o
+        by["between parts"] = by.get("between parts", 0.0) + (gap[1] - gap[0]) - inside
+    wall = (t1 - t0) / 1e6
+    lines = [f"training phase under the profiler: {wall:.3f} s wall, GPU idle {sum(b - a for a, b in idle) / 1e6:.3f} s"
+             f" ({len(kernels)} kernels); idle time by what the CPU was doing:"]
+    lines += [f"  {k:32s} {v / 1e6:8.4f} s" for k, v in sorted(by.items(), key=lambda kv: -kv[1])]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), flush=True)
+    return {"wall_s": round(wall, 3), "idle_s": {k: round(v / 1e6, 4) for k, v in by.items()}, "table": str(path)}
+
 @torch.no_grad()
 def logprob_gap(trainer, batch) -> dict:
     "How far the rollout engine's log-probabilities are from the actor's forward pass over the same answers."
@@ -261,6 +325,7 @@ def main(argv=None):
                                  "attention": attention, "left_pad": pad})
             trainer.real_tokens_first = args.attention[0] == "real_first"
             if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
+            if args.gaps and "gaps" not in extra: extra["gaps"] = idle_by_part(trainer, batch, train_batch_for(args, b), args.gaps)
             if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
     by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"]) == (args.attention[0], args.left_pad[0])}
     speedup = {str(b): round(by[("fast", b)]["samples_per_s"] / by[("hf", b)]["samples_per_s"], 2)
