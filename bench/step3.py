@@ -216,13 +216,15 @@ def idle_by_part(trainer, batch, train_batch: int, path) -> dict:
     events = prof.events()
     phase = next(e for e in events if e.name == "training phase")
     t0, t1 = phase.time_range.start, phase.time_range.end
-    kernels = sorted((e.time_range.start, e.time_range.end) for e in events if e.device_type != DeviceType.CPU)
+    labels = {label for _, label in GAP_PARTS}
+    # the GPU's own events, less the profiler's copies of the labelled ranges on the GPU's timeline
+    kernels = sorted((e.time_range.start, e.time_range.end) for e in events
+                     if e.device_type != DeviceType.CPU and e.name not in labels | {"training phase"})
     idle, last = [], t0              # the GPU's idle intervals inside the phase
     for a, b in kernels:
         if a > last: idle.append((last, min(a, t1)))
         last = max(last, b)
     if last < t1: idle.append((last, t1))
-    labels = {label for _, label in GAP_PARTS}
     # outermost labelled ranges (a forward inside a backward counts for the backward)
     parts = sorted((e.time_range.start, e.time_range.end, e.name) for e in events if e.name in labels)
     outer = []
@@ -238,8 +240,9 @@ def idle_by_part(trainer, batch, train_batch: int, path) -> dict:
             if o: by[name] = by.get(name, 0.0) + o; inside += o
         by["between parts"] = by.get("between parts", 0.0) + (gap[1] - gap[0]) - inside
     wall = (t1 - t0) / 1e6
-    lines = [f"training phase under the profiler: {wall:.3f} s wall, GPU idle {sum(b - a for a, b in idle) / 1e6:.3f} s"
-             f" ({len(kernels)} kernels); idle time by what the CPU was doing:"]
+    busy = sum(b - a for a, b in kernels) / 1e6
+    lines = [f"training phase under the profiler: {wall:.3f} s wall, {len(kernels)} GPU events ({busy:.3f} s), GPU idle "
+             f"{sum(b - a for a, b in idle) / 1e6:.3f} s; the idle time by what the CPU was doing meanwhile:"]
     lines += [f"  {k:32s} {v / 1e6:8.4f} s" for k, v in sorted(by.items(), key=lambda kv: -kv[1])]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n")
