@@ -219,7 +219,8 @@ def idle_by_part(trainer, batch, train_batch: int, path) -> dict:
     labels = {label for _, label in GAP_PARTS}
     # the GPU's own events, less the profiler's copies of the labelled ranges on the GPU's timeline
     kernels = sorted((e.time_range.start, e.time_range.end) for e in events
-                     if e.device_type != DeviceType.CPU and e.name not in labels | {"training phase"})
+                     if e.device_type != DeviceType.CPU and not getattr(e, "is_user_annotation", False)
+                     and e.name not in labels | {"training phase"})
     idle, last = [], t0              # the GPU's idle intervals inside the phase
     for a, b in kernels:
         if a > last: idle.append((last, min(a, t1)))
