@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['action_mask_and_ended', 'masked_mean', 'gather_log_probs', 'masked_entropy', 'last_action_index', 'compute_rewards',
-           'gae_advantages_and_returns', 'masked_whiten', 'actor_loss_fn', 'critic_loss_fn', 'AdaptiveKLController',
-           'FixedKLController']
+           'gae_advantages_and_returns', 'gae_matrix_form', 'masked_whiten', 'actor_loss_fn', 'critic_loss_fn',
+           'AdaptiveKLController', 'FixedKLController']
 
 # %% ../nbs/05_ppo.ipynb #fe590553
 def action_mask_and_ended(
@@ -81,6 +82,24 @@ def gae_advantages_and_returns(rewards, values, action_mask, gamma: float = 1.0,
         next_adv = (delta + gamma * lam * next_adv) * action_mask[:, t]
         advantages[:, t] = next_adv
     return advantages, (advantages + values) * action_mask
+
+# %% ../nbs/05_ppo.ipynb #b2d8f4a6
+def gae_matrix_form(rewards, values, action_mask, gamma: float = 1.0, lam: float = 0.95):
+    "`gae_advantages_and_returns` without the loop over positions: one weighted sum per batch."
+    m = action_mask.to(rewards.dtype)
+    values, rewards = values * m, rewards * m
+    # delta_t = r_t + gamma V_{t+1} - V_t (V = 0 after the last position), at actions only
+    delta = (rewards + gamma * F.pad(values[:, 1:], (0, 1)) - values) * m
+    t = torch.arange(rewards.shape[1], device=rewards.device)
+    # (gamma lam)^(k - t) for k >= t, else 0: [t, k]
+    ahead = t[None, :] - t[:, None]
+    discount = torch.where(ahead >= 0, (gamma * lam) ** ahead.clamp(min=0).to(rewards.dtype), 0.0)
+    # masked positions up to each one: t and k are in one run of actions when the counts agree
+    cut = (1 - m).cumsum(1)
+    same_run = cut[:, :, None] == cut[:, None, :]
+    advantages = (discount * same_run * delta[:, None, :]).sum(-1) * m
+    return advantages, (advantages + values) * m
+
 
 # %% ../nbs/05_ppo.ipynb #9f3984f6
 def masked_whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -14,7 +14,7 @@ from .rlhf_engine import PPOConfig
 from .rollout import rollout_engine_for
 from .ppo import (AdaptiveKLController, FixedKLController, action_mask_and_ended,
                              actor_loss_fn, compute_rewards, critic_loss_fn,
-                             gae_advantages_and_returns, gather_log_probs, last_action_index,
+                             gae_matrix_form, gather_log_probs, last_action_index,
                              masked_entropy, masked_mean, masked_whiten)
 
 # %% auto #0
@@ -358,7 +358,8 @@ def compute_targets(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor,
         self.config.clip_reward_value,
         self.config.truncation_penalty,
     )
-    advantages, returns = gae_advantages_and_returns(
+    # chapter 05: the GAE loop as one weighted sum (no kernel launches per position)
+    advantages, returns = gae_matrix_form(
         rewards, exp["value"], exp["action_mask"], self.config.gamma, self.config.lam
     )
     if self.config.whiten_advantages:
