@@ -53,6 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--attention", nargs="+", default=["real_first"], choices=["real_first", "mask"],
                    help="real_first: each row's real tokens moved to its front, no attention mask (chapter 07's default, "
                         "the flash kernel); mask: the padded rows and their mask (chapter 07's real_tokens_first = False)")
+    p.add_argument("--gae", nargs="+", default=["matrix"], choices=["matrix", "loop"],
+                   help="matrix: chapter 05's gae_matrix_form (chapter 07's trainer); loop: its loop over positions")
     p.add_argument("--left_pad", type=int, nargs="+", default=[0],
                    help="pad each prompt on the left by a random 0..N tokens (0: unpadded random prompts, the issue's "
                         "setting; real prompts have their own lengths)")
@@ -313,6 +315,9 @@ def main(argv=None):
     init_s = synced_time() - t0
     peak = card()["peak_bf16_flops"]
     rows, extra, gen = [], {}, torch.Generator(device=device).manual_seed(0)
+    import rlhf_course.ppo_trainer as ppo_trainer
+    from rlhf_course.ppo import gae_advantages_and_returns, gae_matrix_form
+    gae_forms = {"matrix": gae_matrix_form, "loop": gae_advantages_and_returns}
     for b in args.batch:
         for pad in args.left_pad:
             ids = torch.randint(4, len(tokenizer), (b, args.prompt), device=device, generator=gen)
@@ -324,21 +329,24 @@ def main(argv=None):
             for name in args.engines:
                 if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
                 for attention in args.attention:
-                    trainer.real_tokens_first = attention == "real_first"
-                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
-                                 "attention": attention, "left_pad": pad})
+                    for gae in args.gae:
+                        trainer.real_tokens_first = attention == "real_first"
+                        ppo_trainer.gae_matrix_form = gae_forms[gae]
+                        rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
+                                     "attention": attention, "left_pad": pad, "gae": gae})
+            ppo_trainer.gae_matrix_form = gae_forms[args.gae[0]]
             trainer.real_tokens_first = args.attention[0] == "real_first"
             if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
             if args.gaps and "gaps" not in extra: extra["gaps"] = idle_by_part(trainer, batch, train_batch_for(args, b), args.gaps)
             if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
-    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"]) == (args.attention[0], args.left_pad[0])}
+    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"], r["gae"]) == (args.attention[0], args.left_pad[0], args.gae[0])}
     speedup = {str(b): round(by[("fast", b)]["samples_per_s"] / by[("hf", b)]["samples_per_s"], 2)
                for b in args.batch if ("fast", b) in by and ("hf", b) in by}
     print("samples/s, fast / generate():", speedup)
-    print(f"{'engine':6s} {'attention':10s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
+    print(f"{'engine':6s} {'attention':10s} {'gae':6s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
     for r in rows:
         s = r["phase_share"]
-        print(f"{r['engine']:6s} {r['attention']:10s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
+        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
