@@ -14,8 +14,10 @@ Levers: --zero_stage of the two trained models (in bf16 at ZeRO-0/1 the package 
 --bf16_optimizer off measures the per-parameter wrapper it replaced, results/gpu/bf16opt_default), --logits (full: over the whole sequence, DeepSpeed-Chat's way and
 chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
 --updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
---attention and --left_pad each take several values, timed in turn in the same process.
---profile FILE writes a torch.profiler table of one training phase; --logprob_gap compares the rollout engine's
+--attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop) and --left_pad
+(prompt padding) each take several values, timed in turn in the same process (results/gpu/real_first3, gae_pair).
+--profile FILE writes a torch.profiler table of one training phase; --gaps FILE splits one training phase's GPU idle
+time by the trainer's part the CPU was in (results/gpu/gaps); --logprob_gap compares the rollout engine's
 log-probabilities with the actor's forward pass (whether the forward could be skipped).
 """
 from __future__ import annotations
