@@ -1,8 +1,10 @@
 """Shared by the benchmarks: model shapes with random weights, the card and its peak figures, JSON output."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import subprocess
 import time
 from datetime import date
 from pathlib import Path
@@ -55,12 +57,41 @@ def synced_time() -> float:
 # Benchmarks write here unless --out says otherwise; results/ holds only files a named run on named hardware wrote.
 DEFAULT_OUT = Path("runs") / "bench"
 
+# The GPU machine's copy of the tree carries no trustworthy .git, so a bench's commit is the caller's word
+# (BENCH_COMMIT). Each JSON also records a hash of the code that ran: the package's and the benches' modules and
+# train.py. `python bench/check_commit.py FILE...` hashes the same files at the recorded commit and says whether the
+# word was right (and, if not, which recent commit matches).
+ROOT = Path(__file__).resolve().parent.parent
+
+def code_paths(names) -> list[str]:
+    "The fingerprinted files among `names` (repository-relative): *.py directly in rlhf_course/ and bench/, train.py."
+    return sorted(n for n in names if n == "train.py" or (n.endswith(".py") and n.count("/") == 1
+                                                          and n.split("/")[0] in ("rlhf_course", "bench")))
+
+def fingerprint(paths, read) -> str:
+    "One hash of the files at `paths`, each read as bytes by `read(path)`."
+    h = hashlib.sha256()
+    for p in paths: h.update(p.encode() + b"\0" + read(p) + b"\0")
+    return h.hexdigest()[:16]
+
+def tree_fingerprint(root: Path = ROOT) -> str:
+    "The fingerprint of the files as they are on disk (what a run executes)."
+    names = [str(p.relative_to(root)) for d in ("rlhf_course", "bench") for p in (root / d).glob("*.py")]
+    return fingerprint(code_paths(names + ["train.py"]), lambda p: (root / p).read_bytes())
+
+def commit_fingerprint(commit: str, root: Path = ROOT) -> str:
+    "The fingerprint of the same files as committed at `commit`."
+    git = lambda *a: subprocess.run(["git", "-C", str(root), *a], capture_output=True, check=True).stdout
+    names = git("ls-tree", "-r", "--name-only", commit, "rlhf_course", "bench", "train.py").decode().split()
+    return fingerprint(code_paths(names), lambda p: git("show", f"{commit}:{p}"))
+
 def write_results(path, results: dict) -> None:
     "The figures, with the card and chapter 00's provenance (commit, command, versions, hardware), as JSON at `path`."
     prov = provenance()
     # the GPU machine's copy of the tree may carry no .git, or an older one than the tree it holds: the caller's word wins
     if os.environ.get("BENCH_COMMIT"):
         prov["git"] = {"commit": os.environ["BENCH_COMMIT"], "dirty": None, "from": "BENCH_COMMIT"}
+    prov["code_fingerprint"] = tree_fingerprint()
     results = {"date": date.today().isoformat(), "card": card(), **results, "provenance": prov}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(results, indent=1) + "\n")

@@ -52,7 +52,29 @@ def test_bench_results_record_provenance_and_default_under_runs(tmp_path, monkey
     common.write_results(tmp_path / "b.json", {"rows": []})
     written = json.loads((tmp_path / "b.json").read_text())
     assert written["rows"] == [] and written["card"]["name"]
+    # the benches' own field: the code that ran, as bench/check_commit.py recomputes it at a commit
+    assert written["provenance"].pop("code_fingerprint") == common.tree_fingerprint()
     check_provenance(written["provenance"])
     for bench in (rollout, step3):
         out = Path(bench.parse_args([]).out)
         assert out.parts[:2] == ("runs", "bench"), out                               # not results/gpu
+
+
+def test_code_fingerprint_of_a_tree_matches_its_commit_and_only_its_commit(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import common
+    git = lambda *a: subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
+    for rel, text in (("rlhf_course/a.py", "A = 1\n"), ("bench/b.py", "B = 2\n"), ("train.py", "T = 3\n"),
+                      ("bench/stack_sampler/c.py", "not fingerprinted\n"), ("nbs/x.py", "nor this\n")):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    git("init", "-q"); git("add", "."); git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    first = common.tree_fingerprint(tmp_path)
+    assert first == common.commit_fingerprint("HEAD", tmp_path)                # the tree is its commit
+    (tmp_path / "nbs/x.py").write_text("changed, not code a bench runs\n")
+    assert common.tree_fingerprint(tmp_path) == first
+    (tmp_path / "bench/b.py").write_text("B = 4\n")                             # the code that runs changed
+    assert common.tree_fingerprint(tmp_path) != common.commit_fingerprint("HEAD", tmp_path)
+    git("commit", "-qam", "two")
+    assert common.tree_fingerprint(tmp_path) == common.commit_fingerprint("HEAD", tmp_path) != first
+
