@@ -2,8 +2,8 @@
 # installed without bytecode, as the device tool's README does it), the repository and bench/ on PYTHONPATH, Hopper's
 # CUDA arch for any extension build, COMMIT (the commit the working tree holds; the device copy's .git may name
 # another) as BENCH_COMMIT for bench/common.py's JSONs (which also record a fingerprint of the code that ran:
-# `python bench/check_commit.py FILE` checks COMMIT against it), the card's name and clocks in $OUT/card.txt, and drop(), a
-# filter that keeps loading messages, warnings, DeepSpeed's memory reports and progress bars out of the logs.
+# `python bench/check_commit.py FILE` checks COMMIT against it), the card's name and clocks in $OUT/card.txt, and
+# drop(), a filter that keeps loading messages, warnings, DeepSpeed's memory reports and progress bars out of the logs.
 python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site .whl/*.whl > /tmp/install.log 2>&1
 export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
