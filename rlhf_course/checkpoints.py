@@ -268,7 +268,8 @@ def main(argv=None):
     except ValueError as e:   # a flag the checks refuse: one line, no traceback
         sys.exit(f"rlhf_course.checkpoints: error: {e}")
     print("REPORT " + json.dumps(report), flush=True)
-    # leave together: a rank that exits while rank 0 still writes the model can abort in gloo's teardown
+    # leave together: a rank that exits while rank 0
+    # still writes the model can abort in gloo's teardown
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
     return report
