@@ -14,8 +14,9 @@ Levers: --zero_stage of the two trained models (in bf16 at ZeRO-0/1 the package 
 --bf16_optimizer off measures the per-parameter wrapper it replaced, results/gpu/bf16opt_default), --logits (full: over the whole sequence, DeepSpeed-Chat's way and
 chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
 --updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
---attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop) and --left_pad
-(prompt padding) each take several values, timed in turn in the same process (results/gpu/real_first3, gae_pair).
+--attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop), --order (both
+backward passes before the optimizer steps, or DeepSpeed-Chat's actor-then-critic), --logits and --left_pad (prompt
+padding) each take several values, timed in turn in the same process (results/gpu/real_first3, gae_pair, order).
 --profile FILE writes a torch.profiler table of one training phase; --gaps FILE splits one training phase's GPU idle
 time by the trainer's part the CPU was in (results/gpu/gaps); --logprob_gap compares the rollout engine's
 log-probabilities with the actor's forward pass (whether the forward could be skipped).
@@ -23,6 +24,7 @@ log-probabilities with the actor's forward pass (whether the forward could be sk
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -60,7 +62,11 @@ def parse_args(argv=None):
     p.add_argument("--left_pad", type=int, nargs="+", default=[0],
                    help="pad each prompt on the left by a random 0..N tokens (0: unpadded random prompts, the issue's "
                         "setting; real prompts have their own lengths)")
-    p.add_argument("--logits", default="full", choices=["answer", "full"], help="logits everywhere or at the answer positions only")
+    p.add_argument("--logits", nargs="+", default=["full"], choices=["answer", "full"],
+                   help="logits everywhere or at the answer positions only (chapter 07's answer_logits_only)")
+    p.add_argument("--order", nargs="+", default=["backwards_first"], choices=["backwards_first", "actor_first"],
+                   help="backwards_first: both backward passes, then both optimizer steps (chapter 07's default); "
+                        "actor_first: the actor's backward and step, then the critic's (DeepSpeed-Chat's order)"),
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
     p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
@@ -283,6 +289,17 @@ def compile_decoders(engine) -> list[str]:
                 names.append(f"{role}.{name}")
     return names
 
+GAE_FORMS = {"matrix": "gae_matrix_form", "loop": "gae_advantages_and_returns"}
+
+def set_variant(trainer, attention: str, gae: str, order: str, logits: str):
+    "Chapter 07's trainer set to one variant of each lever timed in turn."
+    import rlhf_course.ppo as ppo
+    import rlhf_course.ppo_trainer as ppo_trainer
+    trainer.real_tokens_first = attention == "real_first"
+    ppo_trainer.gae_matrix_form = getattr(ppo, GAE_FORMS[gae])
+    trainer.backwards_first = order == "backwards_first"
+    trainer.answer_logits_only = logits == "answer"
+
 def main(argv=None):
     from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed
     from rlhf_course.ppo_trainer import DeepSpeedPPOTrainer
@@ -312,14 +329,10 @@ def main(argv=None):
     t0 = synced_time()
     engine = DeepSpeedRLHFEngine(actor_path, critic_path, tokenizer, num_total_iters=10**6, args=step3)
     trainer = DeepSpeedPPOTrainer(engine=engine, args=step3)
-    trainer.answer_logits_only = args.logits == "answer"
     compiled = compile_decoders(engine) if args.compile_decoders else []
     init_s = synced_time() - t0
     peak = card()["peak_bf16_flops"]
     rows, extra, gen = [], {}, torch.Generator(device=device).manual_seed(0)
-    import rlhf_course.ppo_trainer as ppo_trainer
-    from rlhf_course.ppo import gae_advantages_and_returns, gae_matrix_form
-    gae_forms = {"matrix": gae_matrix_form, "loop": gae_advantages_and_returns}
     for b in args.batch:
         for pad in args.left_pad:
             ids = torch.randint(4, len(tokenizer), (b, args.prompt), device=device, generator=gen)
@@ -330,25 +343,23 @@ def main(argv=None):
                 return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
             for name in args.engines:
                 if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
-                for attention in args.attention:
-                    for gae in args.gae:
-                        trainer.real_tokens_first = attention == "real_first"
-                        ppo_trainer.gae_matrix_form = gae_forms[gae]
-                        rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
-                                     "attention": attention, "left_pad": pad, "gae": gae})
-            ppo_trainer.gae_matrix_form = gae_forms[args.gae[0]]
-            trainer.real_tokens_first = args.attention[0] == "real_first"
+                for attention, gae, order, logits in itertools.product(args.attention, args.gae, args.order, args.logits):
+                    set_variant(trainer, attention, gae, order, logits)
+                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
+                                 "attention": attention, "left_pad": pad, "gae": gae, "order": order, "logits": logits})
+            set_variant(trainer, args.attention[0], args.gae[0], args.order[0], args.logits[0])
             if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
             if args.gaps and "gaps" not in extra: extra["gaps"] = idle_by_part(trainer, batch, train_batch_for(args, b), args.gaps)
             if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
-    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"], r["gae"]) == (args.attention[0], args.left_pad[0], args.gae[0])}
+    first = (args.attention[0], args.left_pad[0], args.gae[0], args.order[0], args.logits[0])
+    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"], r["gae"], r["order"], r["logits"]) == first}
     speedup = {str(b): round(by[("fast", b)]["samples_per_s"] / by[("hf", b)]["samples_per_s"], 2)
                for b in args.batch if ("fast", b) in by and ("hf", b) in by}
     print("samples/s, fast / generate():", speedup)
-    print(f"{'engine':6s} {'attention':10s} {'gae':6s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
+    print(f"{'engine':6s} {'attention':10s} {'gae':6s} {'order':15s} {'logits':6s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
     for r in rows:
         s = r["phase_share"]
-        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
+        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['order']:15s} {r['logits']:6s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
@@ -356,7 +367,7 @@ def main(argv=None):
                              "zero_stages_built": {r: getattr(engine, r).zero_optimization_stage() for r in ("actor", "critic")},
                              "optimizer": "torch.optim.AdamW(fused=True)" if device.type == "cuda" else "torch.optim.AdamW",
                              "optimizer_wrappers": {r: type(getattr(engine, r).optimizer).__name__ for r in ("actor", "critic")},
-                             "compiled_decoders": compiled, "logits": args.logits, "engine_init_s": round(init_s, 1), "rows": rows,
+                             "compiled_decoders": compiled, "logits": args.logits[0], "engine_init_s": round(init_s, 1), "rows": rows,
                              "fast_over_generate": speedup, **extra})
 
 if __name__ == "__main__":
