@@ -174,9 +174,6 @@ class DeepSpeedPPOTrainer:
     # True: each row's real tokens moved to its front, attention without a mask (the flash
     # kernel on GPUs); False: the padded rows and their mask, DeepSpeed-Chat's way
     real_tokens_first = True
-    # True: both backward passes are queued before either optimizer step (exact: two separate
-    # models); False: the actor's backward and step, then the critic's (DeepSpeed-Chat's order)
-    backwards_first = True
     config_class = PPOConfig     # what `args` is converted to
     def __init__(self, engine, args):
         "`args`: a PPOConfig, or step 3's flags (converted once)."
@@ -407,14 +404,9 @@ def train_rlhf(self: DeepSpeedPPOTrainer, exp: dict) -> tuple[torch.Tensor, torc
         raise NonFiniteLossError(
             f"actor loss {actor_loss.item()}, critic loss {critic_loss.item()}"
         )
-    # a step reads its gradients' norm back to the CPU, so it waits for the GPU; both backward
-    # passes first keep the GPU on the actor's backward while the CPU queues the critic's
     self.actor_model.backward(actor_loss)
-    if not self.backwards_first:
-        self.actor_model.step()
+    self.actor_model.step()
     self.critic_model.backward(critic_loss)
-    if self.backwards_first:
-        self.actor_model.step()
     self.critic_model.step()
     self.last_stats.update(clipfrac=clipfrac.item(), entropy=entropy.item())
     return actor_loss.detach(), critic_loss.detach()
