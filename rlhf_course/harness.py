@@ -34,7 +34,7 @@ __all__ = ['FINISHED_RECORDS', 'add_data_args', 'add_train_args', 'add_tensorboa
            'make_loader', 'evaluate_lm_loss', 'MetricsLog', 'read_metrics', 'tensorboard_dir', 'run_epochs',
            'held_out_prompts', 'split_answer', 'generate_answers', 'gold_eval', 'gold_component_rows',
            'component_means', 'bootstrap_ci', 'gold_report', 'summarize_gold', 'start_run', 'clear_results',
-           'run_options', 'save_run_outputs', 'interrupted_note', 'run_main']
+           'run_options', 'save_run_outputs', 'interrupted_note', 'started_as', 'run_main']
 
 # %% ../nbs/02b_harness.ipynb #cec4ead8
 def add_data_args(p):
@@ -453,14 +453,26 @@ def interrupted_note(step: int, output_dir) -> str:
         f" {step}"
     )
 
+def started_as(prog: str) -> bool:
+    "Whether this process is `python -m prog` (a notebook or a test that calls `main` is not)."
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec is not None and spec.name == prog
+
 def run_main(prog: str, train, args, note):
     """A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero
-    exit, no traceback. `note`: the step number, or a function of `args` saying what was kept."""
+    exit, no traceback. `note`: the step number, or a function of `args` saying what was kept.
+    Run as the program itself, it leaves the process group on a finished run."""
     # the deepspeed launcher passes Ctrl-C on as SIGTERM
     def stop(signum, frame): raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, stop)
     try:
-        return train(args)
+        result = train(args)
+        if started_as(prog) and torch.distributed.is_initialized():
+            # leave together: a rank that exits while rank 0 still
+            # writes can abort in the backend's teardown (chapter 02a)
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+        return result
     except KeyboardInterrupt:
         # a second signal must not cut the line
         for s in (signal.SIGINT, signal.SIGTERM):
