@@ -14,8 +14,8 @@ Levers: --zero_stage of the two trained models (in bf16 at ZeRO-0/1 the package 
 --bf16_optimizer off measures the per-parameter wrapper it replaced, results/gpu/bf16opt_default), --logits (full: over the whole sequence, DeepSpeed-Chat's way and
 chapter 07's default; answer: at the answer positions only, chapter 07's `answer_logits_only`), --train_batch /
 --updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
---attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop), --logits and
---left_pad (prompt padding) each take several values, timed in turn in the same process (results/gpu/real_first3,
+--attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop), --logits,
+--ds_loops (DeepSpeed's per-parameter optimizer loops, or foreach kernels: bench/ds_foreach.py) and --left_pad (prompt padding) each take several values, timed in turn in the same process (results/gpu/real_first3,
 gae_pair, order).
 --profile FILE writes a torch.profiler table of one training phase, --cpu_profile FILE a cProfile table of its CPU side; --gaps FILE splits one training phase's GPU idle
 time by the trainer's part the CPU was in (results/gpu/gaps); --logprob_gap compares the rollout engine's
@@ -64,6 +64,9 @@ def parse_args(argv=None):
                         "setting; real prompts have their own lengths)")
     p.add_argument("--logits", nargs="+", default=["full"], choices=["answer", "full"],
                    help="logits everywhere or at the answer positions only (chapter 07's answer_logits_only)")
+    p.add_argument("--ds_loops", nargs="+", default=["deepspeed"], choices=["deepspeed", "foreach"],
+                   help="foreach: BF16_Optimizer's per-parameter gradient copies, norm and clip as foreach kernels "
+                        "(bench/ds_foreach.py, a lever under test); deepspeed: its own loops")
     p.add_argument("--cpu_profile", default=None,
                    help="write where the CPU's time goes in one training phase (cProfile, the GPU synchronised at its end)")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
@@ -314,13 +317,16 @@ def compile_decoders(engine) -> list[str]:
 
 GAE_FORMS = {"matrix": "gae_matrix_form", "loop": "gae_advantages_and_returns"}
 
-def set_variant(trainer, attention: str, gae: str, logits: str):
+def set_variant(trainer, attention: str, gae: str, logits: str, ds_loops: str):
     "Chapter 07's trainer set to one variant of each lever timed in turn."
     import rlhf_course.ppo as ppo
     import rlhf_course.ppo_trainer as ppo_trainer
     trainer.real_tokens_first = attention == "real_first"
     ppo_trainer.gae_matrix_form = getattr(ppo, GAE_FORMS[gae])
     trainer.answer_logits_only = logits == "answer"
+    if ds_loops == "foreach" or "ds_foreach" in sys.modules:
+        import ds_foreach
+        ds_foreach.use(ds_loops == "foreach")
 
 def main(argv=None):
     from rlhf_course.ds_utils import init_distributed, load_hf_tokenizer, quiet_deepspeed
@@ -365,24 +371,24 @@ def main(argv=None):
                 return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
             for name in args.engines:
                 if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
-                for attention, gae, logits in itertools.product(args.attention, args.gae, args.logits):
-                    set_variant(trainer, attention, gae, logits)
+                for attention, gae, logits, loops in itertools.product(args.attention, args.gae, args.logits, args.ds_loops):
+                    set_variant(trainer, attention, gae, logits, loops)
                     rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
-                                 "attention": attention, "left_pad": pad, "gae": gae, "logits": logits})
-            set_variant(trainer, args.attention[0], args.gae[0], args.logits[0])
+                                 "attention": attention, "left_pad": pad, "gae": gae, "logits": logits, "ds_loops": loops})
+            set_variant(trainer, args.attention[0], args.gae[0], args.logits[0], args.ds_loops[0])
             if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
             if args.gaps and "gaps" not in extra: extra["gaps"] = idle_by_part(trainer, batch, train_batch_for(args, b), args.gaps)
             if args.cpu_profile and "cpu_profile" not in extra: extra["cpu_profile"] = cpu_profile(trainer, batch, train_batch_for(args, b), args.cpu_profile)
             if args.profile and "profile" not in extra: extra["profile"] = profile_training(trainer, batch, train_batch_for(args, b), args.profile)
-    first = (args.attention[0], args.left_pad[0], args.gae[0], args.logits[0])
-    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"], r["gae"], r["logits"]) == first}
+    first = (args.attention[0], args.left_pad[0], args.gae[0], args.logits[0], args.ds_loops[0])
+    by = {(r["engine"], r["batch"]): r for r in rows if (r["attention"], r["left_pad"], r["gae"], r["logits"], r["ds_loops"]) == first}
     speedup = {str(b): round(by[("fast", b)]["samples_per_s"] / by[("hf", b)]["samples_per_s"], 2)
                for b in args.batch if ("fast", b) in by and ("hf", b) in by}
     print("samples/s, fast / generate():", speedup)
-    print(f"{'engine':6s} {'attention':10s} {'gae':6s} {'logits':6s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
+    print(f"{'engine':6s} {'attention':10s} {'gae':6s} {'logits':6s} {'loops':9s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
     for r in rows:
         s = r["phase_share"]
-        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['logits']:6s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
+        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['logits']:6s} {r['ds_loops']:9s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
