@@ -19,8 +19,9 @@ from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_res
 from rlhf_course.rollout import RolloutEngine, Sampling, add_norm
 
 # the engine with its defaults (fast), without the packed W_qkv copy (fast-inplace), with PyTorch's separate add and
-# layer_norm kernels (fast-unfused), with attention windows of 32 slots instead of 64 (fast-w32)
-ENGINES = ("fast", "fast-inplace", "fast-unfused", "fast-w32", "hf", "hf-static")
+# layer_norm kernels (fast-unfused), with attention windows of 32 slots instead of 64 (fast-w32), with its KV-cache
+# writes as bf16 elements instead of 8-byte words (fast-elementwise: the engine before chapter 06b's write_kv)
+ENGINES = ("fast", "fast-inplace", "fast-unfused", "fast-w32", "fast-elementwise", "hf", "hf-static")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,10 +41,21 @@ def make_call(engine: str, model, ids, mask, new: int):
     if engine.startswith("fast"):
         options = {"fast-inplace": dict(pack_qkv=False), "fast-unfused": dict(fuse_norms=False), "fast-w32": dict(window_step=32)}
         fast = RolloutEngine(model, **options.get(engine, {}))
-        return (lambda: fast.generate(ids, mask, new, Sampling(), eos=-1, pad=1)), fast
+        call = lambda: fast.generate(ids, mask, new, Sampling(), eos=-1, pad=1)
+        return (elementwise_kv_writes(call) if engine == "fast-elementwise" else call), fast
     extra = {"cache_implementation": "static"} if engine == "hf-static" else {}
     return (lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=None, max_new_tokens=new,
                                    min_new_tokens=new, pad_token_id=1, **extra)), None
+
+def elementwise_kv_writes(call):
+    "`call` with the engine's KV-cache writes as a plain index_copy_ of the cache's own elements while it runs."
+    import rlhf_course.rollout as rollout
+    def wrapped():
+        saved = rollout.write_kv
+        rollout.write_kv = lambda kv_cache, slots, kv: kv_cache.index_copy_(3, slots, kv)
+        try: return call()
+        finally: rollout.write_kv = saved
+    return wrapped
 
 def timed(fn) -> float:
     t0 = synced_time(); fn(); return synced_time() - t0

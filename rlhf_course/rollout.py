@@ -22,9 +22,9 @@ from .rlhf_engine import Sampling
 
 # %% auto #0
 __all__ = ['PREFIX', 'FUSE_NORMS_MIN_HIDDEN', 'FIXED_SHAPE_ATTENTION', 'OPTShape', 'decoder_weights', 'is_partitioned',
-           'attention_bias', 'qkv_heads', 'cached_attention', 'add_norm', 'decoder_block', 'decoder_logits', 'KVCache',
-           'prompt_positions', 'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState', 'decode_step',
-           'fused_add_norm', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for', 'plot_step3_phases',
+           'attention_bias', 'qkv_heads', 'as_words', 'write_kv', 'cached_attention', 'add_norm', 'decoder_block',
+           'decoder_logits', 'KVCache', 'prompt_positions', 'prefill', 'filtered_logits', 'pick_tokens', 'DecodeState',
+           'decode_step', 'fused_add_norm', 'RolloutEngine', 'packed_qkv', 'rollout_engine_for', 'plot_step3_phases',
            'plot_decode_steps']
 
 # %% ../nbs/06b_rollout.ipynb #d6e63f2c
@@ -103,13 +103,30 @@ def qkv_heads(x, w, name: str, shape: OPTShape):
     ]
     return q, torch.stack([k, v], 1)
 
+def as_words(t: torch.Tensor) -> torch.Tensor | None:
+    """The same bytes seen as 8-byte integers along the last dimension (4 bf16 values each),
+    or None when the last dimension's row of bytes, its strides or its offset do not allow it."""
+    n = 8 // t.element_size()
+    ok = t.stride(-1) == 1 and t.shape[-1] % n == 0 and t.storage_offset() % n == 0
+    if not ok or any(s % n for s in t.stride()[:-1]):
+        return None
+    return t.view(torch.int64)
+
+def write_kv(kv_cache, slots, kv):
+    """kv_cache[:, :, :, slots] = kv: one layer's new keys and values (B, 2, H, T, D) into
+    their slots. index_copy_ moves one element per thread, so the copy moves 8-byte words."""
+    words = as_words(kv_cache), as_words(kv)
+    if words[0] is not None and words[1] is not None:
+        kv_cache, kv = words
+    kv_cache.index_copy_(3, slots, kv)
+
 def cached_attention(x, w, name: str, shape: OPTShape, kv_cache, slots, bias):
     """Self-attention of `x` (B, T, d) over one layer's cache (B, 2, H, length, D),
     after writing its keys and values at `slots` (T,)."""
     B, T, _ = x.shape
     q, kv = qkv_heads(x, w, name, shape)
     # keys and values in one copy
-    kv_cache.index_copy_(3, slots, kv)
+    write_kv(kv_cache, slots, kv)
     W = bias.shape[-1]
     out = F.scaled_dot_product_attention(
         q, kv_cache[:, 0, :, :W], kv_cache[:, 1, :, :W], attn_mask=bias
