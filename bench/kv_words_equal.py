@@ -1,6 +1,7 @@
 """The rollout engine with its KV-cache writes as 8-byte words (chapter 06b's write_kv) against the plain element copy:
 the same tokens and log-probabilities, greedy and sampled with one seed, on an OPT-1.3B-shaped random actor (the GPU
-path: bf16, CUDA graphs).
+path: bf16, CUDA graphs), asserted where the engine repeats its own outputs bitwise (it did not in bf16 on an H200:
+results/gpu/kv_words_equal).
 
     python bench/kv_words_equal.py                                         # on the GPU
     python bench/kv_words_equal.py --shape tiny-actor --batch 4 --prompt 16 --new 8    # CPU smoke test
@@ -46,7 +47,13 @@ def main(argv=None):
                   f"{(out[0][0] == t).float().mean().item():.4f}, first differing step "
                   f"{first[0].item() if len(first) else None}, largest log-prob gap {(out[0][1] - lp).abs().max().item():.3g}",
                   flush=True)
-            ok &= same or name == "words again"
+            if name == "words again":
+                repeatable = same
+            elif repeatable:
+                ok &= same
+            else:
+                print("  the engine does not repeat itself bitwise here, so neither can the two copies be told apart "
+                      "by their outputs (the cache's bytes are compared in chapter 06b's test)", flush=True)
     assert ok, "the element copy and the word copy gave different outputs"
     print("OK")
 
