@@ -106,6 +106,8 @@ def qkv_heads(x, w, name: str, shape: OPTShape):
 def as_words(t: torch.Tensor) -> torch.Tensor | None:
     """The same bytes seen as 8-byte integers along the last dimension (4 bf16 values each),
     or None when the last dimension's row of bytes, its strides or its offset do not allow it."""
+    if 8 % t.element_size():
+        return None
     n = 8 // t.element_size()
     ok = t.stride(-1) == 1 and t.shape[-1] % n == 0 and t.storage_offset() % n == 0
     if not ok or any(s % n for s in t.stride()[:-1]):
