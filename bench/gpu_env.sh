@@ -8,3 +8,11 @@ python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site
 export PYTHONPATH=/tmp/site:$PWD:$PWD/bench PATH=/tmp/site/bin:$PATH TORCH_CUDA_ARCH_LIST=9.0 BENCH_COMMIT=${COMMIT:-}
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee $OUT/card.txt
 drop() { grep -v "Loading weights\|UserWarning\|warnings.warn\|real_accelerator\|Virtual Memory\|MA .* GB\|it/s\]\|s/it\]"; }
+# tiny_pipeline SECONDS: `python train.py` (the tiny default, issue 20's target 4) on this GPU within SECONDS, its step
+# times printed, its log, results and metrics in $OUT/pipe.tgz.
+tiny_pipeline() {
+  echo "=== train.py with $1 s left"
+  timeout "$1" python train.py --deployment-type single_gpu --output-dir /tmp/pipe --no-chat --seed 1234 > /tmp/pipe.log 2>&1; echo "exit $?" >> /tmp/pipe.log
+  grep "step .* done in\|wall time\|^ *[123] \|exit\|rror" /tmp/pipe.log | grep -v "{" | tail -8
+  (cd /tmp && tar czf - pipe.log $(ls pipe/results.json pipe/*/results.json pipe/*/metrics.jsonl 2>/dev/null)) > $OUT/pipe.tgz
+}

@@ -8,8 +8,5 @@ source bench/gpu_env.sh
 timeout 300 python bench/step3.py --models /tmp/models --batch 32 64 --updates 2 --engines fast --steps 4 \
   --attention mask real_first --left_pad 0 64 --out $OUT/step3_real_first_2.json 2>&1 | drop | grep -v "^W1\|^E1\|^I1" > $OUT/step3_real_first_2.log
 echo "=== step3 exit ${PIPESTATUS[0]} at $((SECONDS - T0)) s"; tail -10 $OUT/step3_real_first_2.log
-LEFT=$((${LIMIT:-580} - (SECONDS - T0))); echo "=== train.py with ${LEFT} s left"
-timeout $LEFT python train.py --deployment-type single_gpu --output-dir /tmp/pipe --no-chat --seed 1234 > /tmp/pipe.log 2>&1; echo "exit $?" >> /tmp/pipe.log
-grep "step .* done in\|wall time\|^ *[123] \|exit\|rror" /tmp/pipe.log | grep -v "{" | tail -8
-(cd /tmp && tar czf - pipe.log $(ls pipe/results.json pipe/*/results.json pipe/*/metrics.jsonl 2>/dev/null)) > $OUT/pipe.tgz
+tiny_pipeline $((${LIMIT:-580} - (SECONDS - T0)))
 echo "=== all done at $((SECONDS - T0)) s"

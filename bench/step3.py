@@ -16,7 +16,7 @@ chapter 07's default; answer: at the answer positions only, chapter 07's `answer
 --updates (the PPO minibatch). The defaults are what measured best on one H200 (results/gpu/step3_sweep).
 --attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop), --logits,
 --ds_loops (DeepSpeed's per-parameter optimizer loops, or foreach kernels: bench/ds_foreach.py) and --left_pad (prompt padding) each take several values, timed in turn in the same process (results/gpu/real_first3,
-gae_pair, order).
+gae_pair, foreach).
 --profile FILE writes a torch.profiler table of one training phase, --cpu_profile FILE a cProfile table of its CPU side; --gaps FILE splits one training phase's GPU idle
 time by the trainer's part the CPU was in (results/gpu/gaps); --logprob_gap compares the rollout engine's
 log-probabilities with the actor's forward pass (whether the forward could be skipped).
