@@ -10,7 +10,9 @@ OUT=${OUT:-runs/gpu_layout_learning}; mkdir -p "$OUT"; work=/tmp/layout_learning
 source bench/gpu_env.sh > /dev/null
 timeout 330 python -c "from rlhf_course.rlhf_engine import toyworld_steps12 as s; print(*s(seed=1234, dtype='bf16', scale='125m'))" \
   > "$work/paths.txt" 2> "$OUT/steps12.log" || { echo "steps 1-2 failed"; tail -20 "$OUT/steps12.log"; exit 1; }
-read -r actor reward < "$work/paths.txt"; cp "$work/paths.txt" "$OUT/steps12_paths.txt"
+# the paths are the last line printed (steps 1-2 print their data and results before it)
+read -r actor reward < <(tail -n 1 "$work/paths.txt"); cp "$work/paths.txt" "$OUT/steps12_paths.txt"
+[ -d "$actor" ] && [ -d "$reward" ] || { echo "no model folders in: $actor $reward"; exit 1; }
 echo "steps 1-2 ready after $((SECONDS - T0)) s"
 LEFT=$((${LIMIT:-580} - (SECONDS - T0)))
 common=(--actor_model_name_or_path "$actor" --critic_model_name_or_path "$reward" --dtype bf16 --max_steps 100
