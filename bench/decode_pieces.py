@@ -16,6 +16,7 @@ import statistics
 import torch
 import torch.nn.functional as F
 from common import DEFAULT_OUT, pieces_setting, synced_time, write_results
+from decode_attention import compiled_products_and_sums, products_and_sums, triton_decode_attention
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
@@ -58,9 +59,10 @@ def attention_variants(cuda: bool) -> dict:
             with sdpa_kernel([backend]):
                 return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         return f
-    out = {"sdpa-math": sdpa(SDPBackend.MATH)}
+    out = {"sdpa-math": sdpa(SDPBackend.MATH), "products and sums": products_and_sums}
     if not cuda:
         return out
+    out.update({"compiled products and sums": compiled_products_and_sums(), "triton one pass": triton_decode_attention})
     out.update({"sdpa-cudnn": sdpa(SDPBackend.CUDNN_ATTENTION), "sdpa-efficient": sdpa(SDPBackend.EFFICIENT_ATTENTION)})
     from torch.nn.attention.flex_attention import flex_attention
 

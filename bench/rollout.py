@@ -15,13 +15,16 @@ import statistics
 
 import torch
 from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_results
+from decode_attention import compiled_products_and_sums, triton_decode_attention, with_decode_attention
 
 from rlhf_course.rollout import RolloutEngine, Sampling, add_norm
 
 # the engine with its defaults (fast), without the packed W_qkv copy (fast-inplace), with PyTorch's separate add and
 # layer_norm kernels (fast-unfused), with attention windows of 32 slots instead of 64 (fast-w32), with its KV-cache
-# writes as bf16 elements instead of 8-byte words (fast-elementwise: the engine before chapter 06b's write_kv)
-ENGINES = ("fast", "fast-inplace", "fast-unfused", "fast-w32", "fast-elementwise", "hf", "hf-static")
+# writes as bf16 elements instead of 8-byte words (fast-elementwise: the engine before chapter 06b's write_kv), with its
+# decoding steps' attention as compiled products and sums (fast-sums) or a hand-written Triton kernel (fast-triton),
+# bench/decode_attention.py's levers under test
+ENGINES = ("fast", "fast-inplace", "fast-unfused", "fast-w32", "fast-elementwise", "fast-sums", "fast-triton", "hf", "hf-static")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,6 +45,8 @@ def make_call(engine: str, model, ids, mask, new: int):
         options = {"fast-inplace": dict(pack_qkv=False), "fast-unfused": dict(fuse_norms=False), "fast-w32": dict(window_step=32)}
         fast = RolloutEngine(model, **options.get(engine, {}))
         call = lambda: fast.generate(ids, mask, new, Sampling(), eos=-1, pad=1)
+        if engine in ("fast-sums", "fast-triton"):
+            call = with_decode_attention(call, compiled_products_and_sums() if engine == "fast-sums" else triton_decode_attention)
         return (elementwise_kv_writes(call) if engine == "fast-elementwise" else call), fast
     extra = {"cache_implementation": "static"} if engine == "hf-static" else {}
     return (lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=None, max_new_tokens=new,
