@@ -461,7 +461,7 @@ def started_as(prog: str) -> bool:
 def run_main(prog: str, train, args, note):
     """A step's entry point: bad input and Ctrl-C end with one line on stderr and a non-zero
     exit, no traceback. `note`: the step number, or a function of `args` saying what was kept.
-    Run as the program itself, it leaves the process group on a finished run."""
+    Run as the program itself, it leaves the process group after a finished run or a bad input."""
     # the deepspeed launcher passes Ctrl-C on as SIGTERM
     def stop(signum, frame): raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, stop)
@@ -485,5 +485,8 @@ def run_main(prog: str, train, args, note):
         sys.exit(130)
     # DataError is a ValueError
     except (ValueError, FileNotFoundError) as e:
+        # no barrier here: the other ranks may never reach one
+        if started_as(prog) and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
         sys.exit(f"{prog}: error: {e}")
 
