@@ -1,0 +1,19 @@
+#!/bin/bash
+# Issue 20, target 1: does the device's transformers (5.17, preinstalled) understate step 3 against what a newcomer's
+# `pip install` gets (5.25, CI's)? Chapter 06b's CPU profile found 5.17's OPT reading a mask back from the GPU in every
+# forward. bench/step3.py at B = 32 and 64 in three processes, 5.17 / 5.25 / 5.17 (the repeat shows the drift between
+# processes). 5.25 and its new dependencies come from .whl-tf/ (carried; not in the repository), installed apart.
+set -o pipefail
+OUT=${OUT:-runs/gpu_transformers_pair}; mkdir -p $OUT; T0=$SECONDS
+source bench/gpu_env.sh
+python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site_tf .whl-tf/*.whl > /tmp/install_tf.log 2>&1
+BASE=$PYTHONPATH
+S="python bench/step3.py --models /tmp/models --steps 3 --updates 2 --engines fast --batch 32 64"
+for run in 517a 525 517b; do
+  export PYTHONPATH=$([ $run = 525 ] && echo /tmp/site_tf:$BASE || echo $BASE)
+  python -c "import transformers, tokenizers, huggingface_hub as h; print('$run: transformers', transformers.__version__, 'tokenizers', tokenizers.__version__, 'hub', h.__version__)"
+  timeout 150 $S --out $OUT/step3_tf$run.json 2>&1 | drop | grep -v "^W1\|^E1\|^I1\|destroy_process_group" > /tmp/step3_$run.log
+  echo "=== $run exit ${PIPESTATUS[0]} at $((SECONDS - T0)) s"; grep -A3 "^engine" /tmp/step3_$run.log
+done
+cat /tmp/step3_*.log > $OUT/step3.log
+echo "=== all done at $((SECONDS - T0)) s"
