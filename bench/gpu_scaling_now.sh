@@ -1,5 +1,6 @@
 #!/bin/bash
-# Issue 20, targets 4, 3 and 1 at the session's end: the tiny `python train.py` first on the fresh machine (target 4),
+# Issue 20, targets 4, 3 and 1 at the session's end: the tiny `python train.py` first in the call (target 4; the machine may
+# be warm from an earlier call, as results/gpu/scaling_now/'s was),
 # then bench/step3.py's batch-scaling table with every default as it now is (RealTokensFirst, GAE's matrix form,
 # BF16_Optimizer, the 8-byte KV copy): B = 16, 32, 64 in one process and 128 in another, as results/gpu/bf16opt_default/.
 set -o pipefail

@@ -2,7 +2,12 @@
 # Issue 20, target 1: does the device's transformers (5.17, preinstalled) understate step 3 against what a newcomer's
 # `pip install` gets (5.25, CI's)? Chapter 06b's CPU profile found 5.17's OPT reading a mask back from the GPU in every
 # forward. bench/step3.py at B = 32 and 64 in three processes, 5.17 / 5.25 / 5.17 (the repeat shows the drift between
-# processes). 5.25 and its new dependencies come from .whl-tf/ (carried; not in the repository), installed apart.
+# processes). 5.25 and its new dependencies come from .whl-tf/ (carried; not in the repository), installed apart. Built with
+#   pip download -d /tmp/tf --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 transformers==5.25.0
+# keeping the wheels that .whl/ lacks, less what the device has at a version 5.25 accepts (torch, numpy, pyyaml, tqdm,
+# packaging, filelock, fsspec, regex, typing_extensions, pydantic and the like): transformers, tokenizers,
+# huggingface_hub, safetensors, hf_xet, kernels, typer and their small dependencies, 25 MB.
 set -o pipefail
 OUT=${OUT:-runs/gpu_transformers_pair}; mkdir -p $OUT; T0=$SECONDS
 source bench/gpu_env.sh
