@@ -14,6 +14,7 @@ bias (B, 1, 1, W) with -inf at the slots a row may not see; the result is (B, H,
 from __future__ import annotations
 
 import functools
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -87,11 +88,7 @@ def with_decode_attention(call, attend):
             return attend(q, k, v, attn_mask)
         return sdpa(q, k, v, attn_mask=attn_mask, **kw)
 
-    def wrapped():
-        F.scaled_dot_product_attention = dispatch
-        try: return call()
-        finally: F.scaled_dot_product_attention = sdpa
-    return wrapped
+    return mock.patch.object(F, "scaled_dot_product_attention", dispatch)(call)
 
 
 def check_against_sdpa(attend, B=4, H=3, W=70, D=64, device="cuda", dtype=torch.float32):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from unittest import mock
 
 import torch
 from common import DEFAULT_OUT, SHAPES, card, random_opt, synced_time, write_results
@@ -55,12 +56,8 @@ def make_call(engine: str, model, ids, mask, new: int):
 def elementwise_kv_writes(call):
     "`call` with the engine's KV-cache writes as a plain index_copy_ of the cache's own elements while it runs."
     import rlhf_course.rollout as rollout
-    def wrapped():
-        saved = rollout.write_kv
-        rollout.write_kv = lambda kv_cache, slots, kv: kv_cache.index_copy_(3, slots, kv)
-        try: return call()
-        finally: rollout.write_kv = saved
-    return wrapped
+    plain = lambda kv_cache, slots, kv: kv_cache.index_copy_(3, slots, kv)
+    return mock.patch.object(rollout, "write_kv", plain)(call)
 
 def timed(fn) -> float:
     t0 = synced_time(); fn(); return synced_time() - t0
