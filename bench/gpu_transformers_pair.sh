@@ -11,7 +11,9 @@
 set -o pipefail
 OUT=${OUT:-runs/gpu_transformers_pair}; mkdir -p $OUT; T0=$SECONDS
 source bench/gpu_env.sh
-python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site_tf .whl-tf/*.whl > /tmp/install_tf.log 2>&1
+ls .whl-tf/transformers-5.25.0-*.whl > /dev/null 2>&1 || { echo "no .whl-tf/transformers-5.25.0 wheel: build .whl-tf/ as above"; exit 1; }
+python3 -m pip install -q --no-index --no-deps --no-cache-dir --target /tmp/site_tf .whl-tf/*.whl > /tmp/install_tf.log 2>&1 \
+  || { echo "installing .whl-tf/ failed:"; tail -5 /tmp/install_tf.log; exit 1; }
 BASE=$PYTHONPATH
 S="python bench/step3.py --models /tmp/models --steps 3 --updates 2 --engines fast --batch 32 64"
 for run in 517a 525 517b; do
