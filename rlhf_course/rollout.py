@@ -116,7 +116,8 @@ def as_words(t: torch.Tensor) -> torch.Tensor | None:
 
 def write_kv(kv_cache, slots, kv):
     """kv_cache[:, :, :, slots] = kv: one layer's new keys and values (B, 2, H, T, D) into
-    their slots. index_copy_ moves one element per thread, so the copy moves 8-byte words."""
+    their slots. index_copy_ pays its index arithmetic per element, so the copy moves 8-byte
+    words."""
     words = as_words(kv_cache), as_words(kv)
     if words[0] is not None and words[1] is not None:
         kv_cache, kv = words
