@@ -28,6 +28,7 @@ import itertools
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -70,7 +71,10 @@ def parse_args(argv=None):
     p.add_argument("--cpu_profile", default=None,
                    help="write where the CPU's time goes in one training phase (cProfile, the GPU synchronised at its end)")
     p.add_argument("--steps", type=int, default=4, help="PPO steps per engine and batch; the first is warm-up")
-    p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf"])
+    p.add_argument("--engines", nargs="+", default=["fast", "hf"], choices=["fast", "hf", "fast-overlap"],
+                   help="fast-overlap: the engine sampling the next rollout batch on a second CUDA stream, from a copy of "
+                        "the actor's weights, while this step scores and trains on the current one (one step off-policy; "
+                        "a lever under test, run_overlapped)")
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
     p.add_argument("--models", default=None, help="folder of the random checkpoints: reused if there, written if not")
     p.add_argument("--profile", default=None, help="write a torch.profiler table of one training phase here")
@@ -131,9 +135,88 @@ class PhaseClock:
 def peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
 
+def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for) -> dict:
+    """Steps whose generation runs beside the previous step's experience and training: a second thread samples rollout
+    batch k+1 on a high-priority CUDA stream from a copy of the actor's weights taken before update k, while this thread
+    scores batch k and trains on it. Each step's seconds are this thread's, its stream synchronised at the end (not the
+    device: that would wait for the next generation too). A measure of what overlapping the phases gives on one GPU."""
+    import contextlib
+    import threading
+    from unittest import mock
+    from rlhf_course.rollout import rollout_engine_for
+    from rlhf_course.step3 import training_batches
+    cuda = torch.cuda.is_available()
+    if cuda: torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
+    engine = trainer.rollout = rollout_engine_for(trainer.actor_model, "fast")
+    # buffers of its own, refreshed by weights(): the update cannot change a rollout under way
+    engine.materialise = True
+    side = torch.cuda.Stream(priority=-1) if cuda else None
+    on_side = (lambda: torch.cuda.stream(side)) if cuda else contextlib.nullcontext
+    sample, prompts, mask = trainer._generate_sequence, batch["prompt"], batch["prompt_att_mask"]
+
+    def start() -> tuple:
+        "Copy the weights (this stream, now), then sample the next batch from the copy in a second thread."
+        w, out = engine.weights(), {}
+        copied = torch.cuda.Event() if cuda else None
+        if cuda: copied.record()
+        def work():
+            if cuda: side.wait_event(copied)
+            t0 = time.perf_counter()
+            with on_side(), mock.patch.object(engine, "weights", lambda: w):
+                out["seq"] = sample(prompts, mask)
+                if cuda: side.synchronize()
+            out["s"] = time.perf_counter() - t0
+        thread = threading.Thread(target=work)
+        thread.start()
+        return thread, out
+
+    def finish(thread, out):
+        thread.join()
+        if cuda: torch.cuda.current_stream().wait_stream(side); out["seq"].record_stream(torch.cuda.current_stream())
+        return out
+
+    sample(prompts, mask)                 # the graphs captured here, with nothing beside them
+    # generate() selects cuDNN's attention with sdpa_kernel, a process-wide setting: from a second thread it would
+    # also switch this thread's training attention, so the overlapped prefills keep the training's choice
+    rollout_module = sys.modules[type(engine).__module__]
+    patched = mock.patch.object(rollout_module, "sdpa_kernel", lambda *a: contextlib.nullcontext())
+    patched.start()
+    gen, steps, widths, pending = torch.Generator().manual_seed(0), [], [], start()
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        done = finish(*pending)
+        pending = start()
+        with mock.patch.object(trainer, "_generate_sequence", lambda *a: done["seq"]):
+            exp = trainer.generate_experience(batch)
+        t1 = time.perf_counter()
+        for mb in training_batches([exp], train_batch, gen): trainer.train_rlhf(mb)
+        if cuda: torch.cuda.current_stream().synchronize()
+        t2 = time.perf_counter()
+        steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1, "step": t2 - t0})
+        widths.append(exp["seq"].shape[1] - prompts.shape[1])
+    finish(*pending)
+    patched.stop()
+    trainer._generate_sequence = sample
+    steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
+    mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
+    n = len(prompts)
+    row = {"engine": "fast-overlap", "batch": n, "train_batch": train_batch, "samples_per_s": round(n / mean["step"], 2),
+           "step_s": round(mean["step"], 3), "step_s_each": [round(s["step"], 3) for s in steady],
+           "phases_s": {k: round(v, 3) for k, v in mean.items() if k != "step"},
+           # generation's share: its seconds beside the others over the step's
+           "phase_share": {k.split()[0]: round(v / mean["step"], 3) for k, v in mean.items() if k != "step"},
+           "peak_memory_gib": peak_gib(),
+           "training_mfu": round(statistics.mean(flops_for(w) for w in steady_widths) / mean["training"] / peak_flops, 3)
+           if peak_flops else None, "answer_tokens_each": steady_widths, "full_length": all(w == args.new for w in widths),
+           "copied_bytes": engine.stats["copied_bytes"], "off_policy_steps": 1}
+    print(row, flush=True)
+    return row
+
 def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_for) -> dict:
     "One engine's timed steps; `flops_for(answer_tokens)`: the training FLOPs of a step whose answers are that long."
     from rlhf_course.rollout import add_norm, fused_add_norm, rollout_engine_for
+    if name == "fast-overlap":
+        return run_overlapped(trainer, batch, train_batch, args, peak_flops, flops_for)
     trainer.rollout = None
     if torch.cuda.is_available(): torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
     trainer.rollout = rollout_engine_for(trainer.actor_model, name)
