@@ -75,6 +75,10 @@ def parse_args(argv=None):
                    help="fast-overlap: the engine sampling the next rollout batch on a second CUDA stream, from a copy of "
                         "the actor's weights, while this step scores and trains on the current one (one step off-policy; "
                         "a lever under test, run_overlapped)")
+    p.add_argument("--switch_interval", type=float, nargs="+", default=[None],
+                   help="fast-overlap: Python's thread switch interval in seconds while it runs (sys.setswitchinterval; "
+                        "None: Python's 0.005), each value timed in turn: the sampling thread needs the interpreter "
+                        "for every decoding step it replays")
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
     p.add_argument("--models", default=None, help="folder of the random checkpoints: reused if there, written if not")
     p.add_argument("--profile", default=None, help="write a torch.profiler table of one training phase here")
@@ -135,7 +139,7 @@ class PhaseClock:
 def peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
 
-def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for) -> dict:
+def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None) -> dict:
     """Steps whose generation runs beside the previous step's experience and training: a second thread samples rollout
     batch k+1 on a high-priority CUDA stream from a copy of the actor's weights taken before update k, while this thread
     scores batch k and trains on it. Each step's seconds are this thread's, its stream synchronised at the end (not the
@@ -181,6 +185,8 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
     rollout_module = sys.modules[type(engine).__module__]
     patched = mock.patch.object(rollout_module, "sdpa_kernel", lambda *a: contextlib.nullcontext())
     patched.start()
+    interval = sys.getswitchinterval()
+    if switch_interval: sys.setswitchinterval(switch_interval)
     gen, steps, widths, pending = torch.Generator().manual_seed(0), [], [], start()
     for _ in range(args.steps):
         t0 = time.perf_counter()
@@ -195,7 +201,7 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
         steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1, "step": t2 - t0})
         widths.append(exp["seq"].shape[1] - prompts.shape[1])
     finish(*pending)
-    patched.stop()
+    patched.stop(); sys.setswitchinterval(interval)
     trainer._generate_sequence = sample
     steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
     mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
@@ -208,15 +214,16 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
            "peak_memory_gib": peak_gib(),
            "training_mfu": round(statistics.mean(flops_for(w) for w in steady_widths) / mean["training"] / peak_flops, 3)
            if peak_flops else None, "answer_tokens_each": steady_widths, "full_length": all(w == args.new for w in widths),
-           "copied_bytes": engine.stats["copied_bytes"], "off_policy_steps": 1}
+           "copied_bytes": engine.stats["copied_bytes"], "off_policy_steps": 1,
+           "switch_interval_s": switch_interval or interval}
     print(row, flush=True)
     return row
 
-def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_for) -> dict:
+def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None) -> dict:
     "One engine's timed steps; `flops_for(answer_tokens)`: the training FLOPs of a step whose answers are that long."
     from rlhf_course.rollout import add_norm, fused_add_norm, rollout_engine_for
-    if name == "fast-overlap":
-        return run_overlapped(trainer, batch, train_batch, args, peak_flops, flops_for)
+    if name.startswith("fast-overlap"):
+        return run_overlapped(trainer, batch, train_batch, args, peak_flops, flops_for, switch_interval)
     trainer.rollout = None
     if torch.cuda.is_available(): torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
     trainer.rollout = rollout_engine_for(trainer.actor_model, name)
@@ -454,9 +461,10 @@ def main(argv=None):
                 return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
             for name in args.engines:
                 if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
-                for attention, gae, logits, loops in itertools.product(args.attention, args.gae, args.logits, args.ds_loops):
+                switches = args.switch_interval if name == "fast-overlap" else [None]
+                for attention, gae, logits, loops, switch in itertools.product(args.attention, args.gae, args.logits, args.ds_loops, switches):
                     set_variant(trainer, attention, gae, logits, loops)
-                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops),
+                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops, switch),
                                  "attention": attention, "left_pad": pad, "gae": gae, "logits": logits, "ds_loops": loops})
             set_variant(trainer, args.attention[0], args.gae[0], args.logits[0], args.ds_loops[0])
             if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
