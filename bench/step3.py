@@ -79,6 +79,10 @@ def parse_args(argv=None):
                    help="fast-overlap: Python's thread switch interval in seconds while it runs (sys.setswitchinterval; "
                         "None: Python's 0.005), each value timed in turn: the sampling thread needs the interpreter "
                         "for every decoding step it replays")
+    p.add_argument("--train_sms", type=int, nargs="+", default=[None],
+                   help="fast-overlap: scoring and training run in a CUDA green context of this many SMs (torch.cuda."
+                        "green_contexts), so the rest are free whenever the sampler's kernels arrive (None: the whole "
+                        "GPU, shared), each value timed in turn")
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
     p.add_argument("--models", default=None, help="folder of the random checkpoints: reused if there, written if not")
     p.add_argument("--profile", default=None, help="write a torch.profiler table of one training phase here")
@@ -139,7 +143,8 @@ class PhaseClock:
 def peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
 
-def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None) -> dict:
+def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None,
+                   train_sms=None) -> dict:
     """Steps whose generation runs beside the previous step's experience and training: a second thread samples rollout
     batch k+1 on a high-priority CUDA stream from a copy of the actor's weights taken before update k, while this thread
     scores batch k and trains on it. Each step's seconds are this thread's, its stream synchronised at the end (not the
@@ -187,6 +192,9 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
     patched.start()
     interval = sys.getswitchinterval()
     if switch_interval: sys.setswitchinterval(switch_interval)
+    # scoring and training on `train_sms` SMs: this thread's kernels go to the green context's default stream
+    green = torch.cuda.green_contexts.GreenContext.create(num_sms=train_sms) if train_sms else None
+    if green: green.set_context()
     gen, steps, widths, pending = torch.Generator().manual_seed(0), [], [], start()
     for _ in range(args.steps):
         t0 = time.perf_counter()
@@ -201,6 +209,7 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
         steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1, "step": t2 - t0})
         widths.append(exp["seq"].shape[1] - prompts.shape[1])
     finish(*pending)
+    if green: green.pop_context()
     patched.stop(); sys.setswitchinterval(interval)
     trainer._generate_sequence = sample
     steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
@@ -215,15 +224,21 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
            "training_mfu": round(statistics.mean(flops_for(w) for w in steady_widths) / mean["training"] / peak_flops, 3)
            if peak_flops else None, "answer_tokens_each": steady_widths, "full_length": all(w == args.new for w in widths),
            "copied_bytes": engine.stats["copied_bytes"], "off_policy_steps": 1,
-           "switch_interval_s": switch_interval or interval}
+           "switch_interval_s": switch_interval or interval, "train_sms": train_sms}
     print(row, flush=True)
     return row
 
-def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None) -> dict:
+def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None,
+               train_sms=None) -> dict:
     "One engine's timed steps; `flops_for(answer_tokens)`: the training FLOPs of a step whose answers are that long."
     from rlhf_course.rollout import add_norm, fused_add_norm, rollout_engine_for
     if name.startswith("fast-overlap"):
-        return run_overlapped(trainer, batch, train_batch, args, peak_flops, flops_for, switch_interval)
+        try:
+            return run_overlapped(trainer, batch, train_batch, args, peak_flops, flops_for, switch_interval, train_sms)
+        except RuntimeError as e:    # a green context this driver or build cannot make: a row saying so
+            if not train_sms: raise
+            print(f"bench/step3.py: fast-overlap with --train_sms {train_sms}: {e}", flush=True)
+            return {"engine": name, "batch": len(batch["prompt"]), "train_sms": train_sms, "error": str(e)[:300]}
     trainer.rollout = None
     if torch.cuda.is_available(): torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
     trainer.rollout = rollout_engine_for(trainer.actor_model, name)
@@ -461,10 +476,11 @@ def main(argv=None):
                 return sum(train_flops(m.module, b, args.prompt + answer_tokens, answer_tokens) for m in (engine.actor, engine.critic))
             for name in args.engines:
                 if name == "hf" and args.hf_batches is not None and b not in args.hf_batches: continue
-                switches = args.switch_interval if name == "fast-overlap" else [None]
-                for attention, gae, logits, loops, switch in itertools.product(args.attention, args.gae, args.logits, args.ds_loops, switches):
+                overlap = name == "fast-overlap"
+                switches, sms = (args.switch_interval, args.train_sms) if overlap else ([None], [None])
+                for attention, gae, logits, loops, switch, n_sms in itertools.product(args.attention, args.gae, args.logits, args.ds_loops, switches, sms):
                     set_variant(trainer, attention, gae, logits, loops)
-                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops, switch),
+                    rows.append({**run_engine(name, trainer, batch, train_batch_for(args, b), args, peak, flops, switch, n_sms),
                                  "attention": attention, "left_pad": pad, "gae": gae, "logits": logits, "ds_loops": loops})
             set_variant(trainer, args.attention[0], args.gae[0], args.logits[0], args.ds_loops[0])
             if args.logprob_gap and "logprob_gap" not in extra and trainer.rollout is not None: extra["logprob_gap"] = logprob_gap(trainer, batch)
@@ -478,6 +494,8 @@ def main(argv=None):
     print("samples/s, fast / generate():", speedup)
     print(f"{'engine':6s} {'attention':10s} {'gae':6s} {'logits':6s} {'loops':9s} {'pad':>3s} {'batch':>5s} {'train':>5s} {'samples/s':>9s} {'gen':>5s} {'exp':>5s} {'train':>5s} {'MFU':>5s} {'peak GiB':>8s}")
     for r in rows:
+        if "error" in r:
+            print(f"{r['engine']} B={r['batch']} train_sms={r['train_sms']}: {r['error']}"); continue
         s = r["phase_share"]
         print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['logits']:6s} {r['ds_loops']:9s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
