@@ -17,6 +17,9 @@ chapter 07's default; answer: at the answer positions only, chapter 07's `answer
 --attention (chapter 07's real tokens first, or the mask), --gae (chapter 05's matrix form, or its loop), --logits,
 --ds_loops (DeepSpeed's per-parameter optimizer loops, or foreach kernels: bench/ds_foreach.py) and --left_pad (prompt padding) each take several values, timed in turn in the same process (results/gpu/real_first3,
 gae_pair, foreach).
+--engines fast-overlap samples the next rollout batch beside the current step's scoring and training (a second thread
+and CUDA stream, one step off-policy; results/gpu/overlap), with --switch_interval (Python's thread switches,
+results/gpu/overlap2) and --train_sms (the training in a CUDA green context of that many SMs, results/gpu/overlap3).
 --profile FILE writes a torch.profiler table of one training phase, --cpu_profile FILE a cProfile table of its CPU side; --gaps FILE splits one training phase's GPU idle
 time by the trainer's part the CPU was in (results/gpu/gaps); --logprob_gap compares the rollout engine's
 log-probabilities with the actor's forward pass (whether the forward could be skipped).
@@ -187,31 +190,31 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
     sample(prompts, mask)                 # the graphs captured here, with nothing beside them
     # generate() selects cuDNN's attention with sdpa_kernel, a process-wide setting: from a second thread it would
     # also switch this thread's training attention, so the overlapped prefills keep the training's choice
-    rollout_module = sys.modules[type(engine).__module__]
-    patched = mock.patch.object(rollout_module, "sdpa_kernel", lambda *a: contextlib.nullcontext())
-    patched.start()
-    interval = sys.getswitchinterval()
-    if switch_interval: sys.setswitchinterval(switch_interval)
-    # scoring and training on `train_sms` SMs: this thread's kernels go to the green context's default stream
-    green = torch.cuda.green_contexts.GreenContext.create(num_sms=train_sms) if train_sms else None
-    if green: green.set_context()
-    gen, steps, widths, pending = torch.Generator().manual_seed(0), [], [], start()
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        done = finish(*pending)
+    rollout_module, interval = sys.modules[type(engine).__module__], sys.getswitchinterval()
+    gen, steps, widths = torch.Generator().manual_seed(0), [], []
+    with contextlib.ExitStack() as undo:           # every setting below is put back, whatever happens
+        undo.enter_context(mock.patch.object(rollout_module, "sdpa_kernel", lambda *a: contextlib.nullcontext()))
+        undo.callback(sys.setswitchinterval, interval)
+        if switch_interval: sys.setswitchinterval(switch_interval)
+        if train_sms:
+            # scoring and training on `train_sms` SMs: this thread's kernels go to the green context's default stream
+            green = torch.cuda.green_contexts.GreenContext.create(num_sms=train_sms)
+            green.set_context()
+            undo.callback(green.pop_context)
         pending = start()
-        with mock.patch.object(trainer, "_generate_sequence", lambda *a: done["seq"]):
-            exp = trainer.generate_experience(batch)
-        t1 = time.perf_counter()
-        for mb in training_batches([exp], train_batch, gen): trainer.train_rlhf(mb)
-        if cuda: torch.cuda.current_stream().synchronize()
-        t2 = time.perf_counter()
-        steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1, "step": t2 - t0})
-        widths.append(exp["seq"].shape[1] - prompts.shape[1])
-    finish(*pending)
-    if green: green.pop_context()
-    patched.stop(); sys.setswitchinterval(interval)
-    trainer._generate_sequence = sample
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            done = finish(*pending)
+            pending = start()
+            with mock.patch.object(trainer, "_generate_sequence", lambda *a: done["seq"]):
+                exp = trainer.generate_experience(batch)
+            t1 = time.perf_counter()
+            for mb in training_batches([exp], train_batch, gen): trainer.train_rlhf(mb)
+            if cuda: torch.cuda.current_stream().synchronize()
+            t2 = time.perf_counter()
+            steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1, "step": t2 - t0})
+            widths.append(exp["seq"].shape[1] - prompts.shape[1])
+        finish(*pending)
     steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
     mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
     n = len(prompts)
