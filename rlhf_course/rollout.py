@@ -335,10 +335,13 @@ class RolloutEngine:
 
 # %% ../nbs/06b_rollout.ipynb #62e5b06c
 def _refreshed(store: dict | None, fresh: dict, device) -> dict:
-    """Copy `fresh` into persistent buffers of the same shapes
-    (allocated on first use): their addresses never change."""
-    store = store or {k: torch.empty_like(v, device=device) for k, v in fresh.items()}
-    for k, v in fresh.items():
+    """Copy `fresh` into persistent buffers of the same shapes (allocated on first use): their
+    addresses never change. Names of one tensor (a tied embedding and LM head) share a buffer."""
+    if store is None:
+        by_tensor = {}
+        store = {k: by_tensor.setdefault(id(v), torch.empty_like(v, device=device))
+                 for k, v in fresh.items()}
+    for k, v in {id(v): (k, v) for k, v in fresh.items()}.values():
         store[k].copy_(v)
     return store
 
@@ -357,20 +360,21 @@ def packed_qkv(w: dict, shape: OPTShape) -> dict:
 @patch
 @torch.no_grad()
 def weights(self: RolloutEngine) -> dict:
-    """The tensors the step reads: the parameters themselves (ZeRO
-    0-2) or buffers refreshed from gathered / merged weights."""
+    """The tensors the step reads: the parameters themselves (ZeRO 0-2) or buffers refreshed
+    from gathered / merged weights; with `pack_qkv`, each layer's W_qkv instead of its three."""
     # ZeRO-3: one gather per rollout (a no-op otherwise)
     with gathered_parameters(self.model):
-        if self.materialise:
-            w = self.buffers = _refreshed(
-                self.buffers, decoder_weights(merged_parameters(self.model)), self.device
-            )
-        else:
-            w = decoder_weights(dict(self.model.named_parameters()))
+        # LoRA: W + BA; otherwise the parameters themselves
+        w = decoder_weights(merged_parameters(self.model))
         if self.pack_qkv:
             self.packed = _refreshed(self.packed, packed_qkv(w, self.shape), self.device)
-    copies = [*(self.buffers or {}).values(), *(self.packed or {}).values()]
-    self.stats["copied_bytes"] = sum(t.numel() * t.element_size() for t in copies)
+            # the step reads the packed matrices, not the three they were made from
+            replaced = {k.replace(".qkv_proj.", f".{p}_proj.") for k in self.packed for p in "qkv"}
+            w = {k: v for k, v in w.items() if k not in replaced}
+        if self.materialise:
+            w = self.buffers = _refreshed(self.buffers, w, self.device)
+    copies = {id(t): t for t in [*(self.buffers or {}).values(), *(self.packed or {}).values()]}
+    self.stats["copied_bytes"] = sum(t.numel() * t.element_size() for t in copies.values())
     return {**w, **(self.packed or {})}
 
 # %% ../nbs/06b_rollout.ipynb #34cb0961
