@@ -146,6 +146,28 @@ class PhaseClock:
 def peak_gib() -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
 
+def steps_row(name: str, n: int, train_batch: int, steps: list, walls: list, widths: list, args, peak_flops,
+              flops_for) -> dict:
+    """One row from timed steps: `steps` their phases' seconds, `walls` their seconds, `widths` their answers' tokens;
+    the first step (graph capture, optimizer set-up) left out of the means."""
+    keep = slice(1, None) if len(steps) > 1 else slice(None)
+    steady, steady_walls, steady_widths = steps[keep], walls[keep], widths[keep]
+    flops_per_step = statistics.mean(flops_for(w) for w in steady_widths)
+    mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
+    total = statistics.mean(steady_walls)
+    row = {"engine": name, "batch": n, "train_batch": train_batch, "samples_per_s": round(n / total, 2),
+           "step_s": round(total, 3), "step_s_each": [round(t, 3) for t in steady_walls],
+           "phases_s": {k: round(v, 3) for k, v in mean.items()}, "phase_share": {k: round(v / total, 3) for k, v in mean.items()},
+           "first_step_s": round(walls[0], 2), "peak_memory_gib": peak_gib(),
+           "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None,
+           "answer_tokens_each": steady_widths, "training_flops_per_step": flops_per_step,
+           # PPO trains the random actor from row to row of one process: after some tens of steps it learns to end its
+           # answers early, and a row with shorter answers is no measurement of the bench's setting
+           "full_length": all(w == args.new for w in widths)}
+    if not row["full_length"]:
+        print(f"bench/step3.py: {name} at B={n}: answers {widths} tokens, not the full {args.new}: not this bench's setting", flush=True)
+    return row
+
 def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for, switch_interval=None,
                    train_sms=None) -> dict:
     """Steps whose generation runs beside the previous step's experience and training: a second thread samples rollout
@@ -191,7 +213,7 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
     # generate() selects cuDNN's attention with sdpa_kernel, a process-wide setting: from a second thread it would
     # also switch this thread's training attention, so the overlapped prefills keep the training's choice
     rollout_module, interval = sys.modules[type(engine).__module__], sys.getswitchinterval()
-    gen, steps, widths = torch.Generator().manual_seed(0), [], []
+    gen, steps, walls, widths = torch.Generator().manual_seed(0), [], [], []
     with contextlib.ExitStack() as undo:           # every setting below is put back, whatever happens
         undo.enter_context(mock.patch.object(rollout_module, "sdpa_kernel", lambda *a: contextlib.nullcontext()))
         undo.callback(sys.setswitchinterval, interval)
@@ -212,22 +234,14 @@ def run_overlapped(trainer, batch, train_batch: int, args, peak_flops, flops_for
             for mb in training_batches([exp], train_batch, gen): trainer.train_rlhf(mb)
             if cuda: torch.cuda.current_stream().synchronize()
             t2 = time.perf_counter()
-            steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1, "step": t2 - t0})
+            steps.append({"generation (beside)": done["s"], "experience": t1 - t0, "training": t2 - t1})
+            walls.append(t2 - t0)
             widths.append(exp["seq"].shape[1] - prompts.shape[1])
         finish(*pending)
-    steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
-    mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
-    n = len(prompts)
-    row = {"engine": "fast-overlap", "batch": n, "train_batch": train_batch, "samples_per_s": round(n / mean["step"], 2),
-           "step_s": round(mean["step"], 3), "step_s_each": [round(s["step"], 3) for s in steady],
-           "phases_s": {k: round(v, 3) for k, v in mean.items() if k != "step"},
-           # generation's share: its seconds beside the others over the step's
-           "phase_share": {k.split()[0]: round(v / mean["step"], 3) for k, v in mean.items() if k != "step"},
-           "peak_memory_gib": peak_gib(),
-           "training_mfu": round(statistics.mean(flops_for(w) for w in steady_widths) / mean["training"] / peak_flops, 3)
-           if peak_flops else None, "answer_tokens_each": steady_widths, "full_length": all(w == args.new for w in widths),
-           "copied_bytes": engine.stats["copied_bytes"], "off_policy_steps": 1,
-           "switch_interval_s": switch_interval or interval, "train_sms": train_sms}
+    # phase_share of "generation (beside)": its seconds beside the others over the step's
+    row = steps_row("fast-overlap", len(prompts), train_batch, steps, walls, widths, args, peak_flops, flops_for)
+    row.update(copied_bytes=engine.stats["copied_bytes"], off_policy_steps=1,
+               switch_interval_s=switch_interval or interval, train_sms=train_sms)
     print(row, flush=True)
     return row
 
@@ -252,22 +266,8 @@ def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, fl
     for _ in range(args.steps):
         steps.append(clock.step(batch, train_batch, gen)); widths.append(clock.answer_tokens)
     trainer._generate_sequence = clock.generate
-    steady, steady_widths = (steps[1:], widths[1:]) if len(steps) > 1 else (steps, widths)
-    flops_per_step = statistics.mean(flops_for(w) for w in steady_widths)
-    mean = {k: statistics.mean(s[k] for s in steady) for k in steady[0]}
-    total = sum(mean.values())
-    n = len(batch["prompt"])
-    row = {"engine": name, "batch": n, "train_batch": train_batch, "samples_per_s": round(n / total, 2),
-           "step_s": round(total, 3), "step_s_each": [round(sum(s.values()), 3) for s in steady],
-           "phases_s": {k: round(v, 3) for k, v in mean.items()}, "phase_share": {k: round(v / total, 3) for k, v in mean.items()},
-           "first_step_s": round(sum(steps[0].values()), 2), "peak_memory_gib": peak_gib(),
-           "training_mfu": round(flops_per_step / mean["training"] / peak_flops, 3) if peak_flops else None,
-           "answer_tokens_each": steady_widths, "training_flops_per_step": flops_per_step,
-           # PPO trains the random actor from row to row of one process: after some tens of steps it learns to end its
-           # answers early, and a row with shorter answers is no measurement of the bench's setting
-           "full_length": all(w == args.new for w in widths)}
-    if not row["full_length"]:
-        print(f"bench/step3.py: {name} at B={n}: answers {widths} tokens, not the full {args.new}: not this bench's setting", flush=True)
+    row = steps_row(name, len(batch["prompt"]), train_batch, steps, [sum(s.values()) for s in steps], widths, args,
+                    peak_flops, flops_for)
     if trainer.rollout is not None:
         row["rollout_stats"] = dict(trainer.rollout.stats, fused_norms=trainer.rollout.add_norm is not add_norm)
     print(row, flush=True)
@@ -500,7 +500,8 @@ def main(argv=None):
         if "error" in r:
             print(f"{r['engine']} B={r['batch']} train_sms={r['train_sms']}: {r['error']}"); continue
         s = r["phase_share"]
-        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['logits']:6s} {r['ds_loops']:9s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {s['generation']:5.2f} "
+        generation = next(v for k, v in s.items() if k.startswith("generation"))     # fast-overlap's: beside the rest
+        print(f"{r['engine']:6s} {r['attention']:10s} {r['gae']:6s} {r['logits']:6s} {r['ds_loops']:9s} {r['left_pad']:3d} {r['batch']:5d} {r['train_batch']:5d} {r['samples_per_s']:9.2f} {generation:5.2f} "
               f"{s['experience']:5.2f} {s['training']:5.2f} {r['training_mfu'] or 0:5.3f} {r['peak_memory_gib'] or 0:8.2f}")
     write_results(args.out, {"actor": args.actor, "reward": args.reward, "dtype": dtype, "prompt_tokens": args.prompt,
                              "new_tokens": args.new, "zero_stages": {"actor": args.zero_stage, "critic": args.zero_stage},
