@@ -85,7 +85,7 @@ def parse_args(argv=None):
     p.add_argument("--train_sms", type=int, nargs="+", default=[None],
                    help="fast-overlap: scoring and training run in a CUDA green context of this many SMs (torch.cuda."
                         "green_contexts), so the rest are free whenever the sampler's kernels arrive (None: the whole "
-                        "GPU, shared), each value timed in turn")
+                        "GPU, shared; 0 the same), each value timed in turn")
     p.add_argument("--hf_batches", type=int, nargs="*", default=None, help="run generate() only at these batch sizes (default: all)")
     p.add_argument("--models", default=None, help="folder of the random checkpoints: reused if there, written if not")
     p.add_argument("--profile", default=None, help="write a torch.profiler table of one training phase here")
@@ -95,6 +95,10 @@ def parse_args(argv=None):
     p.add_argument("--logprob_gap", action="store_true", help="compare the engine's log-probs with the actor's forward")
     p.add_argument("--out", default=str(DEFAULT_OUT / "bench_step3.json"), help="JSON to write (default under runs/)")
     args = p.parse_args(argv)
+    if any(v is not None and v <= 0 for v in args.switch_interval):
+        p.error(f"--switch_interval {args.switch_interval}: seconds above 0")
+    if any(v is not None and v < 0 for v in args.train_sms):
+        p.error(f"--train_sms {args.train_sms}: a number of SMs, 0 or more")
     for b in args.batch:
         tb = b // args.updates if args.updates else args.train_batch
         if tb < 1 or b % tb: p.error(f"--batch {b}: must be a multiple of the training batch {tb} (--train_batch / --updates)")
@@ -252,7 +256,9 @@ def run_engine(name: str, trainer, batch, train_batch: int, args, peak_flops, fl
     if name.startswith("fast-overlap"):
         try:
             return run_overlapped(trainer, batch, train_batch, args, peak_flops, flops_for, switch_interval, train_sms)
-        except RuntimeError as e:    # a green context this driver or build cannot make: a row saying so
+        # a green context this build cannot make, or a step that fails in one: a row saying so
+        # (a CUDA fault inside the step still ends the process, as results/gpu/overlap3/ shows)
+        except RuntimeError as e:
             if not train_sms: raise
             print(f"bench/step3.py: fast-overlap with --train_sms {train_sms}: {e}", flush=True)
             return {"engine": name, "batch": len(batch["prompt"]), "train_sms": train_sms, "error": str(e)[:300]}
